@@ -1,0 +1,52 @@
+"""The batch contract: every element on a streamlab stream is a ``pandas.DataFrame``.
+
+A batch may name its event-time column in ``df.attrs["time_column"]``; that column then holds
+``datetime64[ns, UTC]`` values. A batch that came off a socket names its peer in
+``df.attrs["peer"]`` (``"127.0.0.1:51234"``); one read from a file names it in
+``df.attrs["origin"]``.
+
+Examples
+--------
+>>> import pandas as pd
+>>> df = pd.DataFrame({"t": pd.to_datetime([0, 1], unit="s", utc=True), "x": [1.0, 2.0]})
+>>> df = with_time_column(df, "t")
+>>> time_column(df)
+'t'
+>>> event_times(df).tolist()
+[Timestamp('1970-01-01 00:00:00+0000', tz='UTC'), Timestamp('1970-01-01 00:00:01+0000', tz='UTC')]
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..errors import ConfigError
+
+__all__ = ["TIME_ATTR", "event_times", "time_column", "with_time_column"]
+
+TIME_ATTR = "time_column"
+
+
+def time_column(df: pd.DataFrame) -> str | None:
+    """Name of the batch's event-time column, or ``None`` if it has none."""
+    return df.attrs.get(TIME_ATTR)
+
+
+def with_time_column(df: pd.DataFrame, column: str | None) -> pd.DataFrame:
+    """Mark ``column`` as the batch's event time (in place; returns ``df`` for chaining)."""
+    if column is not None and column not in df.columns:
+        raise ConfigError(
+            f"time column {column!r} is not in the batch; its columns are {list(df.columns)}"
+        )
+    df.attrs[TIME_ATTR] = column
+    return df
+
+
+def event_times(df: pd.DataFrame) -> pd.Series:
+    """The batch's event times; raises if the batch names none."""
+    col = time_column(df)
+    if col is None:
+        raise ConfigError(
+            "this batch has no event-time column; pass time_column=... to the source"
+        )
+    return df[col]

@@ -1,0 +1,55 @@
+"""Per-source counters: what came in, what was bad, what was dropped, how far behind we are."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import asdict, dataclass, field
+
+__all__ = ["Stats"]
+
+
+@dataclass
+class Stats:
+    """Counters every source keeps. All are cumulative since the source was created.
+
+    ``lag`` is seconds between a batch's newest event time and the wall clock when it was
+    emitted (replays: how far behind schedule the emitter is); ``None`` when unknown.
+
+    Examples
+    --------
+    >>> s = Stats()
+    >>> s.count_batch(rows=3, nbytes=42)
+    >>> s.rows, s.batches, s.bytes
+    (3, 1, 42)
+    >>> s.as_dict()["bad"]
+    0
+    """
+
+    rows: int = 0
+    batches: int = 0
+    bytes: int = 0
+    bad: int = 0
+    dropped: int = 0
+    lag: float | None = None
+    connections: int = 0
+    disconnects: int = 0
+    reconnects: int = 0
+    schema_changes: int = 0
+    started_at: float | None = field(default=None, repr=False)
+
+    def count_batch(self, *, rows: int, nbytes: int = 0) -> None:
+        self.rows += rows
+        self.batches += 1
+        self.bytes += nbytes
+
+    def as_dict(self) -> dict:
+        d = asdict(self)
+        d.pop("started_at")
+        d["rows_per_s"] = self.rows_per_s()
+        return d
+
+    def rows_per_s(self) -> float | None:
+        if self.started_at is None:
+            return None
+        elapsed = time.monotonic() - self.started_at
+        return self.rows / elapsed if elapsed > 0 else None

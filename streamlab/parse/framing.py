@@ -1,0 +1,161 @@
+"""Cutting a byte stream into complete newline-terminated records, with a maximum record length.
+
+The framer never hands a parser half a record. Bytes after the last newline wait for more
+data; at the end of a file they are a final record, but at the end of a connection they are a
+record cut by the disconnect (a dead letter). A record longer than ``max_record`` bytes is cut
+out as a dead letter (its first 64 KiB kept) and the framer skips to the next newline, so one
+runaway producer cannot exhaust memory.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..core.deadletter import MAX_RAW_KEPT, DeadLetter
+
+__all__ = ["DEFAULT_MAX_RECORD", "LineFramer", "split_lines"]
+
+#: Default maximum record length in bytes (1 MiB).
+DEFAULT_MAX_RECORD = 1 << 20
+
+
+def split_lines(data: bytes, offset: int) -> list[tuple[bytes, int]]:
+    """Split newline-terminated ``data`` into ``(line_without_newline, stream_offset)`` pairs.
+
+    The slow path of every parser uses this; the fast paths never loop over rows in Python.
+
+    Examples
+    --------
+    >>> split_lines(b"a,1\\nbb,2\\n", 100)
+    [(b'a,1', 100), (b'bb,2', 104)]
+    """
+    out = []
+    pos = 0
+    for line in data.split(b"\n")[:-1] if data.endswith(b"\n") else data.split(b"\n"):
+        out.append((line, offset + pos))
+        pos += len(line) + 1
+    return out
+
+
+class LineFramer:
+    """Stateful newline framer for one byte stream (one file or one connection).
+
+    Examples
+    --------
+    >>> f = LineFramer(max_record=8, origin="test")
+    >>> f.push(b"ab\\ncd")
+    (b'ab\\n', 0, [])
+    >>> f.push(b"e\\n0123456789")   # 'cde' completes; the 10-byte tail is already too long
+    (b'cde\\n', 3, [])
+    >>> chunk, start, bad = f.push(b"xyz\\nok\\n")
+    >>> chunk, start, [(b.reason, b.offset, b.size) for b in bad]
+    (b'ok\\n', 21, [('record of 13 bytes is longer than max_record=8 bytes', 7, 13)])
+    >>> f.push(b"tail"), f.finish(at_eof=False)[1][0].reason
+    ((b'', 24, []), 'connection closed in the middle of a record (4 bytes without a newline)')
+    """
+
+    def __init__(self, *, max_record: int = DEFAULT_MAX_RECORD, origin: str = "") -> None:
+        self.max_record = max_record
+        self.origin = origin
+        self.offset = 0  # stream offset of self._buf[0]
+        self._buf = bytearray()
+        self._skipping = False
+        self._skip_head = b""
+        self._skip_start = 0
+        self._skip_size = 0
+
+    @property
+    def buffered(self) -> int:
+        """Bytes held waiting for a newline."""
+        return len(self._buf)
+
+    def _oversized(self, raw: bytes, start: int, size: int) -> DeadLetter:
+        return DeadLetter(
+            raw=raw,
+            reason=f"record of {size} bytes is longer than max_record={self.max_record} bytes",
+            origin=self.origin,
+            offset=start,
+            size=size,
+        )
+
+    def _begin_skip(self) -> None:
+        self._skipping = True
+        self._skip_head = bytes(self._buf[:MAX_RAW_KEPT])
+        self._skip_start = self.offset
+        self._skip_size = len(self._buf)
+        self.offset += len(self._buf)
+        self._buf.clear()
+
+    def push(self, data: bytes) -> tuple[bytes, int, list[DeadLetter]]:
+        """Add bytes; return ``(complete_records, offset_of_first, dead_letters)``."""
+        buf = self._buf
+        buf += data
+        bad: list[DeadLetter] = []
+        if self._skipping:
+            i = buf.find(b"\n")
+            if i < 0:
+                self._skip_size += len(buf)
+                self.offset += len(buf)
+                buf.clear()
+                return b"", self.offset, bad
+            self._skip_size += i + 1
+            bad.append(self._oversized(self._skip_head, self._skip_start, self._skip_size - 1))
+            del buf[: i + 1]
+            self.offset += i + 1
+            self._skipping = False
+        end = buf.rfind(b"\n")
+        if end < 0:
+            if len(buf) > self.max_record:
+                self._begin_skip()
+            return b"", self.offset, bad
+        chunk = bytes(buf[: end + 1])
+        start = self.offset
+        del buf[: end + 1]
+        self.offset += end + 1
+        if len(buf) > self.max_record:
+            self._begin_skip()
+        if len(chunk) > self.max_record + 1:
+            chunk, more = self._cut_long_lines(chunk, start)
+            bad.extend(more)
+        return chunk, start, bad
+
+    def _cut_long_lines(self, chunk: bytes, start: int) -> tuple[bytes, list[DeadLetter]]:
+        ends = np.flatnonzero(np.frombuffer(chunk, np.uint8) == 10)
+        starts = np.concatenate(([0], ends[:-1] + 1))
+        long = np.flatnonzero(ends - starts > self.max_record)
+        if not len(long):
+            return chunk, []
+        bad, keep, pos = [], [], 0
+        for i in long.tolist():
+            s, e = int(starts[i]), int(ends[i])
+            keep.append(chunk[pos:s])
+            bad.append(self._oversized(chunk[s : s + MAX_RAW_KEPT], start + s, e - s))
+            pos = e + 1
+        keep.append(chunk[pos:])
+        return b"".join(keep), bad
+
+    def finish(self, *, at_eof: bool) -> tuple[bytes, list[DeadLetter]]:
+        """End of stream. At the end of a file the unterminated tail is a last record (returned
+        with a newline added); at the end of a connection it is a cut record (a dead letter)."""
+        bad: list[DeadLetter] = []
+        if self._skipping:
+            bad.append(self._oversized(self._skip_head, self._skip_start, self._skip_size))
+            self._skipping = False
+        tail = bytes(self._buf)
+        start = self.offset
+        self.offset += len(tail)
+        self._buf.clear()
+        if not tail:
+            return b"", bad
+        if at_eof:
+            return tail + b"\n", bad
+        bad.append(
+            DeadLetter(
+                raw=tail,
+                reason="connection closed in the middle of a record "
+                f"({len(tail)} bytes without a newline)",
+                origin=self.origin,
+                offset=start,
+            )
+        )
+        return b"", bad

@@ -1,0 +1,81 @@
+"""JSON Lines into batches: one ``json.loads`` call per batch on the fast path."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+
+from ..core.deadletter import DeadLetter
+from .base import LineSource, Parser
+from .framing import split_lines
+
+__all__ = ["JsonlParser"]
+
+
+class JsonlParser(Parser):
+    """Parse one JSON object per line; nested values stay Python objects.
+
+    Examples
+    --------
+    >>> df, bad = JsonlParser().parse(b'{"a": 1, "b": "x"}\\n[1]\\n{"a": 2}\\n{bad\\n', origin="f")
+    >>> df
+       a    b
+    0  1    x
+    1  2  NaN
+    >>> [(b.raw, b.reason) for b in bad]
+    [(b'[1]', 'JSON value is a list, not an object'), (b'{bad', 'invalid JSON: Expecting property name enclosed in double quotes at column 2')]
+    """
+
+    format = "jsonl"
+
+    def _parse(self, data, origin, offset):
+        bad: list[DeadLetter] = []
+        body = data.rstrip(b"\r\n")
+        n = body.count(b"\n") + 1
+        records = None
+        if b"\n\n" not in body and b"\n\r\n" not in body:
+            try:
+                records = json.loads(b"[" + body.replace(b"\n", b",") + b"]")
+            except ValueError:
+                records = None
+            # a line holding two objects ("{..},{..}") parses, but is not JSON Lines
+            if records is not None and (
+                len(records) != n or not all(type(r) is dict for r in records)
+            ):
+                records = None
+        offsets = None
+        if records is None:
+            records, offsets = self._slow(data, offset, origin, bad)
+        if not records:
+            return None, None, bad
+        df = pd.DataFrame.from_records(records)
+        return df, LineSource(data, offset, offsets=offsets), bad
+
+    @staticmethod
+    def _slow(data, offset, origin, bad):
+        records, offsets, lines = [], [], []
+        for line, off in split_lines(data, offset):
+            body = line.rstrip(b"\r")
+            if not body.strip():
+                continue
+            try:
+                value = json.loads(body)
+            except UnicodeDecodeError as exc:
+                reason = f"invalid UTF-8 at byte {exc.start}"
+            except ValueError as exc:
+                reason = f"invalid JSON: {exc.msg} at column {exc.colno}"
+            else:
+                if type(value) is dict:
+                    records.append(value)
+                    offsets.append(off)
+                    lines.append(body)
+                    continue
+                reason = f"JSON value is {_kind(value)}, not an object"
+            bad.append(DeadLetter(raw=body, reason=reason, origin=origin, offset=off))
+        return records, offsets
+
+
+def _kind(value) -> str:
+    return {list: "a list", str: "a string", bool: "a boolean", type(None): "null",
+            int: "a number", float: "a number"}.get(type(value), type(value).__name__)

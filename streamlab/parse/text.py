@@ -1,0 +1,49 @@
+"""Plain text: one row per line, in a single ``line`` column."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from ..core.deadletter import DeadLetter
+from .base import LineSource, Parser
+from .framing import split_lines
+
+__all__ = ["TextParser"]
+
+
+class TextParser(Parser):
+    """Each line becomes a row of the ``line`` column (a trailing ``\\r`` is removed).
+
+    Examples
+    --------
+    >>> df, bad = TextParser().parse(b"hello\\r\\n\\xff\\xfe\\nworld\\n", origin="f")
+    >>> df["line"].tolist(), [(b.raw, b.reason) for b in bad]
+    (['hello', 'world'], [(b'\\xff\\xfe', 'invalid UTF-8 at byte 0')])
+    """
+
+    format = "text"
+
+    def _parse(self, data, origin, offset):
+        bad: list[DeadLetter] = []
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            lines, offsets = [], []
+            for line, off in split_lines(data, offset):
+                try:
+                    lines.append(line.decode("utf-8").removesuffix("\r"))
+                    offsets.append(off)
+                except UnicodeDecodeError as exc:
+                    bad.append(DeadLetter(raw=line, reason=f"invalid UTF-8 at byte {exc.start}",
+                                          origin=origin, offset=off))
+        else:
+            lines = text.split("\n")
+            if text.endswith("\n"):
+                lines.pop()
+            if "\r" in text:
+                lines = [s.removesuffix("\r") for s in lines]
+            offsets = None
+        if not lines:
+            return None, None, bad
+        df = pd.DataFrame({"line": lines})
+        return df, LineSource(data, offset, offsets=offsets, skip_blank=False), bad
