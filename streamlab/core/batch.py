@@ -22,7 +22,7 @@ import pandas as pd
 
 from ..errors import ConfigError
 
-__all__ = ["TIME_ATTR", "event_times", "time_column", "with_time_column"]
+__all__ = ["TIME_ATTR", "as_ns", "event_times", "time_column", "with_time_column"]
 
 TIME_ATTR = "time_column"
 
@@ -50,3 +50,14 @@ def event_times(df: pd.DataFrame) -> pd.Series:
             "this batch has no event-time column; pass time_column=... to the source"
         )
     return df[col]
+
+
+def as_ns(times: pd.Series):
+    """Event times as int64 nanoseconds since the epoch (UTC), whatever their unit.
+
+    Examples
+    --------
+    >>> as_ns(pd.Series(pd.to_datetime([1, 2], unit="s", utc=True))).tolist()
+    [1000000000, 2000000000]
+    """
+    return times.to_numpy(dtype="datetime64[ns]").view("i8")

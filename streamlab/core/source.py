@@ -1,0 +1,217 @@
+"""The base of every streamlab source: a streamz ``Source`` that runs on the running loop.
+
+streamz's own ``Source`` asks for ``ensure_io_loop=True``, which starts a private IOLoop in a
+background thread when none is given; that thread is where its notebook bugs come from. A
+streamlab source binds to nothing when it is built. ``start()`` schedules it as an asyncio task
+on the loop that is running: the kernel's loop in Jupyter, ``asyncio.run`` in ``streamlab.run``
+and in tests. Downstream streamz operators that need a loop (``timed_window``, ``rate_limit``)
+are told about the same loop when the source starts.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import inspect
+import sys
+import time
+import traceback
+
+import pandas as pd
+from streamz import Source, Stream
+
+from ..errors import StateError
+from . import lifecycle
+from .batch import time_column
+from .checks import check_number
+from .deadletter import DeadLetter, dead_letter_frame
+from .stats import Stats
+
+__all__ = ["BatchSource"]
+
+
+class BatchSource(Source):
+    """A source of DataFrame batches with ``.errors`` (dead letters) and ``.stats`` (counters).
+
+    Subclasses implement ``async _produce()`` and call ``await self.emit_batch(df)`` and
+    ``await self.dead(letters)``; the base class handles start/stop, pause/resume/step,
+    back-pressure from asynchronous sinks and the notebook lifecycle.
+    """
+
+    def __init__(self, *, stream_name: str | None = None, keep_errors: int = 1000) -> None:
+        # Deliberately not Source.__init__: see the module docstring.
+        Stream.__init__(self, stream_name=stream_name)
+        self.stopped = True
+        self.started = False
+        self.stats = Stats()
+        self.errors = Stream(stream_name=f"{stream_name or type(self).__name__}.errors")
+        #: the last ``keep_errors`` dead letters, for people who look after the fact
+        self.recent_errors: collections.deque[DeadLetter] = collections.deque(maxlen=keep_errors)
+        self.exception: BaseException | None = None
+        self._task: asyncio.Task | None = None
+        self._budget: int | None = None  # None: flowing; n >= 0: paused with n rows to step
+        self._wake: asyncio.Event | None = None
+        self._paused_at: float | None = None
+        self.paused_seconds = 0.0
+        try:  # built inside a running loop (a notebook cell, a coroutine): bind to it now
+            asyncio.get_running_loop()
+        except RuntimeError:
+            pass
+        else:
+            self._bind_loop()
+
+    # -- lifecycle --------------------------------------------------------------------------
+    @property
+    def running(self) -> bool:
+        return self._task is not None and not self._task.done()
+
+    def start(self) -> BatchSource:
+        """Schedule the source on the running event loop and return it.
+
+        In a notebook cell this uses the kernel's loop and returns at once; the source keeps
+        running between cells. Running the same cell again stops what it started before.
+        """
+        if self.running:
+            return self
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            raise StateError(
+                "start() needs a running event loop: in a script call streamlab.run(source); "
+                "in Jupyter call start() from a cell; in async code call it from a coroutine"
+            ) from None
+        for earlier in lifecycle.register(self):
+            earlier.stop()
+        self._bind_loop()
+        self.stopped = False
+        self.started = True
+        self.exception = None
+        self._wake = asyncio.Event()
+        self._task = loop.create_task(self._main(), name=f"streamlab:{self}")
+        self._task.add_done_callback(self._report)
+        return self
+
+    def _bind_loop(self) -> None:
+        """Tell this node (and streamz nodes that ask for ``.loop``) about the running loop."""
+        if self.loop is None:
+            from tornado.ioloop import IOLoop
+
+            self._inform_loop(IOLoop.current())
+            self._inform_asynchronous(True)
+
+    async def _main(self) -> None:
+        self.stats.started_at = time.monotonic()
+        try:
+            await self._produce()
+        finally:
+            self.stopped = True
+            await self._close()
+
+    async def _produce(self) -> None:
+        raise NotImplementedError
+
+    async def _close(self) -> None:
+        """Release sockets and files; called once when the source ends, however it ends."""
+
+    def stop(self) -> None:
+        """Stop the source: its task is cancelled and its sockets and files are closed."""
+        self.stopped = True
+        if self._task is not None and not self._task.done():
+            self._task.cancel()
+        if self._wake is not None:
+            self._wake.set()
+
+    async def wait(self) -> None:
+        """Wait until the source ends; re-raise the error that ended it, if any."""
+        if self._task is None:
+            return
+        try:
+            await asyncio.shield(self._task)
+        except asyncio.CancelledError:
+            if not self._task.cancelled():
+                raise
+        if self.exception is not None:
+            raise self.exception
+
+    def _report(self, task: asyncio.Task) -> None:
+        if task.cancelled():
+            return
+        exc = task.exception()
+        if exc is not None:
+            self.exception = exc
+            print(f"streamlab: {self} stopped by an error:", file=sys.stderr)
+            traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+
+    # -- pause / resume / step --------------------------------------------------------------
+    @property
+    def paused(self) -> bool:
+        return self._budget is not None
+
+    def pause(self) -> None:
+        """Hold batches back (sockets stop being read, so producers feel back-pressure)."""
+        if self._budget is None:
+            self._budget = 0
+            self._paused_at = time.monotonic()
+
+    def resume(self) -> None:
+        """Let batches flow again (a replay keeps its pace from where it paused)."""
+        if self._budget is not None:
+            self._budget = None
+            if self._paused_at is not None:
+                self.paused_seconds += time.monotonic() - self._paused_at
+                self._paused_at = None
+            if self._wake is not None:
+                self._wake.set()
+
+    def step(self, n: int = 1) -> None:
+        """While paused, let exactly ``n`` more rows through, then stay paused."""
+        check_number("n", n, low=1, integer=True)
+        if self._budget is None:
+            self.pause()
+        self._budget += n
+        if self._wake is not None:
+            self._wake.set()
+
+    async def _gate(self) -> None:
+        """Wait while paused with nothing to step."""
+        while self._budget == 0 and not self.stopped:
+            self._wake.clear()
+            await self._wake.wait()
+
+    # -- emitting ---------------------------------------------------------------------------
+    async def emit_batch(self, df: pd.DataFrame, *, nbytes: int = 0) -> None:
+        """Emit one batch downstream, honouring pause/step and awaiting async sinks."""
+        first = True
+        while len(df):
+            await self._gate()
+            if self.stopped:
+                return
+            if self._budget is None:
+                part, df = df, df.iloc[:0]
+            else:
+                part, df = df.iloc[: self._budget], df.iloc[self._budget :]
+                self._budget -= len(part)
+            self.stats.count_batch(rows=len(part), nbytes=nbytes if first else 0)
+            first = False
+            col = time_column(part)
+            if col is not None and len(part):
+                newest = part[col].iloc[-1]
+                self.stats.lag = time.time() - newest.timestamp()
+            await _settle(self._emit(part))
+
+    async def dead(self, letters: list[DeadLetter]) -> None:
+        """Count bad records and send them to ``.errors``; the stream goes on."""
+        if not letters:
+            return
+        self.stats.bad += len(letters)
+        self.recent_errors.extend(letters)
+        await _settle(self.errors._emit(dead_letter_frame(letters)))
+
+    def __str__(self) -> str:
+        return self.name or type(self).__name__
+
+
+async def _settle(results) -> None:
+    waits = [r for r in results if inspect.isawaitable(r)]
+    if waits:
+        await asyncio.gather(*waits)

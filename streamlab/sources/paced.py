@@ -1,0 +1,115 @@
+"""Sources that emit frames paced by their event-time column: replays and generators.
+
+``speed=1`` reproduces the recorded gaps, ``speed=10`` is ten times faster, ``speed=0`` runs
+as fast as the pipeline takes it. Rows due at the same moment leave as one batch, so a dense
+recording at high speed gives big batches and a sparse one gives single rows. Pause, step and
+speed changes re-anchor the clock: nothing bursts out to "catch up" after a pause.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
+
+from ..core.batch import as_ns
+from ..core.checks import check_number
+from ..core.deadletter import DeadLetter
+from ..core.source import BatchSource
+
+__all__ = ["PacedSource"]
+
+#: Sleep in slices no longer than this, so pause and speed changes take effect promptly.
+_SLICE = 0.05
+#: The last stretch before a row is due is waited by yielding to the loop, not by a timer,
+#: because the selector's timeout is rounded up to whole milliseconds.
+_SPIN = 0.0015
+
+
+class PacedSource(BatchSource):
+    """Base class: subclasses implement ``_frames()`` yielding ``(frame, nbytes, dead)``."""
+
+    def __init__(
+        self, *, speed: float, time_column: str | None, max_rows: int, stream_name=None
+    ) -> None:
+        super().__init__(stream_name=stream_name)
+        self.time_column = time_column
+        self.max_rows = check_number("max_rows", max_rows, low=1, integer=True)
+        self._speed = self._check_speed(speed)
+        self._anchor: tuple[float, int] | None = None  # (loop time, event ns) at last re-anchor
+
+    @staticmethod
+    def _check_speed(speed) -> float:
+        return float(check_number(
+            "speed", speed, low=0,
+            fix="use speed=1 for the recorded timing, speed=10 for ten times faster, "
+            "speed=0 for as fast as possible",
+        ))
+
+    @property
+    def speed(self) -> float:
+        """Replay speed; may be changed while running (takes effect from the next row)."""
+        return self._speed
+
+    @speed.setter
+    def speed(self, value: float) -> None:
+        self._speed = self._check_speed(value)
+        self._anchor = None
+        if self._wake is not None:
+            self._wake.set()
+
+    def _frames(self) -> Iterator[tuple[pd.DataFrame | None, int, list[DeadLetter]]]:
+        raise NotImplementedError
+
+    async def _produce(self) -> None:
+        for frame, nbytes, bad in self._frames():
+            await self.dead(bad)
+            if frame is not None and len(frame):
+                await self._pace(frame, nbytes)
+            else:
+                await asyncio.sleep(0)
+            if self.stopped:
+                return
+
+    async def _pace(self, df: pd.DataFrame, nbytes: int) -> None:
+        n = len(df)
+        loop = asyncio.get_running_loop()
+        if self.time_column is None:
+            t = None
+        else:
+            t = np.maximum.accumulate(as_ns(df[self.time_column]))
+        i = 0
+        share = nbytes / n
+        while i < n and not self.stopped:
+            if self.paused:
+                await self._gate()
+                if self.stopped:
+                    return
+                if self._budget:  # stepping: the next rows, now, whatever their time
+                    k = min(self._budget, n - i)
+                    await self.emit_batch(df.iloc[i : i + k], nbytes=round(k * share))
+                    i += k
+                else:
+                    pass  # resumed
+                self._anchor = None
+                continue
+            if t is None or self._speed == 0:
+                j = min(i + self.max_rows, n)
+            else:
+                now = loop.time()
+                if self._anchor is None:
+                    self._anchor = (now, int(t[i]))
+                wall0, ev0 = self._anchor
+                reached = ev0 + (now - wall0) * self._speed * 1e9
+                j = int(np.searchsorted(t, reached, side="right"))
+                if j <= i:
+                    delay = (t[i] - ev0) / 1e9 / self._speed - (now - wall0)
+                    await asyncio.sleep(min(delay - _SPIN, _SLICE) if delay > _SPIN else 0)
+                    continue
+                j = min(j, i + self.max_rows)
+            await self.emit_batch(df.iloc[i:j], nbytes=round((j - i) * share))
+            i = j
+            if self._speed == 0 or t is None:
+                await asyncio.sleep(0)  # let other tasks (widgets, other sources) run

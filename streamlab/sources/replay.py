@@ -1,0 +1,163 @@
+"""Replaying a recorded file with its original timing, at any speed."""
+
+from __future__ import annotations
+
+import gzip
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pandas as pd
+
+from ..core.checks import check_choice
+from ..errors import ConfigError
+from ..parse import DEFAULT_MAX_RECORD, FORMATS, LineFramer, format_for_path, make_parser
+from .paced import PacedSource
+
+__all__ = ["RECORDING_TIME_COLUMN", "Replay", "replay"]
+
+#: The arrival-time column ``streamlab record`` writes; ``replay`` paces by it when no
+#: ``time_column`` is given.
+RECORDING_TIME_COLUMN = "arrival_time"
+_CHUNK = 1 << 20
+
+
+def _open(path: Path):
+    with open(path, "rb") as f:
+        magic = f.read(2)
+    return gzip.open(path, "rb") if magic == b"\x1f\x8b" else open(path, "rb")
+
+
+class Replay(PacedSource):
+    """A file replayed as a stream (see :func:`replay`)."""
+
+    def __init__(self, path, *, time_column, speed, format, loop, max_rows, max_record,
+                 parse_options, stream_name) -> None:
+        self.path = Path(path)
+        if not self.path.is_file():
+            hint = "it does not exist" if not self.path.exists() else "it is not a file"
+            raise ConfigError(f"cannot replay {str(path)!r}: {hint}; give the path of a CSV, "
+                              "JSONL, text or syslog file (optionally .gz)")
+        fmt = format or format_for_path(self.path)
+        if fmt is None:
+            raise ConfigError(
+                f"cannot tell the format of {self.path.name!r} from its name; pass "
+                f"format= one of {', '.join(map(repr, FORMATS))}"
+            )
+        self.format = check_choice("format", fmt, FORMATS)
+        if self.format == "csv" and str(self.path).lower().removesuffix(".gz").endswith(".tsv"):
+            parse_options.setdefault("delimiter", "\t")
+        if time_column is None and self.format in ("csv", "jsonl"):
+            time_column = self._recording_column(parse_options)
+        if self.format == "syslog":
+            time_column = "time"
+        super().__init__(speed=speed, time_column=time_column, max_rows=max_rows,
+                         stream_name=stream_name or f"replay({self.path.name!r})")
+        self.loop_forever = bool(loop)
+        self.max_record = max_record
+        self.parse_options = parse_options
+        self.size = os.path.getsize(self.path)
+        self.position = 0  # bytes of the file read so far (of the current pass)
+        self.passes = 0
+        make_parser(self.format, **self._options())  # bad options fail here, not later
+
+    def _options(self) -> dict:
+        opts = dict(self.parse_options)
+        if self.format != "syslog":
+            opts["time_column"] = self.time_column
+        return opts
+
+    def _recording_column(self, parse_options) -> str | None:
+        columns = parse_options.get("columns")
+        if columns is None:
+            with _open(self.path) as f:
+                head = f.readline(4096)
+            if self.format == "jsonl":
+                return RECORDING_TIME_COLUMN if f'"{RECORDING_TIME_COLUMN}"'.encode() in head \
+                    else None
+            columns = [c.strip() for c in head.decode("utf-8", "replace").split(",")]
+        return RECORDING_TIME_COLUMN if RECORDING_TIME_COLUMN in columns else None
+
+    def _frames(self) -> Iterator:
+        shift = pd.Timedelta(0)
+        while True:
+            first = last = None
+            rows = 0
+            for df, nbytes, bad in self._one_pass():
+                if df is not None and self.time_column is not None:
+                    col = df[self.time_column]
+                    first = col.iloc[0] if first is None else first
+                    last = col.iloc[-1]
+                    rows += len(df)
+                    if shift:
+                        df[self.time_column] = col + shift
+                yield df, nbytes, bad
+            self.passes += 1
+            if not self.loop_forever or self.stopped:
+                return
+            if first is not None:  # event time keeps increasing from one pass to the next
+                span = last - first
+                shift += span + (span / max(rows - 1, 1))
+
+    def _one_pass(self) -> Iterator:
+        origin = str(self.path)
+        framer = LineFramer(max_record=self.max_record, origin=origin)
+        parser = make_parser(self.format, **self._options())
+        self.position = 0
+        with _open(self.path) as f:
+            while not self.stopped:
+                data = f.read(_CHUNK)
+                if not data:
+                    break
+                self.position += len(data)
+                chunk, start, bad = framer.push(data)
+                df, more = parser.parse(chunk, origin=origin, offset=start)
+                self.stats.schema_changes = parser.schema_changes
+                yield df, len(data), bad + more
+            tail, bad = framer.finish(at_eof=True)
+            df, more = parser.parse(tail, origin=origin, offset=framer.offset - len(tail) + 1)
+            yield df, 0, bad + more
+
+    @property
+    def progress(self) -> float:
+        """Fraction of the file read in this pass (compressed files: of the uncompressed
+        bytes read so far against the file size, so it may pass 1.0)."""
+        return self.position / self.size if self.size else 1.0
+
+
+def replay(
+    path,
+    *,
+    time_column: str | None = None,
+    speed: float = 1.0,
+    format: str | None = None,
+    loop: bool = False,
+    max_rows: int = 100_000,
+    max_record: int = DEFAULT_MAX_RECORD,
+    stream_name: str | None = None,
+    **parse_options,
+) -> Replay:
+    """Replay a CSV, JSONL, text or syslog file (gzip or not) as a stream of batches.
+
+    Paced by ``time_column``: ``speed=1`` reproduces the recorded gaps, ``speed=10`` is ten
+    times faster, ``speed=0`` as fast as possible. Without a time column the rows go as fast
+    as possible, in batches of at most ``max_rows``; a file written by ``streamlab record``
+    is paced by its ``arrival_time`` column unless told otherwise. With ``loop=True`` the file
+    plays again and again, its event times shifted so that they keep increasing.
+    Other keyword arguments go to the parser (``columns=``, ``dtypes=``, ``time_unit=``...).
+
+    Examples
+    --------
+    >>> import streamlab, tempfile, pathlib
+    >>> p = pathlib.Path(tempfile.mkdtemp()) / "t.csv"
+    >>> _ = p.write_text("time,x\\n2026-01-01T00:00:00Z,1\\n2026-01-01T00:00:00.010Z,oops\\n"
+    ...                  "2026-01-01T00:00:00.020Z,3\\n")
+    >>> src = streamlab.replay(p, time_column="time", speed=0, dtypes={"x": "int64"})
+    >>> rows, bad = src.sink_to_list(), src.errors.sink_to_list()
+    >>> _ = streamlab.run(src)
+    >>> rows[0]["x"].tolist(), bad[0]["reason"].tolist(), src.stats.bad
+    ([1, 3], ["column 'x': 'oops' is not a valid int64"], 1)
+    """
+    return Replay(path, time_column=time_column, speed=speed, format=format, loop=loop,
+                  max_rows=max_rows, max_record=max_record, parse_options=parse_options,
+                  stream_name=stream_name)
