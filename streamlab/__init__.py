@@ -7,8 +7,12 @@ from .errors import ParseError as ParseError
 from .errors import SourceError as SourceError
 from .errors import StateError as StateError
 from .errors import StreamlabError as StreamlabError
+from . import sinks as _sinks  # registers stream.to_tcp / stream.to_udp on streamz nodes
 from .sources.generate import generate as generate
 from .sources.replay import replay as replay
+from .sources.tcp import from_tcp as from_tcp
+from .sources.tcp import listen_tcp as listen_tcp
+from .sources.udp import from_udp as from_udp
 
 __all__ = [
     "ConfigError",
@@ -17,7 +21,10 @@ __all__ = [
     "StateError",
     "StreamlabError",
     "arun",
+    "from_tcp",
+    "from_udp",
     "generate",
+    "listen_tcp",
     "replay",
     "run",
 ]

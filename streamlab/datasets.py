@@ -113,7 +113,7 @@ def path(name: str) -> Path:
     >>> path("sea_temp")
     Traceback (most recent call last):
     ...
-    streamlab.errors.ConfigError: name='sea_temp' is not one of 'sea_temperature', 'stocks'. Did you mean 'sea_temperature'?
+    streamlab.errors.ConfigError: name='sea_temp' is not one of ... Did you mean 'sea_temperature'?
     """
     check_choice("name", name, names())
     filename = DATASETS[name]["file"]
@@ -139,8 +139,10 @@ def load(name: str) -> pd.DataFrame:
     >>> df = load("sea_temperature")
     >>> len(df), str(df["time"].dtype)
     (19226, 'datetime64[ns, UTC]')
-    >>> print(df.iloc[0].to_dict())
-    {'time': Timestamp('2016-02-15 00:00:00+0000', tz='UTC'), 'station': 'B01', 'temperature_c': 4.929}
+    >>> print(df.head(2))
+                           time station  temperature_c
+    0 2016-02-15 00:00:00+00:00     B01          4.929
+    1 2016-02-15 00:30:00+00:00     B01          4.887
     >>> stocks = load("stocks")
     >>> sorted(stocks["ticker"].unique())
     ['AAPL', 'FB', 'GOOG', 'IBM', 'MSFT']
@@ -164,7 +166,8 @@ def info(name: str) -> dict:
     >>> meta["time_column"], meta["key_column"], meta["value_columns"]
     ('time', 'station', ['temperature_c'])
     >>> sorted(meta)
-    ['description', 'file', 'key_column', 'licence', 'name', 'source', 'time_column', 'value_columns']
+    ['description', 'file', 'key_column', 'licence', 'name', 'source',
+     'time_column', 'value_columns']
     >>> info("stocks")["licence"]
     'Public domain (Quandl WIKI Prices)'
     """

@@ -38,7 +38,7 @@ def _readme_table() -> dict[str, dict[str, str]]:
 
 
 def test_names_match_metadata_and_readme():
-    assert NAMES == sorted(datasets.DATASETS)
+    assert sorted(datasets.DATASETS) == NAMES
     assert len(NAMES) >= 2
     assert sorted(_readme_table()) == NAMES
 
@@ -169,5 +169,5 @@ def test_path_prefers_installed_folder(tmp_path, monkeypatch):
 
 def test_path_missing_file_names_the_folders(tmp_path, monkeypatch):
     monkeypatch.setattr(datasets, "__file__", str(tmp_path / "streamlab" / "datasets.py"))
-    with pytest.raises(FileNotFoundError, match="stocks.csv.gz"):
+    with pytest.raises(FileNotFoundError, match=r"stocks\.csv\.gz"):
         datasets.path("stocks")

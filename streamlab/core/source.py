@@ -82,6 +82,7 @@ class BatchSource(Source):
             ) from None
         for earlier in lifecycle.register(self):
             earlier.stop()
+        self._prepare()
         self._bind_loop()
         self.stopped = False
         self.started = True
@@ -106,6 +107,10 @@ class BatchSource(Source):
         finally:
             self.stopped = True
             await self._close()
+
+    def _prepare(self) -> None:
+        """Synchronous set-up done by ``start()`` (servers bind here, so the port is known
+        when ``start()`` returns and a busy port is an error at the call, not later)."""
 
     async def _produce(self) -> None:
         raise NotImplementedError
@@ -201,11 +206,14 @@ class BatchSource(Source):
 
     async def dead(self, letters: list[DeadLetter]) -> None:
         """Count bad records and send them to ``.errors``; the stream goes on."""
-        if not letters:
-            return
+        if letters:
+            self.note_dead(letters)
+            await _settle(self.errors._emit(dead_letter_frame(letters)))
+
+    def note_dead(self, letters: list[DeadLetter]) -> None:
+        """Count bad records without emitting them (used while stopping)."""
         self.stats.bad += len(letters)
         self.recent_errors.extend(letters)
-        await _settle(self.errors._emit(dead_letter_frame(letters)))
 
     def __str__(self) -> str:
         return self.name or type(self).__name__

@@ -89,8 +89,15 @@ class LineFramer:
     def push(self, data: bytes) -> tuple[bytes, int, list[DeadLetter]]:
         """Add bytes; return ``(complete_records, offset_of_first, dead_letters)``."""
         buf = self._buf
-        buf += data
         bad: list[DeadLetter] = []
+        if not buf and not self._skipping and data.endswith(b"\n"):
+            start = self.offset  # the common case on a fast stream: no copy at all
+            self.offset += len(data)
+            if len(data) > self.max_record + 1 and self._has_long_line(data):
+                data, more = self._cut_long_lines(data, start)
+                bad.extend(more)
+            return data, start, bad
+        buf += data
         if self._skipping:
             i = buf.find(b"\n")
             if i < 0:
@@ -114,10 +121,21 @@ class LineFramer:
         self.offset += end + 1
         if len(buf) > self.max_record:
             self._begin_skip()
-        if len(chunk) > self.max_record + 1:
+        if len(chunk) > self.max_record + 1 and self._has_long_line(chunk):
             chunk, more = self._cut_long_lines(chunk, start)
             bad.extend(more)
         return chunk, start, bad
+
+    def _has_long_line(self, chunk: bytes) -> bool:
+        """True if some line is longer than ``max_record``: every window of that many bytes
+        must hold a newline. Each probe jumps about ``max_record`` bytes ahead."""
+        pos, limit = 0, self.max_record
+        while pos + limit < len(chunk):
+            k = chunk.rfind(b"\n", pos, pos + limit + 1)
+            if k < 0:
+                return True
+            pos = k + 1
+        return False
 
     def _cut_long_lines(self, chunk: bytes, start: int) -> tuple[bytes, list[DeadLetter]]:
         ends = np.flatnonzero(np.frombuffer(chunk, np.uint8) == 10)

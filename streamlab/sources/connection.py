@@ -1,0 +1,119 @@
+"""One connection's bytes into batches: a back-pressured protocol and the pump that parses it.
+
+The protocol collects whatever the socket delivers; the pump takes all of it at once, cuts it
+into complete records, parses them in one call and emits one batch. While the pipeline is busy
+(or paused) bytes accumulate up to ``max_buffer``, then the transport stops reading, so TCP
+flow control slows the producer down: memory stays bounded at any input rate.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+from ..parse import LineFramer, make_parser
+
+__all__ = ["Feed", "pump"]
+
+#: A read this large means the kernel had more bytes waiting: the stream is fast, so gather
+#: more reads into the batch (throughput). A smaller read means the socket is drained: the
+#: batch leaves now (latency). Either way a batch waits at most ``_LINGER`` seconds more.
+_FULL_READ = 64 * 1024
+_LINGER = 0.002
+
+
+class Feed(asyncio.Protocol):
+    """Collects bytes from one connection; pauses reading above ``max_buffer`` bytes."""
+
+    def __init__(self, max_buffer: int, on_open=None, batch_bytes: int = 1 << 20) -> None:
+        self.max_buffer = max_buffer
+        self.batch_bytes = min(batch_bytes, max_buffer)
+        self._last_read = 0
+        self.on_open = on_open
+        self.transport: asyncio.Transport | None = None
+        self.peer = "?"
+        self._chunks: list[bytes] = []
+        self._size = 0
+        self._ready = asyncio.Event()
+        self._reading_paused = False
+        self.ended = False
+        self.error: BaseException | None = None
+
+    def connection_made(self, transport) -> None:
+        self.transport = transport
+        peer = transport.get_extra_info("peername")
+        self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
+        if self.on_open is not None:
+            self.on_open(self)
+
+    def data_received(self, data: bytes) -> None:
+        self._chunks.append(data)
+        self._size += len(data)
+        self._last_read = len(data)
+        self._ready.set()
+        if self._size >= self.max_buffer and not self._reading_paused:
+            self.transport.pause_reading()
+            self._reading_paused = True
+
+    def eof_received(self):
+        self.ended = True
+        self._ready.set()
+        return False  # close the transport
+
+    def connection_lost(self, exc) -> None:
+        self.ended = True
+        self.error = exc
+        self._ready.set()
+
+    async def take(self) -> bytes | None:
+        """Everything received since the last call; ``None`` once the connection has ended."""
+        while not self._chunks:
+            if self.ended:
+                return None
+            self._ready.clear()
+            await self._ready.wait()
+        while self._last_read >= _FULL_READ and self._size < self.batch_bytes and not self.ended:
+            self._ready.clear()
+            self._last_read = 0
+            try:
+                await asyncio.wait_for(self._ready.wait(), _LINGER)
+            except asyncio.TimeoutError:
+                break
+        data = self._chunks[0] if len(self._chunks) == 1 else b"".join(self._chunks)
+        self._chunks.clear()
+        self._size = 0
+        if self._reading_paused and not self.ended:
+            self._reading_paused = False
+            self.transport.resume_reading()
+        return data
+
+    def close(self) -> None:
+        if self.transport is not None:
+            self.transport.close()
+
+
+async def pump(source, feed: Feed, *, parse: str, parse_options: dict, max_record: int,
+               max_rows: int, peer_column: str | None) -> None:
+    """Parse one connection until it ends; emit its batches on ``source`` in order."""
+    origin = f"peer {feed.peer}"
+    framer = LineFramer(max_record=max_record, origin=origin)
+    parser = make_parser(parse, **parse_options)
+    seen_changes = 0
+    try:
+        while (data := await feed.take()) is not None:
+            source.stats.bytes += len(data)
+            chunk, start, bad = framer.push(data)
+            df, more = parser.parse(chunk, origin=origin, offset=start)
+            source.stats.schema_changes += parser.schema_changes - seen_changes
+            seen_changes = parser.schema_changes
+            await source.dead(bad + more)
+            if df is None:
+                continue
+            df.attrs["peer"] = feed.peer
+            if peer_column is not None:
+                df[peer_column] = feed.peer
+            for i in range(0, len(df), max_rows):
+                await source.emit_batch(df.iloc[i : i + max_rows] if len(df) > max_rows else df)
+    except asyncio.CancelledError:
+        source.note_dead(framer.finish(at_eof=False)[1])  # stopping: count, do not emit
+        raise
+    await source.dead(framer.finish(at_eof=False)[1])
