@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import socket
 import subprocess
 
@@ -405,7 +404,6 @@ def test_options():
 # -- a real client: util-linux logger over UDP -----------------------------------------------
 
 
-@pytest.mark.skipif(shutil.which("logger") is None, reason="util-linux logger is not installed")
 @pytest.mark.parametrize(
     ("flag", "tz", "text"),
     [

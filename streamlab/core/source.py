@@ -118,6 +118,10 @@ class BatchSource(Source):
     async def _close(self) -> None:
         """Release sockets and files; called once when the source ends, however it ends."""
 
+    def _release(self) -> None:
+        """Synchronous last resort, run when the task is done: close what ``_prepare`` opened
+        if the task was cancelled before it ever ran (so ``_close`` never did)."""
+
     def stop(self) -> None:
         """Stop the source: its task is cancelled and its sockets and files are closed."""
         self.stopped = True
@@ -139,6 +143,7 @@ class BatchSource(Source):
             raise self.exception
 
     def _report(self, task: asyncio.Task) -> None:
+        self._release()
         if task.cancelled():
             return
         exc = task.exception()

@@ -27,13 +27,21 @@ TIME_UNITS = ("s", "ms", "us", "ns")
 
 
 def _infer_unit(values: np.ndarray) -> str:
-    """Epoch unit from magnitude: 1.7e9 is seconds, 1.7e12 ms, 1.7e15 us, 1.7e18 ns."""
-    finite = values[np.isfinite(values)]
-    top = float(np.abs(finite).max()) if len(finite) else 0.0
+    """Epoch unit from magnitude: 1.7e9 is seconds, 1.7e12 ms, 1.7e15 us, 1.7e18 ns.
+    The (lower) median decides, so one wild value cannot change the unit of the whole stream."""
+    finite = np.abs(values[np.isfinite(values)])
+    mid = (len(finite) - 1) // 2
+    top = float(np.partition(finite, mid)[mid]) if len(finite) else 0.0
     for unit, limit in (("s", 1e11), ("ms", 1e14), ("us", 1e17)):
         if top < limit:
             return unit
     return "ns"
+
+
+def _whole(values) -> bool:
+    """True if every value is a finite whole number (so the column can stay an integer)."""
+    v = np.asarray(values, dtype="float64")
+    return bool((np.isfinite(v) & (v == np.floor(v))).all())
 
 
 class Parser:
@@ -95,14 +103,16 @@ class Parser:
         reasons: dict[int, str] = {}
         for col, want in self.schema.items():
             if col not in df.columns:
+                if want.kind in "iub":  # a missing value is neither an integer nor a boolean
+                    self.schema[col] = want = np.dtype("float64" if want.kind != "b" else object)
+                    self.schema_changes += 1
                 df[col] = pd.Series(np.nan, index=df.index).astype(want, errors="ignore")
                 continue
             have = df[col].dtype
             if have == want:
                 continue
             if want.kind in "iu" and have.kind == "f":
-                finite = df[col].dropna()
-                if (finite == np.floor(finite)).all() and df[col].notna().all():
+                if _whole(df[col]):
                     df[col] = df[col].astype(want)
                 else:
                     self.schema[col] = np.dtype("float64")
@@ -114,7 +124,7 @@ class Parser:
             if want.kind in "iuf":
                 num = pd.to_numeric(df[col], errors="coerce")
                 failed = num.isna().to_numpy() & df[col].notna().to_numpy()
-                if want.kind in "iu" and num[~failed].isna().any():
+                if want.kind in "iu" and not _whole(num[~failed]):  # NaN, 1.5 or inf
                     self.schema[col] = want = np.dtype("float64")
                     self.schema_changes += 1
                 for i in np.flatnonzero(failed & rows_ok).tolist():
@@ -126,6 +136,11 @@ class Parser:
                 continue
             if want.kind == "M":
                 continue  # handled by _event_time, or left as parsed
+            if want.kind == "b":  # astype(bool) would turn a missing value or "no" into True
+                self.schema[col] = np.dtype(object)
+                self.schema_changes += 1
+                df[col] = df[col].astype(object)
+                continue
             try:
                 df[col] = df[col].astype(want)
             except (TypeError, ValueError):
@@ -164,13 +179,12 @@ class Parser:
         for col, dtype in schema.items():
             if col in given:
                 schema[col] = pd.api.types.pandas_dtype(given[col])
-            elif dtype.kind not in "iufbmM" and col != self.time_column:
+            elif dtype.kind not in "iufbmM" and (col != self.time_column or not self.time_format):
                 present = df[col].notna()
                 num = pd.to_numeric(df[col], errors="coerce")
                 n = int(present.sum())
                 if n and num.notna().sum() >= 0.9 * n:
-                    whole = num.dropna()
-                    ints = bool((whole == np.floor(whole)).all()) and num.notna().sum() == n
+                    ints = _whole(num[present])
                     schema[col] = np.dtype("int64" if ints else "float64")
         return schema
 
@@ -198,6 +212,7 @@ class Parser:
             reasons = {}
             for i in np.flatnonzero(failed).tolist():
                 v = raw.iloc[i]
+                v = v.item() if isinstance(v, np.generic) else v  # 1e+30, not np.float64(1e+30)
                 reasons[i] = (
                     f"time column {col!r} is missing"
                     if pd.isna(v)
@@ -230,6 +245,13 @@ class LineSource:
         self.offsets = offsets  # stream offsets of the non-blank lines, when data was filtered
         self.skip_blank = skip_blank
         self._lines: list[tuple[bytes, int]] | None = None
+
+    @classmethod
+    def of(cls, pairs: list[tuple[bytes, int]]) -> LineSource:
+        """A finder over rows already split into ``(raw_line, offset)`` pairs, one per row."""
+        found = cls(b"", 0)
+        found._lines = pairs
+        return found
 
     def __call__(self, positions: list[int]) -> list[tuple[bytes, int]]:
         if self._lines is None:

@@ -72,6 +72,7 @@ class CsvParser(Parser):
     def _take_header(self, data: bytes, offset: int, origin: str, bad: list[DeadLetter]):
         while data:
             nl = data.find(b"\n")
+            nl = len(data) if nl < 0 else nl  # an unterminated last line must not loop forever
             line, data, start = data[:nl].rstrip(b"\r"), data[nl + 1 :], offset
             offset += nl + 1
             if not line.strip():
@@ -100,8 +101,9 @@ class CsvParser(Parser):
                 return None, None, bad
         # Fast path: one read_csv call, and no pass over the bytes of our own. A line with
         # too many fields makes read_csv raise, invalid UTF-8 too; a line with too few leaves
-        # a NaN in the last column; a stray quote changes the row count. Any of these (or a
-        # legitimately empty last field) sends the batch down the exact path below.
+        # a NaN in the last column (or, on the first line, the wrong number of columns, see
+        # _read_csv); a stray quote changes the row count. Any of these (or a legitimately
+        # empty last field) sends the batch down the exact path below.
         try:
             df = self._read(data)
         except (pd.errors.ParserError, ValueError):
@@ -130,15 +132,20 @@ class CsvParser(Parser):
         return df
 
     def _read_csv(self, data: bytes, dtype: dict | None) -> pd.DataFrame:
-        return pd.read_csv(
+        # No names=: given names, read_csv silently turns the extra leading fields of a too-long
+        # first line into the index. Without, the first line sets the column count; check it.
+        df = pd.read_csv(
             io.BytesIO(data),
-            names=self.names,
             header=None,
             sep=self.delimiter,
             engine="c",
             skip_blank_lines=True,
-            dtype=dtype,
+            dtype=dtype and {self.names.index(c): t for c, t in dtype.items()},
         )
+        if df.shape[1] != len(self.names):
+            raise pd.errors.ParserError(f"expected {len(self.names)} fields, saw {df.shape[1]}")
+        df.columns = self.names
+        return df
 
     def _text_columns(self) -> list[str]:
         """Columns the schema (or ``dtypes=``) holds as text."""

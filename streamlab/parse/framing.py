@@ -100,6 +100,9 @@ class LineFramer:
         buf += data
         if self._skipping:
             i = buf.find(b"\n")
+            room = MAX_RAW_KEPT - len(self._skip_head)
+            if room > 0:  # keep the record's first bytes, not only those buffered when cut
+                self._skip_head += bytes(buf[: min(room, len(buf) if i < 0 else i)])
             if i < 0:
                 self._skip_size += len(buf)
                 self.offset += len(buf)
@@ -147,7 +150,7 @@ class LineFramer:
         for i in long.tolist():
             s, e = int(starts[i]), int(ends[i])
             keep.append(chunk[pos:s])
-            bad.append(self._oversized(chunk[s : s + MAX_RAW_KEPT], start + s, e - s))
+            bad.append(self._oversized(chunk[s : min(e, s + MAX_RAW_KEPT)], start + s, e - s))
             pos = e + 1
         keep.append(chunk[pos:])
         return b"".join(keep), bad

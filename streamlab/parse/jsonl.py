@@ -44,17 +44,29 @@ class JsonlParser(Parser):
                 len(records) != n or not all(type(r) is dict for r in records)
             ):
                 records = None
-        offsets = None
+        lines = LineSource(data, offset)
         if records is None:
-            records, offsets = self._slow(data, offset, origin, bad)
+            records, pairs = self._slow(data, offset, origin, bad)
+            lines = LineSource.of(pairs)
         if not records:
             return None, None, bad
-        df = pd.DataFrame.from_records(records)
-        return df, LineSource(data, offset, offsets=offsets), bad
+        return pd.DataFrame.from_records(records), lines, bad
+
+    def _infer_schema(self, df: pd.DataFrame) -> dict:
+        """As for CSV, but a JSON string stays text however numeric it looks ("007")."""
+        schema = super()._infer_schema(df)
+        for col, dtype in schema.items():
+            if (
+                col not in (self.dtypes or {})
+                and dtype != df[col].dtype
+                and pd.api.types.infer_dtype(df[col], skipna=True) == "string"
+            ):
+                schema[col] = df[col].dtype
+        return schema
 
     @staticmethod
     def _slow(data, offset, origin, bad):
-        records, offsets, lines = [], [], []
+        records, pairs = [], []
         for line, off in split_lines(data, offset):
             body = line.rstrip(b"\r")
             if not body.strip():
@@ -68,12 +80,11 @@ class JsonlParser(Parser):
             else:
                 if type(value) is dict:
                     records.append(value)
-                    offsets.append(off)
-                    lines.append(body)
+                    pairs.append((body, off))
                     continue
                 reason = f"JSON value is {_kind(value)}, not an object"
             bad.append(DeadLetter(raw=body, reason=reason, origin=origin, offset=off))
-        return records, offsets
+        return records, pairs
 
 
 def _kind(value) -> str:

@@ -28,11 +28,11 @@ class TextParser(Parser):
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:
-            lines, offsets = [], []
+            lines, pairs = [], []
             for line, off in split_lines(data, offset):
                 try:
                     lines.append(line.decode("utf-8").removesuffix("\r"))
-                    offsets.append(off)
+                    pairs.append((line, off))
                 except UnicodeDecodeError as exc:
                     bad.append(DeadLetter(raw=line, reason=f"invalid UTF-8 at byte {exc.start}",
                                           origin=origin, offset=off))
@@ -42,8 +42,8 @@ class TextParser(Parser):
                 lines.pop()
             if "\r" in text:
                 lines = [s.removesuffix("\r") for s in lines]
-            offsets = None
+            pairs = None
         if not lines:
             return None, None, bad
-        df = pd.DataFrame({"line": lines})
-        return df, LineSource(data, offset, offsets=offsets, skip_blank=False), bad
+        found = LineSource(data, offset, skip_blank=False) if pairs is None else LineSource.of(pairs)
+        return pd.DataFrame({"line": lines}), found, bad

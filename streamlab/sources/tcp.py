@@ -156,6 +156,11 @@ class ListenTcp(_SocketSource):
         self._sock = None  # owned by the server now
         await asyncio.Event().wait()  # serve until stopped
 
+    def _release(self) -> None:
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
     async def _close(self) -> None:
         if self._server is not None:
             self._server.close()

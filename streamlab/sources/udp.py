@@ -104,6 +104,11 @@ class FromUdp(BatchSource):
                 df[self.peer_column] = peer
             await self.emit_batch(df)
 
+    def _release(self) -> None:
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
     async def _close(self) -> None:
         if self._transport is not None:
             self._transport.close()

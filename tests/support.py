@@ -1,0 +1,59 @@
+"""Shared test helpers: bounded waits on the running loop, real loopback servers."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+
+import pytest
+
+
+async def wait_until(predicate, *, timeout: float = 15.0, what: str = "condition") -> None:
+    """Poll ``predicate`` on the running loop until it holds; fail after ``timeout`` seconds.
+
+    The bound only stops a broken test from hanging; no test asserts on how long things take.
+    """
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            pytest.fail(f"timed out after {timeout}s waiting for {what}")
+        await asyncio.sleep(0.005)
+
+
+def open_fds() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+class LineServer:
+    """A real asyncio TCP server on loopback that sends each connecting client the next script
+    entry: a list of byte strings written in order, then the connection is closed."""
+
+    def __init__(self, scripts: list[list[bytes]]) -> None:
+        self.scripts = list(scripts)
+        self.connections = 0
+        self.server: asyncio.Server | None = None
+        self.port = 0
+
+    async def _handle(self, reader, writer) -> None:
+        self.connections += 1
+        script = self.scripts.pop(0) if self.scripts else []
+        for part in script:
+            writer.write(part)
+            await writer.drain()
+        writer.close()
+        await writer.wait_closed()
+
+    async def start(self, port: int = 0) -> LineServer:
+        self.server = await asyncio.start_server(self._handle, "127.0.0.1", port,
+                                                 reuse_address=True)
+        self.port = self.server.sockets[0].getsockname()[1]
+        return self
+
+    async def stop(self) -> None:
+        self.server.close()
+        await self.server.wait_closed()
+
+
+def rows_of(batches) -> list[dict]:
+    return [r for df in batches for r in df.to_dict("records")]
