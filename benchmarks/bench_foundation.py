@@ -586,11 +586,13 @@ def machine_info() -> dict:
         "streamz": streamz.__version__,
         "streamlab": getattr(streamlab, "__version__", "?"),
     }
-    for mod in ("tornado", "pyarrow", "psutil"):
+    from importlib.metadata import PackageNotFoundError, version
+
+    for dist in ("tornado", "pyarrow", "psutil"):
         try:
-            info[mod] = __import__(mod).__version__
-        except Exception:
-            info[mod] = None
+            info[dist] = version(dist)
+        except PackageNotFoundError:
+            info[dist] = None
     try:
         import psutil
 
@@ -638,7 +640,7 @@ def check(name: str, value, target: float, op: str, note: str = "") -> dict:
 def report(res: dict, cfg: dict) -> tuple[list[str], list[dict]]:
     lines: list[str] = []
     g = res.get
-    w = 58
+    w = 64
 
     def row(label, value, extra=""):
         lines.append(f"  {label:<{w}} {value:>14}  {extra}")
