@@ -621,6 +621,17 @@ def machine_info() -> dict:
     return info
 
 
+def _cpu_marks() -> tuple[float, float]:
+    """(busy CPU seconds of the whole machine, CPU seconds of this process and its waited
+    children): their difference over the run is what other processes used meanwhile."""
+    import psutil
+
+    t = psutil.cpu_times()
+    busy = sum(t) - t.idle - getattr(t, "iowait", 0.0)
+    o = os.times()
+    return busy, o.user + o.system + o.children_user + o.children_system
+
+
 def _fmt_load(load) -> str:
     return "/".join(f"{x:.2f}" for x in load) if load else "?"
 
@@ -781,6 +792,7 @@ def main(argv=None) -> int:
     signal.signal(signal.SIGTERM, on_term)
     started = time.perf_counter()
     load_start = os.getloadavg() if hasattr(os, "getloadavg") else None
+    marks_start = _cpu_marks()
     date = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
     cfg = {"mode": "quick" if args.quick else "normal", "rows": args.rows,
            "rows_memory": args.rows_memory, "streamz_lines": args.streamz_lines,
@@ -840,12 +852,16 @@ def main(argv=None) -> int:
     print()
     print("\n".join(lines))
     load_end = os.getloadavg() if hasattr(os, "getloadavg") else None
-    print(f"\ntotal run time {total:.1f} s; load average (1/5/15 min) at start "
-          f"{_fmt_load(load_start)}, at end {_fmt_load(load_end)}")
-    if load_start and load_start[0] > 0.5:
-        print("note: the machine was busy when the run started; rates and jitter suffer")
+    marks_end = _cpu_marks()
+    others = max(0.0, (marks_end[0] - marks_start[0]) - (marks_end[1] - marks_start[1]))
+    print(f"\ntotal run time {total:.1f} s; other processes used {others:.1f} CPU-seconds "
+          f"meanwhile ({others / total:.0%} of one core); load average {_fmt_load(load_end)}")
+    if others / total > 0.2:
+        print("note: something else kept the machine busy during the run; rates and timing "
+              "jitter suffer (see results.*.seconds for the spread)")
     doc = {"benchmark": "foundation", "date": date, "duration_s": total, "config": cfg,
            "machine": machine_info(), "load_average": {"start": load_start, "end": load_end},
+           "other_processes_cpu_s": others,
            "results": results, "targets": checks,
            "all_pass": all(c["status"] == "PASS" for c in checks),
            "notes": [

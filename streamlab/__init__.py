@@ -1,5 +1,6 @@
 """streamlab: explore live data streams in Jupyter as pandas micro-batches on streamz."""
 
+from . import sinks  # noqa: F401  (registers stream.to_tcp / stream.to_udp on streamz nodes)
 from .core.runner import arun as arun
 from .core.runner import run as run
 from .errors import ConfigError as ConfigError
@@ -7,7 +8,6 @@ from .errors import ParseError as ParseError
 from .errors import SourceError as SourceError
 from .errors import StateError as StateError
 from .errors import StreamlabError as StreamlabError
-from . import sinks as _sinks  # registers stream.to_tcp / stream.to_udp on streamz nodes
 from .sources.generate import generate as generate
 from .sources.replay import replay as replay
 from .sources.tcp import from_tcp as from_tcp

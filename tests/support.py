@@ -45,8 +45,9 @@ class LineServer:
         await writer.wait_closed()
 
     async def start(self, port: int = 0) -> LineServer:
-        self.server = await asyncio.start_server(self._handle, "127.0.0.1", port,
-                                                 reuse_address=True)
+        self.server = await asyncio.start_server(
+            self._handle, "127.0.0.1", port, reuse_address=True
+        )
         self.port = self.server.sockets[0].getsockname()[1]
         return self
 

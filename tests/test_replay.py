@@ -12,6 +12,7 @@ import pytest
 
 import streamlab
 from streamlab.errors import ConfigError
+
 from support import wait_until
 
 
@@ -19,8 +20,13 @@ def sensor_frame(n: int = 300, seed: int = 0) -> pd.DataFrame:
     rng = np.random.default_rng(seed)
     gaps = rng.integers(1, 40, n)  # ms
     t = pd.Timestamp("2026-03-01", tz="UTC") + pd.to_timedelta(np.cumsum(gaps), unit="ms")
-    return pd.DataFrame({"time": t, "sensor": [f"s{i % 4}" for i in range(n)],
-                         "value": np.round(rng.normal(size=n), 6)})
+    return pd.DataFrame(
+        {
+            "time": t,
+            "sensor": [f"s{i % 4}" for i in range(n)],
+            "value": np.round(rng.normal(size=n), 6),
+        }
+    )
 
 
 def write(df: pd.DataFrame, path, fmt: str) -> None:
@@ -62,8 +68,9 @@ def _windows(path, speed):
     rows = src.map(lambda df: df[["time", "sensor", "value"]]).sink_to_list()
     streamlab.run(src)
     df = pd.concat(rows, ignore_index=True)
-    return df, df.groupby([pd.Grouper(key="time", freq="1s"), "sensor"])["value"].agg(["mean",
-                                                                                         "max"])
+    return df, df.groupby([pd.Grouper(key="time", freq="1s"), "sensor"])["value"].agg(
+        ["mean", "max"]
+    )
 
 
 def test_speed_zero_and_speed_fifty_give_identical_results(tmp_path):
@@ -170,16 +177,24 @@ def test_recording_is_paced_by_its_arrival_time(tmp_path):
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"path": "missing.csv"},
-         "cannot replay 'missing.csv': it does not exist; give the path of a CSV, JSONL, text or "
-         "syslog file (optionally .gz)"),
-        ({"speed": -1},
-         "speed must be >= 0, not -1; use speed=1 for the recorded timing, speed=10 for ten "
-         "times faster, speed=0 for as fast as possible"),
-        ({"format": "jsn"},
-         "format='jsn' is not one of 'csv', 'jsonl', 'text', 'syslog'. Did you mean 'jsonl'?"),
-        ({"time_column": "tme"},
-         "time_column='tme' is not a column of this stream; its columns are ['time', 'v']"),
+        (
+            {"path": "missing.csv"},
+            "cannot replay 'missing.csv': it does not exist; give the path of a CSV, JSONL, text or "
+            "syslog file (optionally .gz)",
+        ),
+        (
+            {"speed": -1},
+            "speed must be >= 0, not -1; use speed=1 for the recorded timing, speed=10 for ten "
+            "times faster, speed=0 for as fast as possible",
+        ),
+        (
+            {"format": "jsn"},
+            "format='jsn' is not one of 'csv', 'jsonl', 'text', 'syslog'. Did you mean 'jsonl'?",
+        ),
+        (
+            {"time_column": "tme"},
+            "time_column='tme' is not a column of this stream; its columns are ['time', 'v']",
+        ),
     ],
 )
 def test_bad_arguments(tmp_path, kwargs, message):
@@ -194,7 +209,11 @@ def test_bad_arguments(tmp_path, kwargs, message):
 def test_unknown_suffix_asks_for_a_format(tmp_path):
     path = tmp_path / "data.bin"
     path.write_bytes(b"x")
-    with pytest.raises(ConfigError, match=re.escape(
+    with pytest.raises(
+        ConfigError,
+        match=re.escape(
             "cannot tell the format of 'data.bin' from its name; pass format= one of 'csv', "
-            "'jsonl', 'text', 'syslog'")):
+            "'jsonl', 'text', 'syslog'"
+        ),
+    ):
         streamlab.replay(path)

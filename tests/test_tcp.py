@@ -28,7 +28,9 @@ def sensor_lines(n: int, start: int = 0) -> bytes:
 
 async def test_rows_arrive_once_in_order_and_equal_pandas():
     payload = HEADER + sensor_lines(50_000)
-    server = await LineServer([[payload[i : i + 7919] for i in range(0, len(payload), 7919)]]).start()
+    server = await LineServer(
+        [[payload[i : i + 7919] for i in range(0, len(payload), 7919)]]
+    ).start()
     src = streamlab.from_tcp("127.0.0.1", server.port, reconnect=False)
     got = src.sink_to_list()
     await streamlab.arun(src)
@@ -54,8 +56,9 @@ async def test_malformed_csv_goes_to_dead_letters_and_the_source_keeps_running()
         b"\n7,7.0,g\n",
     ]
     server = await LineServer([parts]).start()
-    src = streamlab.from_tcp("127.0.0.1", server.port, reconnect=False,
-                             dtypes={"value": "float64"}, max_record=1 << 20)
+    src = streamlab.from_tcp(
+        "127.0.0.1", server.port, reconnect=False, dtypes={"value": "float64"}, max_record=1 << 20
+    )
     good, bad = src.sink_to_list(), src.errors.sink_to_list()
     await streamlab.arun(src)
     await server.stop()
@@ -74,19 +77,31 @@ async def test_malformed_csv_goes_to_dead_letters_and_the_source_keeps_running()
     assert letters["origin"].str.startswith("peer 127.0.0.1:").all()
     offsets = letters["offset"].tolist()
     stream = b"".join(parts)
-    assert offsets[:4] == [stream.index(b"2,2.0\n"), stream.index(b"3,3.0"),
-                           stream.index(b"4,not"), stream.index(b"5,5.0")]
+    assert offsets[:4] == [
+        stream.index(b"2,2.0\n"),
+        stream.index(b"3,3.0"),
+        stream.index(b"4,not"),
+        stream.index(b"5,5.0"),
+    ]
     assert src.stats.bad == 5
 
 
 @pytest.mark.parametrize(
     ("parse", "payload", "good", "reasons"),
     [
-        ("jsonl", b'{"a": 1}\n{"a": \n[2]\n{"a": 3}\n', [1, 3],
-         ["invalid JSON: Expecting value at column 7", "JSON value is a list, not an object"]),
-        ("syslog", b"<13>Nov 21 00:19:48 host app[12]: ok\nnot syslog at all\n"
-                   b"<999>Nov 21 00:19:48 host app: bad pri\n", ["ok"],
-         ["not RFC 5424 or RFC 3164 syslog", "PRI 999 is out of range 0..191"]),
+        (
+            "jsonl",
+            b'{"a": 1}\n{"a": \n[2]\n{"a": 3}\n',
+            [1, 3],
+            ["invalid JSON: Expecting value at column 7", "JSON value is a list, not an object"],
+        ),
+        (
+            "syslog",
+            b"<13>Nov 21 00:19:48 host app[12]: ok\nnot syslog at all\n"
+            b"<999>Nov 21 00:19:48 host app: bad pri\n",
+            ["ok"],
+            ["not RFC 5424 or RFC 3164 syslog", "PRI 999 is out of range 0..191"],
+        ),
     ],
 )
 async def test_bad_json_and_garbage_syslog(parse, payload, good, reasons):
@@ -102,10 +117,12 @@ async def test_bad_json_and_garbage_syslog(parse, payload, good, reasons):
 
 async def test_producer_dropping_mid_record_then_coming_back():
     # first connection dies in the middle of "3,3.0"; the second carries on
-    server = await LineServer([
-        [HEADER, b"1,1.0,a\n2,2.0,b\n3,3."],
-        [HEADER, b"4,4.0,d\n"],
-    ]).start()
+    server = await LineServer(
+        [
+            [HEADER, b"1,1.0,a\n2,2.0,b\n3,3."],
+            [HEADER, b"4,4.0,d\n"],
+        ]
+    ).start()
     src = streamlab.from_tcp("127.0.0.1", server.port, backoff=0.01)
     rows, bad = src.sink_to_list(), src.errors.sink_to_list()
     src.start()
@@ -116,7 +133,8 @@ async def test_producer_dropping_mid_record_then_coming_back():
     assert [r["t"] for r in rows_of(rows)] == [1, 2, 4]
     [letter] = bad
     assert letter["reason"].tolist() == [
-        "connection closed in the middle of a record (4 bytes without a newline)"]
+        "connection closed in the middle of a record (4 bytes without a newline)"
+    ]
     assert letter["raw"].tolist() == [b"3,3."]
     assert src.stats.connections >= 2 and src.stats.reconnects >= 1
     assert src.stats.disconnects >= 1 and src.stats.bad == 1
@@ -146,8 +164,11 @@ async def test_refused_without_reconnect_is_a_clear_error():
     port = server.port
     await server.stop()
     src = streamlab.from_tcp("127.0.0.1", port, reconnect=False)
-    with pytest.raises(SourceError, match=rf"cannot connect to 127.0.0.1:{port} .*is the server "
-                                          r"running\? pass reconnect=True to keep trying"):
+    with pytest.raises(
+        SourceError,
+        match=rf"cannot connect to 127.0.0.1:{port} .*is the server "
+        r"running\? pass reconnect=True to keep trying",
+    ):
         await streamlab.arun(src)
 
 
@@ -190,14 +211,16 @@ async def test_nc_pipes_a_file_into_listen_tcp(tmp_path):
     got = src.sink_to_list()
     src.start()
     with path.open("rb") as stdin:
-        proc = await asyncio.create_subprocess_exec("nc", "-N", "127.0.0.1", str(src.port),
-                                                    stdin=stdin)
+        proc = await asyncio.create_subprocess_exec(
+            "nc", "-N", "127.0.0.1", str(src.port), stdin=stdin
+        )
         assert await asyncio.wait_for(proc.wait(), 30) == 0
     await wait_until(lambda: sum(map(len, got)) == 20_000, what="all rows from nc")
     src.stop()
     await src.wait()
-    pd.testing.assert_frame_equal(pd.concat(got, ignore_index=True),
-                                  pd.read_csv(io.BytesIO(payload)))
+    pd.testing.assert_frame_equal(
+        pd.concat(got, ignore_index=True), pd.read_csv(io.BytesIO(payload))
+    )
 
 
 async def _start_stop_once(port: int) -> None:
@@ -265,10 +288,27 @@ async def test_pause_applies_backpressure_to_the_producer():
 def tls_files(tmp_path_factory):
     d = tmp_path_factory.mktemp("tls")
     subprocess.run(
-        ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-         "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1",
-         "-keyout", str(d / "key.pem"), "-out", str(d / "cert.pem")],
-        check=True, capture_output=True)
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=IP:127.0.0.1",
+            "-keyout",
+            str(d / "key.pem"),
+            "-out",
+            str(d / "cert.pem"),
+        ],
+        check=True,
+        capture_output=True,
+    )
     return d / "cert.pem", d / "key.pem"
 
 
@@ -296,17 +336,24 @@ async def test_tls_both_ways(tls_files):
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda: streamlab.from_tcp("127.0.0.1", 70000),
-         "port must be in 1..65535, not 70000; pick a free port such as 9999"),
-        (lambda: streamlab.listen_tcp(-1),
-         "port must be in 0..65535, not -1; pick a free port such as 9999 (0 lets the system "
-         "choose)"),
-        (lambda: streamlab.from_tcp("127.0.0.1", 9999, parse="jsn"),
-         "parse='jsn' is not one of 'csv', 'jsonl', 'text', 'syslog'. Did you mean 'jsonl'?"),
-        (lambda: streamlab.from_tcp("127.0.0.1", 9999, max_rows=0),
-         "max_rows must be >= 1, not 0"),
-        (lambda: streamlab.from_tcp("127.0.0.1", 9999, ssl="yes"),
-         "ssl must be an ssl.SSLContext or None, not 'yes'"),
+        (
+            lambda: streamlab.from_tcp("127.0.0.1", 70000),
+            "port must be in 1..65535, not 70000; pick a free port such as 9999",
+        ),
+        (
+            lambda: streamlab.listen_tcp(-1),
+            "port must be in 0..65535, not -1; pick a free port such as 9999 (0 lets the system "
+            "choose)",
+        ),
+        (
+            lambda: streamlab.from_tcp("127.0.0.1", 9999, parse="jsn"),
+            "parse='jsn' is not one of 'csv', 'jsonl', 'text', 'syslog'. Did you mean 'jsonl'?",
+        ),
+        (lambda: streamlab.from_tcp("127.0.0.1", 9999, max_rows=0), "max_rows must be >= 1, not 0"),
+        (
+            lambda: streamlab.from_tcp("127.0.0.1", 9999, ssl="yes"),
+            "ssl must be an ssl.SSLContext or None, not 'yes'",
+        ),
     ],
 )
 def test_bad_arguments_name_the_value_and_the_fix(call, message):
@@ -318,8 +365,11 @@ def test_bad_arguments_name_the_value_and_the_fix(call, message):
 async def test_busy_port_is_an_error_at_start():
     first = streamlab.listen_tcp(0).start()
     second = streamlab.listen_tcp(first.port)
-    with pytest.raises(SourceError, match=r"cannot listen on 127.0.0.1:\d+ \(Address already in "
-                                          r"use\); choose another port, or port=0"):
+    with pytest.raises(
+        SourceError,
+        match=r"cannot listen on 127.0.0.1:\d+ \(Address already in "
+        r"use\); choose another port, or port=0",
+    ):
         second.start()
     first.stop()
     await first.wait()

@@ -12,6 +12,7 @@ from streamz import Stream
 
 import streamlab
 from streamlab.errors import ConfigError
+
 from support import wait_until
 
 
@@ -21,8 +22,21 @@ async def test_logger_syslog_over_udp_is_parsed_into_fields():
     src.start()
     for flag, text in (("--rfc5424", "hello five four two four"), ("--rfc3164", "hello bsd")):
         proc = await asyncio.create_subprocess_exec(
-            "logger", "-n", "127.0.0.1", "-P", str(src.port), "-d", flag, "-i", "-t", "myapp",
-            "-p", "local3.warning", text, env={**os.environ, "TZ": "UTC"})
+            "logger",
+            "-n",
+            "127.0.0.1",
+            "-P",
+            str(src.port),
+            "-d",
+            flag,
+            "-i",
+            "-t",
+            "myapp",
+            "-p",
+            "local3.warning",
+            text,
+            env={**os.environ, "TZ": "UTC"},
+        )
         assert await proc.wait() == 0
     await wait_until(lambda: sum(map(len, got)) == 2, what="two syslog messages")
     src.stop()

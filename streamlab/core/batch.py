@@ -46,9 +46,7 @@ def event_times(df: pd.DataFrame) -> pd.Series:
     """The batch's event times; raises if the batch names none."""
     col = time_column(df)
     if col is None:
-        raise ConfigError(
-            "this batch has no event-time column; pass time_column=... to the source"
-        )
+        raise ConfigError("this batch has no event-time column; pass time_column=... to the source")
     return df[col]
 
 

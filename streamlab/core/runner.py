@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 
 from ..errors import ConfigError, StateError
 from .checks import check_number
@@ -48,25 +49,26 @@ async def arun(*streams, timeout: float | None = None) -> list:
     pass, after which they are stopped: a normal end for endless sources), then return their
     :class:`~streamlab.core.stats.Stats`. An error that stopped a source is raised."""
     if timeout is not None:
-        check_number("timeout", timeout, low=0, low_open=True,
-                     fix="give the seconds to run, or None to run until the sources end")
+        check_number(
+            "timeout",
+            timeout,
+            low=0,
+            low_open=True,
+            fix="give the seconds to run, or None to run until the sources end",
+        )
     sources = find_sources(*streams)
     for s in sources:
         s.start()
     try:
         waits = asyncio.gather(*(s.wait() for s in sources))
-        try:
+        with contextlib.suppress(asyncio.TimeoutError):
             await asyncio.wait_for(waits, timeout)
-        except asyncio.TimeoutError:
-            pass
     finally:
         for s in sources:
             s.stop()
         for s in sources:
-            try:
+            with contextlib.suppress(Exception):  # re-raised below from s.exception
                 await s.wait()
-            except Exception:  # re-raised below from s.exception
-                pass
     for s in sources:
         if s.exception is not None:
             raise s.exception

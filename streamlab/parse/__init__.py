@@ -39,8 +39,14 @@ __all__ = [
 FORMATS = {"csv": CsvParser, "jsonl": JsonlParser, "text": TextParser, "syslog": SyslogParser}
 
 _SUFFIXES = {
-    ".csv": "csv", ".tsv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".json": "jsonl",
-    ".txt": "text", ".log": "text", ".syslog": "syslog",
+    ".csv": "csv",
+    ".tsv": "csv",
+    ".jsonl": "jsonl",
+    ".ndjson": "jsonl",
+    ".json": "jsonl",
+    ".txt": "text",
+    ".log": "text",
+    ".syslog": "syslog",
 }
 
 

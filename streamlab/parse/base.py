@@ -91,7 +91,7 @@ class Parser:
 
     def _parse(
         self, data: bytes, origin: str, offset: int
-    ) -> tuple[pd.DataFrame | None, "LineSource", list[DeadLetter]]:
+    ) -> tuple[pd.DataFrame | None, LineSource, list[DeadLetter]]:
         raise NotImplementedError
 
     # -- schema --------------------------------------------------------------------------

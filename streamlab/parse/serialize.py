@@ -44,21 +44,26 @@ def to_bytes(batch, format: str = "csv") -> bytes:
         return bytes(batch)
     check_choice("format", format, OUT_FORMATS)
     if not isinstance(batch, pd.DataFrame):
-        raise ConfigError(f"can only send DataFrames or bytes, not {type(batch).__name__}; "
-                          "map the stream to one of them first")
+        raise ConfigError(
+            f"can only send DataFrames or bytes, not {type(batch).__name__}; "
+            "map the stream to one of them first"
+        )
     if not len(batch):
         return b""
     if format == "csv":
-        return batch.to_csv(index=False, header=False, date_format=_DATE_FORMAT,
-                            lineterminator="\n").encode()
+        return batch.to_csv(
+            index=False, header=False, date_format=_DATE_FORMAT, lineterminator="\n"
+        ).encode()
     if format == "jsonl":
         out = batch.to_json(orient="records", lines=True, date_format="iso", date_unit="us")
         return (out if out.endswith("\n") else out + "\n").encode()
     column = "line" if "line" in batch.columns else None
     if column is None:
         if batch.shape[1] != 1:
-            raise ConfigError(f"format='text' sends a 'line' column or a single column; this "
-                              f"batch has {list(batch.columns)}: select one first")
+            raise ConfigError(
+                f"format='text' sends a 'line' column or a single column; this "
+                f"batch has {list(batch.columns)}: select one first"
+            )
         column = batch.columns[0]
     return ("\n".join(batch[column].astype(str)) + "\n").encode()
 

@@ -34,7 +34,8 @@ class TextParser(Parser):
                     lines.append(line.decode("utf-8").removesuffix("\r"))
                     pairs.append((line, off))
                 except UnicodeDecodeError as exc:
-                    bad.append(DeadLetter(raw=line, reason=f"invalid UTF-8 at byte {exc.start}",
+                    bad.append(DeadLetter(raw=line.removesuffix(b"\r"),
+                                          reason=f"invalid UTF-8 at byte {exc.start}",
                                           origin=origin, offset=off))
         else:
             lines = text.split("\n")

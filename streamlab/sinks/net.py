@@ -11,6 +11,7 @@ delivery is at least once, and the receiver sees the cut record as a bad record.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import socket
 
 from streamz import Stream
@@ -42,7 +43,7 @@ class _Sender(Sink):
 
 
 @Stream.register_api()
-class to_tcp(_Sender):  # noqa: N801 (streamz names its nodes in lower case)
+class to_tcp(_Sender):
     """Send every batch to a TCP server; wait for the socket to drain (back-pressure).
 
     Examples
@@ -63,10 +64,28 @@ class to_tcp(_Sender):  # noqa: N801 (streamz names its nodes in lower case)
     (100, 100, ['time', 'key', 'value', 'is_anomaly', 'drifted'])
     """
 
-    def __init__(self, upstream, host, port, *, format="csv", framing="newline", reconnect=True,
-                 backoff=0.05, max_backoff=2.0, ssl=None, stream_name=None) -> None:
-        super().__init__(upstream, host, port, format=format, framing=framing,
-                         stream_name=stream_name or f"to_tcp({host}:{port})")
+    def __init__(
+        self,
+        upstream,
+        host,
+        port,
+        *,
+        format="csv",
+        framing="newline",
+        reconnect=True,
+        backoff=0.05,
+        max_backoff=2.0,
+        ssl=None,
+        stream_name=None,
+    ) -> None:
+        super().__init__(
+            upstream,
+            host,
+            port,
+            format=format,
+            framing=framing,
+            stream_name=stream_name or f"to_tcp({host}:{port})",
+        )
         self.reconnect = bool(reconnect)
         self.backoff = check_number("backoff", backoff, low=0, low_open=True)
         self.max_backoff = check_number("max_backoff", max_backoff, low=self.backoff)
@@ -81,12 +100,13 @@ class to_tcp(_Sender):  # noqa: N801 (streamz names its nodes in lower case)
         delay = self.backoff
         while True:
             try:
-                _, self._writer = await asyncio.open_connection(self.host, self.port,
-                                                                ssl=self.ssl)
+                _, self._writer = await asyncio.open_connection(self.host, self.port, ssl=self.ssl)
             except OSError as exc:
                 if not self.reconnect:
-                    raise SourceError(f"to_tcp cannot connect to {self.host}:{self.port} "
-                                      f"({exc}); is the receiver running?") from exc
+                    raise SourceError(
+                        f"to_tcp cannot connect to {self.host}:{self.port} "
+                        f"({exc}); is the receiver running?"
+                    ) from exc
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, self.max_backoff)
                 continue
@@ -116,23 +136,22 @@ class to_tcp(_Sender):  # noqa: N801 (streamz names its nodes in lower case)
                         self.stats.dropped += 1
                         raise SourceError(f"to_tcp lost {self.host}:{self.port} ({exc})") from exc
                     continue
-                self.stats.count_batch(rows=len(x) if hasattr(x, "__len__") else 1,
-                                       nbytes=len(payload))
+                self.stats.count_batch(
+                    rows=len(x) if hasattr(x, "__len__") else 1, nbytes=len(payload)
+                )
                 return
 
     async def close(self) -> None:
         """Close the connection (the sink reconnects if more batches come)."""
         if self._writer is not None:
             self._writer.close()
-            try:
+            with contextlib.suppress(ConnectionError, OSError):
                 await self._writer.wait_closed()
-            except (ConnectionError, OSError):
-                pass
             self._writer = None
 
 
 @Stream.register_api()
-class to_udp(_Sender):  # noqa: N801
+class to_udp(_Sender):
     """Send every batch as UDP datagrams, records packed up to ``max_datagram`` bytes each.
 
     UDP has no back-pressure and no delivery guarantee: a record longer than ``max_datagram``
@@ -151,14 +170,31 @@ class to_udp(_Sender):  # noqa: N801
     >>> rx.close(); out.close()
     """
 
-    def __init__(self, upstream, host, port, *, format="csv", framing="newline",
-                 max_datagram=8192, stream_name=None) -> None:
-        super().__init__(upstream, host, port, format=format, framing=framing,
-                         stream_name=stream_name or f"to_udp({host}:{port})")
-        self.max_datagram = check_number("max_datagram", max_datagram, low=1, high=65507,
-                                         integer=True)
-        self._sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET,
-                                   socket.SOCK_DGRAM)
+    def __init__(
+        self,
+        upstream,
+        host,
+        port,
+        *,
+        format="csv",
+        framing="newline",
+        max_datagram=8192,
+        stream_name=None,
+    ) -> None:
+        super().__init__(
+            upstream,
+            host,
+            port,
+            format=format,
+            framing=framing,
+            stream_name=stream_name or f"to_udp({host}:{port})",
+        )
+        self.max_datagram = check_number(
+            "max_datagram", max_datagram, low=1, high=65507, integer=True
+        )
+        self._sock = socket.socket(
+            socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM
+        )
         self._sock.setblocking(False)
 
     def update(self, x, who=None, metadata=None):
@@ -170,8 +206,7 @@ class to_udp(_Sender):  # noqa: N801
             except BlockingIOError:
                 self.stats.dropped += 1
             except OSError as exc:
-                raise SourceError(f"to_udp cannot send to {self.host}:{self.port} ({exc})") \
-                    from exc
+                raise SourceError(f"to_udp cannot send to {self.host}:{self.port} ({exc})") from exc
         self.stats.count_batch(rows=rows, nbytes=len(payload))
 
     def _pack(self, payload: bytes):

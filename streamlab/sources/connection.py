@@ -91,8 +91,16 @@ class Feed(asyncio.Protocol):
             self.transport.close()
 
 
-async def pump(source, feed: Feed, *, parse: str, parse_options: dict, max_record: int,
-               max_rows: int, peer_column: str | None) -> None:
+async def pump(
+    source,
+    feed: Feed,
+    *,
+    parse: str,
+    parse_options: dict,
+    max_record: int,
+    max_rows: int,
+    peer_column: str | None,
+) -> None:
     """Parse one connection until it ends; emit its batches on ``source`` in order."""
     origin = f"peer {feed.peer}"
     framer = LineFramer(max_record=max_record, origin=origin)

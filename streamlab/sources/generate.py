@@ -23,16 +23,42 @@ _BLOCK = 4096
 class Generate(PacedSource):
     """A seeded synthetic stream (see :func:`generate`)."""
 
-    def __init__(self, kind, *, rows, rate, batch_rows, speed, keys, seed, noise, period,
-                 drift_at, drift, anomaly_rate, anomaly_size, start, stream_name) -> None:
-        super().__init__(speed=speed, time_column="time", max_rows=batch_rows,
-                         stream_name=stream_name or f"generate({kind!r})")
+    def __init__(
+        self,
+        kind,
+        *,
+        rows,
+        rate,
+        batch_rows,
+        speed,
+        keys,
+        seed,
+        noise,
+        period,
+        drift_at,
+        drift,
+        anomaly_rate,
+        anomaly_size,
+        start,
+        stream_name,
+    ) -> None:
+        super().__init__(
+            speed=speed,
+            time_column="time",
+            max_rows=batch_rows,
+            stream_name=stream_name or f"generate({kind!r})",
+        )
         self.kind = check_choice("kind", kind, KINDS)
         if rows is not None:
             check_number("rows", rows, low=0, integer=True, fix="or rows=None for endless")
         self.rows = rows
-        self.rate = check_number("rate", rate, low=0, low_open=True,
-                                 fix="rate is rows per second of event time, e.g. 1000")
+        self.rate = check_number(
+            "rate",
+            rate,
+            low=0,
+            low_open=True,
+            fix="rate is rows per second of event time, e.g. 1000",
+        )
         self.batch_rows = batch_rows
         self.keys = check_number("keys", keys, low=1, integer=True)
         self.seed = check_number("seed", seed, integer=True)
@@ -40,13 +66,21 @@ class Generate(PacedSource):
         self.period = pd.Timedelta(period).total_seconds()
         if self.period <= 0:
             raise ValueError(f"period must be a positive duration such as '60s', not {period!r}")
-        self.drift_at = drift_at if drift_at is None else check_number(
-            "drift_at", drift_at, low=0, integer=True, fix="the row where the drift starts")
+        self.drift_at = (
+            drift_at
+            if drift_at is None
+            else check_number(
+                "drift_at", drift_at, low=0, integer=True, fix="the row where the drift starts"
+            )
+        )
         self.drift = check_number("drift", drift)
         self.anomaly_rate = check_number("anomaly_rate", anomaly_rate, low=0, high=1)
         self.anomaly_size = check_number("anomaly_size", anomaly_size, low=0)
-        self.start_time = pd.Timestamp(start, tz="UTC") if pd.Timestamp(start).tzinfo is None \
+        self.start_time = (
+            pd.Timestamp(start, tz="UTC")
+            if pd.Timestamp(start).tzinfo is None
             else pd.Timestamp(start).tz_convert("UTC")
+        )
         self._walk = np.zeros(self.keys)
 
     def block(self, b: int) -> pd.DataFrame:
@@ -79,13 +113,15 @@ class Generate(PacedSource):
         scale = max(self.noise, 1e-9) if self.kind != "sine" else max(self.noise, 0.1)
         value = np.where(anomaly, value + sign * self.anomaly_size * max(scale, 1.0), value)
         time = self.start_time + pd.to_timedelta(np.round(secs * 1e9).astype("int64"), unit="ns")
-        df = pd.DataFrame({
-            "time": time,
-            "key": np.char.add("sensor-", key.astype(str)) if self.keys > 1 else "sensor-0",
-            "value": value,
-            "is_anomaly": anomaly,
-            "drifted": drifted,
-        })
+        df = pd.DataFrame(
+            {
+                "time": time,
+                "key": np.char.add("sensor-", key.astype(str)) if self.keys > 1 else "sensor-0",
+                "value": value,
+                "is_anomaly": anomaly,
+                "drifted": drifted,
+            }
+        )
         df.attrs["time_column"] = "time"
         return df
 
@@ -139,7 +175,20 @@ def generate(
     3   9.87     True
     4  10.09     True
     """
-    return Generate(kind, rows=rows, rate=rate, batch_rows=batch_rows, speed=speed, keys=keys,
-                    seed=seed, noise=noise, period=period, drift_at=drift_at, drift=drift,
-                    anomaly_rate=anomaly_rate, anomaly_size=anomaly_size, start=start,
-                    stream_name=stream_name)
+    return Generate(
+        kind,
+        rows=rows,
+        rate=rate,
+        batch_rows=batch_rows,
+        speed=speed,
+        keys=keys,
+        seed=seed,
+        noise=noise,
+        period=period,
+        drift_at=drift_at,
+        drift=drift,
+        anomaly_rate=anomaly_rate,
+        anomaly_size=anomaly_size,
+        start=start,
+        stream_name=stream_name,
+    )

@@ -42,11 +42,15 @@ class PacedSource(BatchSource):
 
     @staticmethod
     def _check_speed(speed) -> float:
-        return float(check_number(
-            "speed", speed, low=0,
-            fix="use speed=1 for the recorded timing, speed=10 for ten times faster, "
-            "speed=0 for as fast as possible",
-        ))
+        return float(
+            check_number(
+                "speed",
+                speed,
+                low=0,
+                fix="use speed=1 for the recorded timing, speed=10 for ten times faster, "
+                "speed=0 for as fast as possible",
+            )
+        )
 
     @property
     def speed(self) -> float:
@@ -76,10 +80,8 @@ class PacedSource(BatchSource):
     async def _pace(self, df: pd.DataFrame, nbytes: int) -> None:
         n = len(df)
         loop = asyncio.get_running_loop()
-        if self.time_column is None:
-            t = None
-        else:
-            t = np.maximum.accumulate(as_ns(df[self.time_column]))
+        col = self.time_column
+        t = None if col is None else np.maximum.accumulate(as_ns(df[col]))
         i = 0
         share = nbytes / n
         while i < n and not self.stopped:

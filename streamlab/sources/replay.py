@@ -31,13 +31,26 @@ def _open(path: Path):
 class Replay(PacedSource):
     """A file replayed as a stream (see :func:`replay`)."""
 
-    def __init__(self, path, *, time_column, speed, format, loop, max_rows, max_record,
-                 parse_options, stream_name) -> None:
+    def __init__(
+        self,
+        path,
+        *,
+        time_column,
+        speed,
+        format,
+        loop,
+        max_rows,
+        max_record,
+        parse_options,
+        stream_name,
+    ) -> None:
         self.path = Path(path)
         if not self.path.is_file():
             hint = "it does not exist" if not self.path.exists() else "it is not a file"
-            raise ConfigError(f"cannot replay {str(path)!r}: {hint}; give the path of a CSV, "
-                              "JSONL, text or syslog file (optionally .gz)")
+            raise ConfigError(
+                f"cannot replay {str(path)!r}: {hint}; give the path of a CSV, "
+                "JSONL, text or syslog file (optionally .gz)"
+            )
         fmt = format or format_for_path(self.path)
         if fmt is None:
             raise ConfigError(
@@ -51,8 +64,12 @@ class Replay(PacedSource):
             time_column = self._recording_column(parse_options)
         if self.format == "syslog":
             time_column = "time"
-        super().__init__(speed=speed, time_column=time_column, max_rows=max_rows,
-                         stream_name=stream_name or f"replay({self.path.name!r})")
+        super().__init__(
+            speed=speed,
+            time_column=time_column,
+            max_rows=max_rows,
+            stream_name=stream_name or f"replay({self.path.name!r})",
+        )
         self.loop_forever = bool(loop)
         self.max_record = max_record
         self.parse_options = parse_options
@@ -73,8 +90,9 @@ class Replay(PacedSource):
             with _open(self.path) as f:
                 head = f.readline(4096)
             if self.format == "jsonl":
-                return RECORDING_TIME_COLUMN if f'"{RECORDING_TIME_COLUMN}"'.encode() in head \
-                    else None
+                return (
+                    RECORDING_TIME_COLUMN if f'"{RECORDING_TIME_COLUMN}"'.encode() in head else None
+                )
             columns = [c.strip() for c in head.decode("utf-8", "replace").split(",")]
         return RECORDING_TIME_COLUMN if RECORDING_TIME_COLUMN in columns else None
 
@@ -158,6 +176,14 @@ def replay(
     >>> rows[0]["x"].tolist(), bad[0]["reason"].tolist(), src.stats.bad
     ([1, 3], ["column 'x': 'oops' is not a valid int64"], 1)
     """
-    return Replay(path, time_column=time_column, speed=speed, format=format, loop=loop,
-                  max_rows=max_rows, max_record=max_record, parse_options=parse_options,
-                  stream_name=stream_name)
+    return Replay(
+        path,
+        time_column=time_column,
+        speed=speed,
+        format=format,
+        loop=loop,
+        max_rows=max_rows,
+        max_record=max_record,
+        parse_options=parse_options,
+        stream_name=stream_name,
+    )

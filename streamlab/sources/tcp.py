@@ -19,8 +19,18 @@ _MAX_BUFFER = 4 << 20
 
 
 class _SocketSource(BatchSource):
-    def __init__(self, *, parse, max_rows, max_record, max_buffer, peer_column, ssl,
-                 parse_options, stream_name) -> None:
+    def __init__(
+        self,
+        *,
+        parse,
+        max_rows,
+        max_record,
+        max_buffer,
+        peer_column,
+        ssl,
+        parse_options,
+        stream_name,
+    ) -> None:
         super().__init__(stream_name=stream_name)
         self.parse = check_choice("parse", parse, FORMATS)
         self.max_rows = check_number("max_rows", max_rows, low=1, integer=True)
@@ -34,9 +44,15 @@ class _SocketSource(BatchSource):
         make_parser(self.parse, **parse_options)  # bad parser options fail here
 
     async def _pump(self, feed: Feed) -> None:
-        await pump(self, feed, parse=self.parse, parse_options=self.parse_options,
-                   max_record=self.max_record, max_rows=self.max_rows,
-                   peer_column=self.peer_column)
+        await pump(
+            self,
+            feed,
+            parse=self.parse,
+            parse_options=self.parse_options,
+            max_record=self.max_record,
+            max_rows=self.max_rows,
+            peer_column=self.peer_column,
+        )
 
 
 class FromTcp(_SocketSource):
@@ -60,7 +76,8 @@ class FromTcp(_SocketSource):
         while not self.stopped:
             try:
                 transport, feed = await loop.create_connection(
-                    lambda: Feed(self.max_buffer), self.host, self.port, ssl=self.ssl)
+                    lambda: Feed(self.max_buffer), self.host, self.port, ssl=self.ssl
+                )
             except (OSError, _ssl.SSLError) as exc:
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 if not self.reconnect:
@@ -115,11 +132,14 @@ class ListenTcp(_SocketSource):
 
     def _prepare(self) -> None:
         try:
-            infos = socket.getaddrinfo(self.host, self.port, type=socket.SOCK_STREAM,
-                                       flags=socket.AI_PASSIVE)
+            infos = socket.getaddrinfo(
+                self.host, self.port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+            )
         except socket.gaierror as exc:
-            raise ConfigError(f"host={self.host!r} does not resolve ({exc}); use '127.0.0.1' "
-                              "for this machine only or '0.0.0.0' for every interface") from exc
+            raise ConfigError(
+                f"host={self.host!r} does not resolve ({exc}); use '127.0.0.1' "
+                "for this machine only or '0.0.0.0' for every interface"
+            ) from exc
         family, kind, proto, _, addr = infos[0]
         sock = socket.socket(family, kind, proto)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -127,8 +147,10 @@ class ListenTcp(_SocketSource):
             sock.bind(addr)
         except OSError as exc:
             sock.close()
-            raise SourceError(f"cannot listen on {self.host}:{self.port} ({exc.strerror}); "
-                              "choose another port, or port=0 to let the system pick") from exc
+            raise SourceError(
+                f"cannot listen on {self.host}:{self.port} ({exc.strerror}); "
+                "choose another port, or port=0 to let the system pick"
+            ) from exc
         sock.listen(self.backlog)
         sock.setblocking(False)
         self._sock = sock
@@ -152,7 +174,8 @@ class ListenTcp(_SocketSource):
     async def _produce(self) -> None:
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(
-            lambda: Feed(self.max_buffer, on_open=self._opened), sock=self._sock, ssl=self.ssl)
+            lambda: Feed(self.max_buffer, on_open=self._opened), sock=self._sock, ssl=self.ssl
+        )
         self._sock = None  # owned by the server now
         await asyncio.Event().wait()  # serve until stopped
 
@@ -219,10 +242,21 @@ def from_tcp(
     ...
     streamlab.errors.ConfigError: port must be in 1..65535, not 70000; pick a free port such as 9999
     """
-    return FromTcp(host, port, reconnect=reconnect, backoff=backoff, max_backoff=max_backoff,
-                   parse=parse, max_rows=max_rows, max_record=max_record,
-                   max_buffer=max_buffer, peer_column=peer_column, ssl=ssl,
-                   parse_options=parse_options, stream_name=stream_name)
+    return FromTcp(
+        host,
+        port,
+        reconnect=reconnect,
+        backoff=backoff,
+        max_backoff=max_backoff,
+        parse=parse,
+        max_rows=max_rows,
+        max_record=max_record,
+        max_buffer=max_buffer,
+        peer_column=peer_column,
+        ssl=ssl,
+        parse_options=parse_options,
+        stream_name=stream_name,
+    )
 
 
 def listen_tcp(
@@ -262,6 +296,16 @@ def listen_tcp(
     >>> asyncio.run(main())
     [['hello', 'world']]
     """
-    return ListenTcp(port, host=host, backlog=backlog, parse=parse, max_rows=max_rows,
-                     max_record=max_record, max_buffer=max_buffer, peer_column=peer_column,
-                     ssl=ssl, parse_options=parse_options, stream_name=stream_name)
+    return ListenTcp(
+        port,
+        host=host,
+        backlog=backlog,
+        parse=parse,
+        max_rows=max_rows,
+        max_record=max_record,
+        max_buffer=max_buffer,
+        peer_column=peer_column,
+        ssl=ssl,
+        parse_options=parse_options,
+        stream_name=stream_name,
+    )

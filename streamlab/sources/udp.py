@@ -27,18 +27,31 @@ class _Datagrams(asyncio.DatagramProtocol):
 class FromUdp(BatchSource):
     """A UDP source (see :func:`from_udp`)."""
 
-    def __init__(self, port, *, host, parse, max_datagrams, peer_column, parse_options,
-                 stream_name) -> None:
+    def __init__(
+        self,
+        port,
+        *,
+        host,
+        parse,
+        max_datagrams,
+        receive_buffer,
+        peer_column,
+        parse_options,
+        stream_name,
+    ) -> None:
         self.host = host
         self.port = check_port("port", port)
         super().__init__(stream_name=stream_name or f"from_udp({host}:{port})")
         self.parse = check_choice("parse", parse, FORMATS)
         if parse == "csv" and not parse_options.get("columns"):
-            raise ConfigError("from_udp(parse='csv') needs columns=[...]: datagrams carry no "
-                              "header (one lost datagram would lose it)")
+            raise ConfigError(
+                "from_udp(parse='csv') needs columns=[...]: datagrams carry no "
+                "header (one lost datagram would lose it)"
+            )
         self.parse_options = parse_options
         make_parser(parse, **parse_options)
         self.max_datagrams = check_number("max_datagrams", max_datagrams, low=1, integer=True)
+        self.receive_buffer = check_number("receive_buffer", receive_buffer, low=0, integer=True)
         self.peer_column = peer_column
         self._buffer: BoundedBuffer | None = None
         self._sock: socket.socket | None = None
@@ -52,12 +65,22 @@ class FromUdp(BatchSource):
     def _prepare(self) -> None:
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_DGRAM)
+        if self.receive_buffer:
+            # bursts wait in the kernel instead of being dropped there; as root the system
+            # limit (net.core.rmem_max) can be passed, otherwise it caps the size
+            force = getattr(socket, "SO_RCVBUFFORCE", None)
+            try:
+                sock.setsockopt(socket.SOL_SOCKET, force, self.receive_buffer)
+            except (OSError, TypeError):
+                sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.receive_buffer)
         try:
             sock.bind((self.host, self.port))
         except OSError as exc:
             sock.close()
-            raise SourceError(f"cannot listen on UDP {self.host}:{self.port} ({exc.strerror}); "
-                              "choose another port, or port=0 to let the system pick") from exc
+            raise SourceError(
+                f"cannot listen on UDP {self.host}:{self.port} ({exc.strerror}); "
+                "choose another port, or port=0 to let the system pick"
+            ) from exc
         sock.setblocking(False)
         self._sock = sock
         self.port = sock.getsockname()[1]
@@ -75,7 +98,8 @@ class FromUdp(BatchSource):
     async def _produce(self) -> None:
         loop = asyncio.get_running_loop()
         self._transport, _ = await loop.create_datagram_endpoint(
-            lambda: _Datagrams(self._buffer), sock=self._sock)
+            lambda: _Datagrams(self._buffer), sock=self._sock
+        )
         self._sock = None
         while not self.stopped:
             await self._buffer.wait_not_empty()
@@ -124,6 +148,7 @@ def from_udp(
     host: str = "127.0.0.1",
     parse: str = "text",
     max_datagrams: int = 100_000,
+    receive_buffer: int = 4 << 20,
     peer_column: str | None = None,
     stream_name: str | None = None,
     **parse_options,
@@ -133,7 +158,9 @@ def from_udp(
     A datagram holds one record or several separated by newlines; its last record needs no
     newline. Batches group consecutive datagrams of one sender (``df.attrs["peer"]``). UDP
     has no back-pressure: at most ``max_datagrams`` wait to be parsed, then the oldest are
-    dropped and counted in ``stats.dropped``. The socket is bound by ``start()``.
+    dropped and counted in ``stats.dropped``; datagrams the kernel drops before we see them
+    cannot be counted, so ``receive_buffer`` (bytes, default 4 MiB) asks the kernel to hold
+    bursts. The socket is bound by ``start()``.
 
     Examples
     --------
@@ -152,6 +179,13 @@ def from_udp(
     >>> asyncio.run(main())
     ('mymachine', 'su', 4, 2)
     """
-    return FromUdp(port, host=host, parse=parse, max_datagrams=max_datagrams,
-                   peer_column=peer_column, parse_options=parse_options,
-                   stream_name=stream_name)
+    return FromUdp(
+        port,
+        host=host,
+        parse=parse,
+        max_datagrams=max_datagrams,
+        receive_buffer=receive_buffer,
+        peer_column=peer_column,
+        parse_options=parse_options,
+        stream_name=stream_name,
+    )

@@ -1,0 +1,159 @@
+"""The ``streamlab`` command, run as a real subprocess against real sockets."""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import subprocess
+import sys
+
+import pandas as pd
+import pytest
+
+import streamlab
+from streamlab import datasets
+
+from support import wait_until
+
+CLI = [sys.executable, "-m", "streamlab"]
+
+
+def test_demo_runs_offline_and_writes_a_standalone_report(tmp_path):
+    done = subprocess.run(
+        [*CLI, "demo", "--out", str(tmp_path)], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    out = done.stdout
+    assert "received   19,226 rows" in out
+    assert "3 bad records went to dead letters" in out
+    assert "expected 3 fields, saw 2" in out and "'warm' is not a valid float64" in out
+    assert "402 days" in out
+    html = (tmp_path / "report.html").read_text()
+    assert "Bokeh" in html and "cdn.bokeh.org" not in html  # BokehJS inline: opens offline
+    assert done.stderr == ""
+
+
+async def _serve(*args):
+    proc = await asyncio.create_subprocess_exec(
+        *CLI, "serve", *args, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    line = (await asyncio.wait_for(proc.stdout.readline(), 60)).decode()
+    match = re.search(r"on tcp 127\.0\.0\.1:(\d+)", line)
+    assert match, line + (await proc.stderr.read()).decode()
+    return proc, int(match.group(1))
+
+
+async def test_serve_replays_the_file_to_each_client():
+    path = datasets.path("stocks")
+    proc, port = await _serve(str(path), "--port", "0", "--speed", "0", "--time-column", "date")
+    try:
+        expected = datasets.load("stocks")
+        for _ in range(2):  # every client gets the whole file from the start
+            src = streamlab.from_tcp("127.0.0.1", port, reconnect=False, time_column="date")
+            got = src.sink_to_list()
+            await streamlab.arun(src)
+            pd.testing.assert_frame_equal(
+                pd.concat(got, ignore_index=True), expected, check_dtype=False
+            )
+    finally:
+        proc.terminate()
+        await proc.wait()
+
+
+async def test_serve_udp_and_record_from_tcp(tmp_path):
+    # serve over UDP to a listening streamlab source
+    src = streamlab.from_udp(
+        0,
+        parse="csv",
+        columns=["date", "ticker", "open", "high", "low", "close", "volume", "adj_close"],
+    )
+    got = src.sink_to_list()
+    src.start()
+    proc = await asyncio.create_subprocess_exec(
+        *CLI,
+        "serve",
+        str(datasets.path("stocks")),
+        "--speed",
+        "0",
+        "--udp",
+        f"127.0.0.1:{src.port}",
+        stdout=subprocess.PIPE,
+    )
+    assert await asyncio.wait_for(proc.wait(), 60) == 0
+    await wait_until(lambda: sum(map(len, got)) == 12154, what="all datagram rows")
+    src.stop()
+    await src.wait()
+    assert src.stats.bad == 0
+
+
+async def test_record_keeps_arrival_time_and_replays_with_it(tmp_path):
+    proc, port = await _serve(str(datasets.path("sea_temperature")), "--port", "0", "--speed", "0")
+    out = tmp_path / "rec.csv"
+    try:
+        rec = await asyncio.create_subprocess_exec(
+            *CLI,
+            "record",
+            "--tcp",
+            f"127.0.0.1:{port}",
+            "--out",
+            str(out),
+            "--rows",
+            "500",
+            stdout=subprocess.PIPE,
+        )
+        stdout, _ = await asyncio.wait_for(rec.communicate(), 60)
+        assert rec.returncode == 0
+        assert b"500 rows to" in stdout
+    finally:
+        proc.terminate()
+        await proc.wait()
+    df = pd.read_csv(out)
+    assert list(df.columns) == ["arrival_time", "time", "station", "temperature_c"]
+    assert len(df) == 500
+    sea = datasets.load("sea_temperature").head(500)
+    assert df["temperature_c"].tolist() == sea["temperature_c"].tolist()
+    again = streamlab.replay(out, speed=0)
+    assert again.time_column == "arrival_time"
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (
+            ["serve", "missing.csv"],
+            "streamlab serve: error: cannot replay 'missing.csv': it does not exist",
+        ),
+        (
+            ["serve", "{data}", "--port", "70000"],
+            "streamlab serve: error: port must be in 0..65535, not 70000",
+        ),
+        (
+            ["serve", "{data}", "--speed", "-2"],
+            "streamlab serve: error: argument --speed: --speed must be >= 0, not -2",
+        ),
+        (
+            ["serve", "{data}", "--format", "jsn"],
+            "streamlab serve: error: format='jsn' is not "
+            "one of 'csv', 'jsonl', 'text', 'syslog'. Did "
+            "you mean 'jsonl'?",
+        ),
+        (["serve", "{data}", "--udp", "nowhere"], "streamlab serve: error: --udp needs HOST:PORT"),
+        (
+            ["record", "--tcp", "127.0.0.1:1", "--out", "/no/such/dir/x.csv"],
+            "streamlab record: error: cannot write '/no/such/dir/x.csv': folder '/no/such/dir' does "
+            "not exist",
+        ),
+        (
+            ["record", "--out", "x.csv"],
+            "streamlab record: error: one of the arguments --tcp --udp is required",
+        ),
+        (["dmeo"], "streamlab: error: argument command: invalid choice: 'dmeo'"),
+    ],
+)
+def test_bad_arguments_print_one_line_and_exit_2(args, message):
+    args = [a.replace("{data}", str(datasets.path("stocks"))) for a in args]
+    done = subprocess.run([*CLI, *args], capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1, done.stderr
+    assert done.stderr.startswith(message), done.stderr
+    assert "Traceback" not in done.stderr
