@@ -1,5 +1,6 @@
 """streamlab: explore live data streams in Jupyter as pandas micro-batches on streamz."""
 
+from . import datasets as datasets
 from . import sinks  # noqa: F401  (registers stream.to_tcp / stream.to_udp on streamz nodes)
 from .core.runner import arun as arun
 from .core.runner import run as run
@@ -10,6 +11,7 @@ from .errors import StateError as StateError
 from .errors import StreamlabError as StreamlabError
 from .sources.generate import generate as generate
 from .sources.replay import replay as replay
+from .sources.serve import serve as serve
 from .sources.tcp import from_tcp as from_tcp
 from .sources.tcp import listen_tcp as listen_tcp
 from .sources.udp import from_udp as from_udp
@@ -21,12 +23,14 @@ __all__ = [
     "StateError",
     "StreamlabError",
     "arun",
+    "datasets",
     "from_tcp",
     "from_udp",
     "generate",
     "listen_tcp",
     "replay",
     "run",
+    "serve",
 ]
 
 __version__ = "0.1.0"

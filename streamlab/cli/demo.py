@@ -15,8 +15,8 @@ from pathlib import Path
 import pandas as pd
 
 from .. import datasets
+from ..sources.serve import ReplayServer
 from ..sources.tcp import from_tcp
-from .serve import ReplayServer
 
 __all__ = ["DailyStats", "run_demo"]
 

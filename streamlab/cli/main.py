@@ -74,7 +74,8 @@ def _build() -> argparse.ArgumentParser:
 
 
 async def _serve(a) -> None:
-    from .serve import ReplayServer, parse_hostport, send_udp
+    from ..sources.serve import ReplayServer, send_udp
+    from .hostport import parse_hostport
 
     if a.udp:
         target = parse_hostport(a.udp)
@@ -107,8 +108,8 @@ async def _record(a) -> None:
     from ..errors import ConfigError
     from ..sources.tcp import from_tcp
     from ..sources.udp import from_udp
+    from .hostport import parse_hostport
     from .record import record
-    from .serve import parse_hostport
 
     if a.rows is not None and a.rows < 1:
         raise ConfigError(f"--rows must be >= 1, not {a.rows}")

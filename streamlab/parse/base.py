@@ -206,7 +206,11 @@ class Parser:
             t = pd.to_datetime(raw, unit=self.time_unit, utc=True, errors="coerce")
         else:
             fmt = self.time_format or "ISO8601"
-            t = pd.to_datetime(raw, utc=True, errors="coerce", format=fmt)
+            if pd.api.types.infer_dtype(raw, skipna=True) != "string":
+                raw_text = raw.astype(str)  # numbers among strings: text, never a guessed epoch
+            else:
+                raw_text = raw
+            t = pd.to_datetime(raw_text, utc=True, errors="coerce", format=fmt)
         failed = t.isna().to_numpy()
         if failed.any():
             reasons = {}

@@ -76,7 +76,8 @@ class JsonlParser(Parser):
             except UnicodeDecodeError as exc:
                 reason = f"invalid UTF-8 at byte {exc.start}"
             except ValueError as exc:
-                reason = f"invalid JSON: {exc.msg} at column {exc.colno}"
+                msg = exc.msg.removesuffix(" at")  # "Invalid control character at"
+                reason = f"invalid JSON: {msg} at column {exc.colno}"
             else:
                 if type(value) is dict:
                     records.append(value)

@@ -23,6 +23,13 @@ class TextParser(Parser):
 
     format = "text"
 
+    def _infer_schema(self, df: pd.DataFrame) -> dict:
+        """A line is text however numeric it looks: no 90%-numbers rule here."""
+        schema = super()._infer_schema(df)
+        if "line" not in (self.dtypes or {}):
+            schema["line"] = df["line"].dtype
+        return schema
+
     def _parse(self, data, origin, offset):
         bad: list[DeadLetter] = []
         try:

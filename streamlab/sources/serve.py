@@ -7,29 +7,10 @@ import contextlib
 from pathlib import Path
 
 from ..core.checks import check_port
-from ..errors import ConfigError
 from ..parse.serialize import header_bytes, to_bytes
-from ..sources.replay import Replay, replay
+from .replay import Replay, replay
 
-__all__ = ["ReplayServer", "parse_hostport"]
-
-
-def parse_hostport(text: str, *, what: str = "--udp") -> tuple[str, int]:
-    """``"127.0.0.1:9999"`` -> ``("127.0.0.1", 9999)``.
-
-    Examples
-    --------
-    >>> parse_hostport("127.0.0.1:9999")
-    ('127.0.0.1', 9999)
-    >>> parse_hostport("9999")
-    Traceback (most recent call last):
-    ...
-    streamlab.errors.ConfigError: --udp needs HOST:PORT such as 127.0.0.1:9999, not '9999'
-    """
-    host, sep, port = text.rpartition(":")
-    if not sep or not host or not port.isdigit():
-        raise ConfigError(f"{what} needs HOST:PORT such as 127.0.0.1:9999, not {text!r}")
-    return host.strip("[]"), check_port(what + " port", int(port), allow_zero=False)
+__all__ = ["ReplayServer", "send_udp", "serve"]
 
 
 class ReplayServer:
@@ -130,3 +111,42 @@ async def send_udp(path, target: tuple[str, int], **options) -> Replay:
     finally:
         out.close()
     return src
+
+
+async def serve(
+    path,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 9999,
+    speed: float = 1.0,
+    time_column: str | None = None,
+    loop: bool = False,
+    format: str | None = None,
+    **parse_options,
+) -> ReplayServer:
+    """Start a replay server on the running loop (a notebook's, or ``asyncio.run``'s): every
+    TCP client that connects gets the file replayed from the start at ``speed``.
+
+    Examples
+    --------
+    >>> import asyncio, streamlab
+    >>> async def main():
+    ...     server = await streamlab.serve(streamlab.datasets.path("stocks"), port=0, speed=0)
+    ...     src = streamlab.from_tcp("127.0.0.1", server.port, reconnect=False)
+    ...     [stats] = await streamlab.arun(src)
+    ...     await server.stop()
+    ...     return stats.rows
+    >>> asyncio.run(main())
+    12154
+    """
+    server = ReplayServer(
+        path,
+        host=host,
+        port=port,
+        speed=speed,
+        time_column=time_column,
+        loop=loop,
+        format=format,
+        **parse_options,
+    )
+    return await server.start()
