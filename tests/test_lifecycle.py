@@ -1,0 +1,105 @@
+"""The one-event-loop rules: import starts nothing; sources run on the running loop; a notebook
+cell run again replaces what it started (checked in a real ipykernel)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+
+import pytest
+
+import streamlab
+from streamlab.errors import StateError
+
+
+def test_import_starts_nothing_and_running_leaves_no_thread():
+    code = textwrap.dedent("""
+        import threading, streamz.core, streamlab
+        print(threading.active_count(), len(streamz.core._io_loops))
+        src = streamlab.generate("sine", rows=10_000)
+        src.timed_window  # streamz operators are there
+        n = src.map(len).sink_to_list()
+        streamlab.run(src)
+        print(threading.active_count(), len(streamz.core._io_loops), sum(n))
+    """)
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout.split("\n")
+    assert out[:2] == ["1 0", "1 0 10000"]
+
+
+def test_start_without_a_loop_says_what_to_do():
+    src = streamlab.generate("noise", rows=1)
+    with pytest.raises(StateError, match=r"start\(\) needs a running event loop: in a script "
+                                         r"call streamlab.run\(source\)"):
+        src.start()
+
+
+async def test_run_inside_a_running_loop_says_what_to_do():
+    src = streamlab.generate("noise", rows=1)
+    with pytest.raises(StateError, match=r"call source.start\(\) instead, or `await "
+                                         r"streamlab.arun\(...\)`"):
+        streamlab.run(src)
+
+
+async def test_a_source_built_in_a_running_loop_runs_streamz_timers_on_it():
+    src = streamlab.generate("noise", rows=5000, batch_rows=100)
+    windows = src.timed_window(0.01).sink_to_list()
+    await streamlab.arun(src)
+    import asyncio
+
+    await asyncio.sleep(0.05)
+    assert sum(len(b) for w in windows for b in w) == 5000
+
+
+def test_a_downstream_error_stops_the_source_and_is_raised():
+    src = streamlab.generate("noise", rows=100, batch_rows=10)
+
+    def boom(df):
+        raise ZeroDivisionError("user code failed")
+
+    src.sink(boom)
+    with pytest.raises(ZeroDivisionError, match="user code failed"):
+        streamlab.run(src)
+
+
+def test_rerunning_a_notebook_cell_replaces_its_source():
+    from jupyter_client.manager import start_new_kernel
+
+    km, kc = start_new_kernel(kernel_name="python3")
+    try:
+        def run_cell(code: str, cell_id: str) -> dict:
+            msg = kc.session.msg("execute_request", {
+                "code": code, "silent": False, "store_history": True, "user_expressions": {},
+                "allow_stdin": False, "stop_on_error": True}, metadata={"cellId": cell_id})
+            kc.shell_channel.send(msg)
+            reply = kc.get_shell_msg(timeout=60)
+            assert reply["content"]["status"] == "ok", reply["content"]
+            return reply
+
+        def value(expr: str):
+            reply = kc.execute_interactive(f"print(repr({expr}))", timeout=60,
+                                           output_hook=lambda m: out.append(m))
+            assert reply["content"]["status"] == "ok"
+            texts = [m["content"]["text"] for m in out if m["msg_type"] == "stream"]
+            out.clear()
+            return eval(texts[-1])
+
+        out: list = []
+        cell = ("import streamlab\n"
+                "src = streamlab.generate('sine', speed=1, rate=100)\n"
+                "src.start()\n"
+                "sources = globals().setdefault('sources', []); sources.append(src)\n")
+        run_cell(cell, "cell-A")
+        run_cell("import asyncio; await asyncio.sleep(0.3)", "cell-B")
+        assert value("[s.running for s in sources]") == [True]
+        run_cell(cell, "cell-A")  # the same cell again
+        run_cell("await asyncio.sleep(0.3)", "cell-B")
+        assert value("[s.running for s in sources]") == [False, True]
+        run_cell(cell, "cell-C")  # another cell: both run
+        run_cell("await asyncio.sleep(0.3)", "cell-B")
+        assert value("[s.running for s in sources]") == [False, True, True]
+        assert value("sources[1].stats.rows > 0")
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
