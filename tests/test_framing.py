@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -27,10 +29,10 @@ def run(pushes, *, max_record=MAX, at_eof=True):
     f = LineFramer(max_record=max_record, origin="src")
     chunks, dead = [], []
     for data in pushes:
-        chunk, start, bad = f.push(data)
+        pieces, bad = f.push(data)
         assert f.buffered <= max_record
-        if chunk:
-            assert chunk.endswith(b"\n")
+        for chunk, start in pieces:
+            assert chunk and chunk.endswith(b"\n")
             chunks.append((chunk, start))
         dead += bad
     tail, bad = f.finish(at_eof=at_eof)
@@ -101,24 +103,64 @@ LONG = [
     ("one push alone", [L10 + b"\n"], True, b"", [(too_long(10), 0, 10, L10)]),
     ("max_record + 1", [b"012345678\n"], True, b"", [(too_long(9), 0, 9, b"012345678")]),
     ("max+1 split", [b"0123", b"45678", b"\n"], True, b"", [(too_long(9), 0, 9, b"012345678")]),
-    ("middle, one push", [b"ok\n" + L10 + b"\nfine\n"], True, b"ok\nfine\n",
-     [(too_long(10), 3, 10, L10)]),
-    ("middle, CRLF", [b"ok\r\n" + L10 + b"\r\nfine\r\n"], True, b"ok\r\nfine\r\n",
-     [(too_long(11), 4, 11, L10 + b"\r")]),
-    ("two in one push", [b"a\n" + L10 + b"\nb\n" + L13 + b"\nc\n"], True, b"a\nb\nc\n",
-     [(too_long(10), 2, 10, L10), (too_long(13), 15, 13, L13)]),
-    ("many pushes", [b"ok\n01", b"2345", b"6789", b"xyz", b"\nfine\n"], True, b"ok\nfine\n",
-     [(too_long(13), 3, 13, L13)]),
-    ("byte by byte", [bytes([b]) for b in b"ok\n" + L13 + b"\nfine\n"], True, b"ok\nfine\n",
-     [(too_long(13), 3, 13, L13)]),
-    ("newline in a later push", [b"ok\n" + L10, b"xyz\nfine\n"], True, b"ok\nfine\n",
-     [(too_long(13), 3, 13, L13)]),
+    (
+        "middle, one push",
+        [b"ok\n" + L10 + b"\nfine\n"],
+        True,
+        b"ok\nfine\n",
+        [(too_long(10), 3, 10, L10)],
+    ),
+    (
+        "middle, CRLF",
+        [b"ok\r\n" + L10 + b"\r\nfine\r\n"],
+        True,
+        b"ok\r\nfine\r\n",
+        [(too_long(11), 4, 11, L10 + b"\r")],
+    ),
+    (
+        "two in one push",
+        [b"a\n" + L10 + b"\nb\n" + L13 + b"\nc\n"],
+        True,
+        b"a\nb\nc\n",
+        [(too_long(10), 2, 10, L10), (too_long(13), 15, 13, L13)],
+    ),
+    (
+        "many pushes",
+        [b"ok\n01", b"2345", b"6789", b"xyz", b"\nfine\n"],
+        True,
+        b"ok\nfine\n",
+        [(too_long(13), 3, 13, L13)],
+    ),
+    (
+        "byte by byte",
+        [bytes([b]) for b in b"ok\n" + L13 + b"\nfine\n"],
+        True,
+        b"ok\nfine\n",
+        [(too_long(13), 3, 13, L13)],
+    ),
+    (
+        "newline in a later push",
+        [b"ok\n" + L10, b"xyz\nfine\n"],
+        True,
+        b"ok\nfine\n",
+        [(too_long(13), 3, 13, L13)],
+    ),
     ("at the end, eof", [b"ok\n" + L10], True, b"ok\n", [(too_long(10), 3, 10, L10)]),
     ("at the end, closed", [b"ok\n" + L10], False, b"ok\n", [(too_long(10), 3, 10, L10)]),
-    ("at the end, split, eof", [b"ok\n0123", b"456789"], True, b"ok\n",
-     [(too_long(10), 3, 10, L10)]),
-    ("at the end, split, closed", [b"ok\n0123", b"456789"], False, b"ok\n",
-     [(too_long(10), 3, 10, L10)]),
+    (
+        "at the end, split, eof",
+        [b"ok\n0123", b"456789"],
+        True,
+        b"ok\n",
+        [(too_long(10), 3, 10, L10)],
+    ),
+    (
+        "at the end, split, closed",
+        [b"ok\n0123", b"456789"],
+        False,
+        b"ok\n",
+        [(too_long(10), 3, 10, L10)],
+    ),
 ]
 
 
@@ -132,8 +174,6 @@ def test_long_records(pushes, at_eof, good, dead):
     assert (good, dead) == reference(b"".join(pushes), MAX, at_eof)
 
 
-@pytest.mark.xfail(reason="known bug: one start offset cannot describe a chunk with a record cut "
-                   "out of it, so rows after a cut long record get wrong stream offsets")
 def test_start_offset_after_long_record_cut_from_one_push():
     chunks, _, _ = run([b"ok\n" + L10 + b"\nfine\n"])
     stream = b"ok\n" + L10 + b"\nfine\n"
@@ -159,12 +199,13 @@ def test_ten_megabyte_line_in_64k_pushes(after, at_eof):
     piece = b"x" * push
     dead, out = [], []
     for _ in range(size // push):
-        chunk, _, bad = f.push(piece)
+        pieces, bad = f.push(piece)
         assert f.buffered <= DEFAULT_MAX_RECORD + push
-        out.append(chunk)
+        out += [c for c, _ in pieces]
         dead += bad
-    chunk, start, bad = f.push(after)
-    out.append(chunk)
+    pieces, bad = f.push(after)
+    out += [c for c, _ in pieces]
+    start = pieces[0][1] if pieces else None
     dead += bad
     tail, bad = f.finish(at_eof=at_eof)
     dead += bad
@@ -180,7 +221,7 @@ def test_ten_megabyte_line_in_64k_pushes(after, at_eof):
 short = st.binary(max_size=12).map(lambda b: b.replace(b"\n", b"."))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
 @given(
     records=st.lists(short, max_size=30),
     trailing=st.booleans(),
@@ -190,7 +231,7 @@ short = st.binary(max_size=12).map(lambda b: b.replace(b"\n", b"."))
 def test_property_concatenation_and_offsets(records, trailing, cuts, at_eof):
     stream = b"\n".join(records) + (b"\n" if trailing and records else b"")
     bounds = sorted({0, len(stream), *(c for c in cuts if c <= len(stream))})
-    pushes = [stream[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+    pushes = [stream[a:b] for a, b in pairwise(bounds)]
     chunks, tail, dead = run(pushes, max_record=64, at_eof=at_eof)
     emitted = 0
     for chunk, start in chunks:  # contiguous: each chunk starts where the last one ended
@@ -210,7 +251,7 @@ def test_property_concatenation_and_offsets(records, trailing, cuts, at_eof):
 mixed = st.one_of(short, st.binary(min_size=9, max_size=30).map(lambda b: b.replace(b"\n", b".")))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=300, deadline=None, derandomize=True, database=None)
 @given(
     records=st.lists(mixed, max_size=20),
     trailing=st.booleans(),
@@ -220,6 +261,6 @@ mixed = st.one_of(short, st.binary(min_size=9, max_size=30).map(lambda b: b.repl
 def test_property_long_records_match_reference(records, trailing, cuts, at_eof):
     stream = b"\n".join(records) + (b"\n" if trailing and records else b"")
     bounds = sorted({0, len(stream), *(c for c in cuts if c <= len(stream))})
-    pushes = [stream[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+    pushes = [stream[a:b] for a, b in pairwise(bounds)]
     chunks, tail, dead = run(pushes, max_record=MAX, at_eof=at_eof)
     assert (b"".join(c for c, _ in chunks) + tail, dead) == reference(stream, MAX, at_eof)

@@ -6,6 +6,7 @@ import csv
 import io
 import re
 import string
+from itertools import pairwise
 
 import pandas as pd
 import pytest
@@ -132,10 +133,10 @@ def csv_line(values, eol: str) -> bytes:
 
 def batches_of(lines: list[bytes], cuts: list[int]) -> list[bytes]:
     bounds = sorted({0, len(lines), *(c % (len(lines) + 1) for c in cuts)})
-    return [b"".join(lines[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)]
+    return [b"".join(lines[a:b]) for a, b in pairwise(bounds)]
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=60, deadline=None, derandomize=True, database=None)
 @given(
     rows=st.lists(ROW, min_size=1, max_size=30),
     cuts=st.lists(st.integers(0, 40), max_size=8),
@@ -164,7 +165,7 @@ INJECT = [
 ]
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=80, deadline=None, derandomize=True, database=None)
 @given(
     rows=st.lists(ROW, min_size=1, max_size=30),
     first=st.integers(1, 5),
@@ -214,7 +215,9 @@ def test_int_column_never_truncates_or_crashes(later):
     parser.parse(b"t,x\n1,2\n", origin="s")
     df, _ = parser.parse(later, origin="s")
     assert parser.schema_changes == 1
-    pd.testing.assert_series_equal(df["x"], read(later.split(b"\n")[0] + b"\n", names=["t", "x"])["x"])
+    pd.testing.assert_series_equal(
+        df["x"], read(later.split(b"\n")[0] + b"\n", names=["t", "x"])["x"]
+    )
 
 
 def test_text_column_keeps_leading_zeros():
@@ -265,7 +268,11 @@ T = pd.Timestamp("2023-11-14 22:13:20", tz="UTC")  # 1_700_000_000 s after the e
 @pytest.mark.parametrize(
     ("values", "options", "expected"),
     [
-        (["2023-11-14T22:13:20Z", "2023-11-14T23:13:20.5+01:00"], {}, [T, T + pd.Timedelta("0.5s")]),
+        (
+            ["2023-11-14T22:13:20Z", "2023-11-14T23:13:20.5+01:00"],
+            {},
+            [T, T + pd.Timedelta("0.5s")],
+        ),
         (["2023-11-14 22:13:20"], {}, [T]),
         (["1700000000", "1700000001.5"], {}, [T, T + pd.Timedelta("1.5s")]),
         (["1700000000123"], {}, [T + pd.Timedelta("123ms")]),
@@ -291,14 +298,26 @@ MISSING = "time column 't' is missing"
     ("good", "bad", "options", "reason"),
     [
         ("2023-11-14T22:13:20Z", "", {}, MISSING),
-        ("2023-11-14T22:13:20Z", "nope", {},
-         "time column 't': 'nope' is not a timestamp (expected ISO 8601)"),
-        ("2023-11-14T22:13:20Z", "2023-13-45T00:00:00Z", {},
-         "time column 't': '2023-13-45T00:00:00Z' is not a timestamp (expected ISO 8601)"),
+        (
+            "2023-11-14T22:13:20Z",
+            "nope",
+            {},
+            "time column 't': 'nope' is not a timestamp (expected ISO 8601)",
+        ),
+        (
+            "2023-11-14T22:13:20Z",
+            "2023-13-45T00:00:00Z",
+            {},
+            "time column 't': '2023-13-45T00:00:00Z' is not a timestamp (expected ISO 8601)",
+        ),
         ("1700000000", "", {}, MISSING),
         ("1700000000", "1e30", {}, "time column 't': 1e+30 is not a timestamp in unit 's'"),
-        ("14/11/2023 22:13:20", "2023-11-14", {"time_format": "%d/%m/%Y %H:%M:%S"},
-         "time column 't': '2023-11-14' is not a timestamp (expected %d/%m/%Y %H:%M:%S)"),
+        (
+            "14/11/2023 22:13:20",
+            "2023-11-14",
+            {"time_format": "%d/%m/%Y %H:%M:%S"},
+            "time column 't': '2023-11-14' is not a timestamp (expected %d/%m/%Y %H:%M:%S)",
+        ),
     ],
 )
 def test_event_time_dead_letters(good, bad, options, reason):
@@ -313,7 +332,9 @@ def test_epoch_time_column_with_one_bad_value_in_first_batch():
     values = [str(1_700_000_000 + i) for i in range(9)] + ["abc"]
     data = ("t,x\n" + "".join(f"{v},{i}\n" for i, v in enumerate(values))).encode()
     df, bad = CsvParser(time_column="t").parse(data, origin="e")
-    assert [(b.raw, b.reason) for b in bad] == [(b"abc,9", "column 't': 'abc' is not a valid float64")]
+    assert [(b.raw, b.reason) for b in bad] == [
+        (b"abc,9", "column 't': 'abc' is not a valid float64")
+    ]
     assert df["t"].tolist() == [T + pd.Timedelta(seconds=i) for i in range(9)]
 
 
@@ -331,19 +352,31 @@ def test_epoch_unit_stays_fixed_for_the_stream():
 @pytest.mark.parametrize(
     ("make", "message"),
     [
-        (lambda: CsvParser(time_unit="sec"),
-         "time_unit='sec' is not one of 's', 'ms', 'us', 'ns'. Did you mean 's'?"),
-        (lambda: CsvParser(delimiter=";;"),
-         "delimiter must be one character other than a quote or newline, not ';;'"),
-        (lambda: CsvParser(delimiter='"'),
-         "delimiter must be one character other than a quote or newline, not '\"'"),
+        (
+            lambda: CsvParser(time_unit="sec"),
+            "time_unit='sec' is not one of 's', 'ms', 'us', 'ns'. Did you mean 's'?",
+        ),
+        (
+            lambda: CsvParser(delimiter=";;"),
+            "delimiter must be one character other than a quote or newline, not ';;'",
+        ),
+        (
+            lambda: CsvParser(delimiter='"'),
+            "delimiter must be one character other than a quote or newline, not '\"'",
+        ),
         (lambda: CsvParser(columns=["a", "b", "a"]), "columns must be unique, not ['a', 'b', 'a']"),
-        (lambda: CsvParser(dtypes={"zz": "int64"}).parse(b"a,b\n1,2\n", origin="o"),
-         "dtypes names columns ['zz'] that the data does not have; its columns are ['a', 'b']"),
-        (lambda: CsvParser(time_column="when").parse(b"t,x\n1,2\n", origin="o"),
-         "time_column='when' is not a column of this stream; its columns are ['t', 'x']"),
-        (lambda: make_parser("cvs"),
-         "format='cvs' is not one of 'csv', 'jsonl', 'text', 'syslog'. Did you mean 'csv'?"),
+        (
+            lambda: CsvParser(dtypes={"zz": "int64"}).parse(b"a,b\n1,2\n", origin="o"),
+            "dtypes names columns ['zz'] that the data does not have; its columns are ['a', 'b']",
+        ),
+        (
+            lambda: CsvParser(time_column="when").parse(b"t,x\n1,2\n", origin="o"),
+            "time_column='when' is not a column of this stream; its columns are ['t', 'x']",
+        ),
+        (
+            lambda: make_parser("cvs"),
+            "format='cvs' is not one of 'csv', 'jsonl', 'text', 'syslog'. Did you mean 'csv'?",
+        ),
     ],
 )
 def test_bad_arguments(make, message):

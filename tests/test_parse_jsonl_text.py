@@ -4,6 +4,7 @@ str.splitlines are the references."""
 from __future__ import annotations
 
 import json
+from itertools import pairwise
 
 import pandas as pd
 import pytest
@@ -33,7 +34,7 @@ def records(frames) -> list[dict]:
 
 def batches_of(lines: list[bytes], cuts: list[int]) -> list[bytes]:
     bounds = sorted({0, len(lines), *(c % (len(lines) + 1) for c in cuts)})
-    return [b"".join(lines[a:b]) for a, b in zip(bounds, bounds[1:], strict=False)]
+    return [b"".join(lines[a:b]) for a, b in pairwise(bounds)]
 
 
 # -- JSON Lines ----------------------------------------------------------------------------
@@ -41,11 +42,22 @@ GOOD = [b'{"id": %d, "x": %d.5, "name": "n%d"}' % (i, i, i) for i in range(1, 5)
 FIRST = b'{"id": 0, "x": 0.5, "name": "n0"}\n'  # a first clean batch fixes the schema
 
 BAD = [
-    ("bad JSON", b"{bad", "invalid JSON: Expecting property name enclosed in double quotes at column 2"),
+    (
+        "bad JSON",
+        b"{bad",
+        "invalid JSON: Expecting property name enclosed in double quotes at column 2",
+    ),
     ("unterminated", b'{"id": 9', "invalid JSON: Expecting ',' delimiter at column 9"),
-    ("trailing comma", b'{"id": 9,}',
-     "invalid JSON: Expecting property name enclosed in double quotes at column 10"),
-    ("control character", b'{"name": "a\tb"}', "invalid JSON: Invalid control character at column 12"),
+    (
+        "trailing comma",
+        b'{"id": 9,}',
+        "invalid JSON: Expecting property name enclosed in double quotes at column 10",
+    ),
+    (
+        "control character",
+        b'{"name": "a\tb"}',
+        "invalid JSON: Invalid control character at column 12",
+    ),
     ("list", b"[1, 2]", "JSON value is a list, not an object"),
     ("string", b'"text"', "JSON value is a string, not an object"),
     ("number", b"3.5", "JSON value is a number, not an object"),
@@ -54,8 +66,16 @@ BAD = [
     ("two objects", b'{"id": 9}{"id": 10}', "invalid JSON: Extra data at column 10"),
     ("two objects, comma", b'{"id": 9},{"id": 10}', "invalid JSON: Extra data at column 10"),
     ("invalid UTF-8", b'{"id": 9, "name": "\xff"}', "invalid UTF-8 at byte 19"),
-    ("not an int", b'{"id": "zz", "x": 1.5, "name": "q"}', "column 'id': 'zz' is not a valid int64"),
-    ("not a float", b'{"id": 9, "x": "zz", "name": "q"}', "column 'x': 'zz' is not a valid float64"),
+    (
+        "not an int",
+        b'{"id": "zz", "x": 1.5, "name": "q"}',
+        "column 'id': 'zz' is not a valid int64",
+    ),
+    (
+        "not a float",
+        b'{"id": 9, "x": "zz", "name": "q"}',
+        "column 'x': 'zz' is not a valid float64",
+    ),
 ]
 
 
@@ -69,7 +89,8 @@ def test_jsonl_bad_line_table(raw, reason, where, eol):
     frames, dead = parse_all(JsonlParser(), batches)
     assert dead == [(raw, reason, stream.index(b"\n" + raw + eol) + 1)]
     assert records(frames) == [json.loads(line) for line in [FIRST, *GOOD]]
-    assert [str(t) for t in frames[-1].dtypes] == ["int64", "float64", "str"]
+    assert [str(t) for t in frames[-1].dtypes[:2]] == ["int64", "float64"]
+    assert pd.api.types.is_string_dtype(frames[-1]["name"])
 
 
 def test_jsonl_bad_line_and_schema_failure_in_one_batch():
@@ -170,8 +191,6 @@ def test_jsonl_numbers_among_iso_strings_are_dead_not_guessed():
     ]
 
 
-@pytest.mark.xfail(reason="known limitation: the one-json.loads fast path cannot tell a value "
-                   "split over two lines when another line holds two objects")
 def test_jsonl_split_value_and_two_objects_compensating():
     data = b'{"a": [1\n2]}\n{"c": 3},{"d": 4}\n'
     df, bad = JsonlParser().parse(data, origin="j")
@@ -180,7 +199,8 @@ def test_jsonl_split_value_and_two_objects_compensating():
 
 LEAF = st.none() | st.booleans() | st.integers(-5, 5) | st.text(max_size=3)
 NESTED = st.recursive(
-    LEAF, lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=3), c, max_size=3),
+    LEAF,
+    lambda c: st.lists(c, max_size=3) | st.dictionaries(st.text(max_size=3), c, max_size=3),
     max_leaves=6,
 ).filter(lambda v: isinstance(v, list | dict))
 RECORD = st.fixed_dictionaries(
@@ -203,7 +223,7 @@ INJECT = [
 ]
 
 
-@settings(max_examples=80, deadline=None)
+@settings(max_examples=80, deadline=None, derandomize=True, database=None)
 @given(
     rows=st.lists(RECORD, min_size=1, max_size=25),
     bad=st.lists(st.tuples(st.integers(0, 10**6), st.sampled_from(INJECT)), max_size=8),
@@ -240,12 +260,21 @@ def test_jsonl_reference(rows, bad, cuts, crlf, ascii_only):
         (b"\n", [""], []),
         (b" x \t\n", [" x \t"], []),
         (b"a\rb\n", ["a\rb"], []),  # records end at a newline only
+        (b"0\n1\n007\n", ["0", "1", "007"], []),  # text, however numeric it looks
+        (b"1.5\n\nnan\n", ["1.5", "", "nan"], []),
         ("café €\n".encode(), ["café €"], []),
         (b"a\r\n\xffb\r\nc\n", ["a", "c"], [(b"\xffb", "invalid UTF-8 at byte 0", 103)]),
         (b"caf\xc3\xa9\nab\xc3\n", ["café"], [(b"ab\xc3", "invalid UTF-8 at byte 2", 106)]),
-        (b"ok\r\n\r\nx\xed\xa0\x80\n", ["ok", ""], [(b"x\xed\xa0\x80", "invalid UTF-8 at byte 1", 106)]),
-        (b"\xff\n\xfe\n", None, [(b"\xff", "invalid UTF-8 at byte 0", 100),
-                                 (b"\xfe", "invalid UTF-8 at byte 0", 102)]),
+        (
+            b"ok\r\n\r\nx\xed\xa0\x80\n",
+            ["ok", ""],
+            [(b"x\xed\xa0\x80", "invalid UTF-8 at byte 1", 106)],
+        ),
+        (
+            b"\xff\n\xfe\n",
+            None,
+            [(b"\xff", "invalid UTF-8 at byte 0", 100), (b"\xfe", "invalid UTF-8 at byte 0", 102)],
+        ),
     ],
 )
 def test_text_table(data, lines, dead):
@@ -258,9 +287,15 @@ def test_text_nothing_to_parse():
     assert TextParser().parse(b"", origin="t") == (None, [])
 
 
+def test_text_stays_text_across_batches():
+    frames, dead = parse_all(TextParser(), [b"1\n2\n", b"x\n3\n", b"4.0\n"])
+    assert dead == [] and [s for df in frames for s in df["line"]] == ["1", "2", "x", "3", "4.0"]
+
+
 TEXT_LINE = st.text(
     alphabet=st.characters(
-        blacklist_categories=("Cs",), blacklist_characters="\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029"
+        blacklist_categories=("Cs",),
+        blacklist_characters="\n\r\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029",
     ),
     max_size=12,
 )
@@ -272,7 +307,7 @@ BAD_TEXT = [
 ]
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=100, deadline=None, derandomize=True, database=None)
 @given(
     lines=st.lists(st.tuples(TEXT_LINE, st.booleans()), max_size=30),
     bad=st.lists(st.tuples(st.integers(0, 10**6), st.sampled_from(BAD_TEXT)), max_size=6),

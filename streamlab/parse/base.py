@@ -78,6 +78,24 @@ class Parser:
         bad.sort(key=lambda d: -1 if d.offset is None else d.offset)
         return df, bad
 
+    def parse_pieces(
+        self, pieces: list[tuple[bytes, int]], *, origin: str
+    ) -> tuple[pd.DataFrame | None, list[DeadLetter]]:
+        """Parse the pieces a :class:`~streamlab.parse.framing.LineFramer` returned (usually
+        one; several only around a cut oversized record) into one batch."""
+        if len(pieces) == 1:
+            return self.parse(pieces[0][0], origin=origin, offset=pieces[0][1])
+        frames, bad = [], []
+        for data, offset in pieces:
+            df, more = self.parse(data, origin=origin, offset=offset)
+            bad += more
+            if df is not None:
+                frames.append(df)
+        if not frames:
+            return None, bad
+        df = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        return with_time_column(df, self.time_column), bad
+
     def _finish(self, df, lines, bad, origin):
         if df is None or not len(df):
             return None
@@ -167,7 +185,9 @@ class Parser:
 
     def _infer_schema(self, df: pd.DataFrame) -> dict:
         """The first batch fixes the schema. A text column whose non-empty values are at least
-        90% numbers is numeric: the rest are bad values, not a reason to make it text."""
+        90% numbers is numeric: the rest are bad values, not a reason to make it text. (A
+        stride sample of 256 values that is less than half numbers settles a column as text
+        without converting the whole column.)"""
         schema = dict(df.dtypes)
         given = self.dtypes or {}
         unknown = set(given) - set(df.columns)
@@ -180,6 +200,8 @@ class Parser:
             if col in given:
                 schema[col] = pd.api.types.pandas_dtype(given[col])
             elif dtype.kind not in "iufbmM" and (col != self.time_column or not self.time_format):
+                if _mostly_text(df[col]):
+                    continue  # plainly text: skip the full pass over a big first batch
                 present = df[col].notna()
                 num = pd.to_numeric(df[col], errors="coerce")
                 n = int(present.sum())
@@ -236,6 +258,12 @@ class Parser:
         located = lines(sorted(reasons)) if callable(lines) else [(b"", None)] * len(reasons)
         for (raw, off), (_, reason) in zip(located, sorted(reasons.items()), strict=True):
             bad.append(DeadLetter(raw=raw, reason=reason, origin=origin, offset=off))
+
+
+def _mostly_text(column: pd.Series) -> bool:
+    values = column.dropna()
+    sample = values.iloc[:: max(1, len(values) // 256)]
+    return bool(pd.to_numeric(sample, errors="coerce").notna().sum() < 0.5 * len(sample))
 
 
 class LineSource:

@@ -44,14 +44,16 @@ class LineFramer:
     --------
     >>> f = LineFramer(max_record=8, origin="test")
     >>> f.push(b"ab\\ncd")
-    (b'ab\\n', 0, [])
+    ([(b'ab\\n', 0)], [])
     >>> f.push(b"e\\n0123456789")   # 'cde' completes; the 10-byte tail is already too long
-    (b'cde\\n', 3, [])
-    >>> chunk, start, bad = f.push(b"xyz\\nok\\n")
-    >>> chunk, start, [(b.reason, b.offset, b.size) for b in bad]
-    (b'ok\\n', 21, [('record of 13 bytes is longer than max_record=8 bytes', 7, 13)])
+    ([(b'cde\\n', 3)], [])
+    >>> pieces, bad = f.push(b"xyz\\nok\\n")
+    >>> pieces, [(b.reason, b.offset, b.size) for b in bad]
+    ([(b'ok\\n', 21)], [('record of 13 bytes is longer than max_record=8 bytes', 7, 13)])
+    >>> f.push(b"1\\n" + b"x" * 9 + b"\\n2\\n")  # cut from the middle: two pieces, exact offsets
+    ([(b'1\\n', 24), (b'2\\n', 36)], [DeadLetter(raw=b'xxxxxxxxx', reason='record of 9 bytes is longer than max_record=8 bytes', origin='test', offset=26, size=9, time=...)])
     >>> f.push(b"tail"), f.finish(at_eof=False)[1][0].reason
-    ((b'', 24, []), 'connection closed in the middle of a record (4 bytes without a newline)')
+    (([], []), 'connection closed in the middle of a record (4 bytes without a newline)')
     """
 
     def __init__(self, *, max_record: int = DEFAULT_MAX_RECORD, origin: str = "") -> None:
@@ -86,16 +88,26 @@ class LineFramer:
         self.offset += len(self._buf)
         self._buf.clear()
 
-    def push(self, data: bytes) -> tuple[bytes, int, list[DeadLetter]]:
-        """Add bytes; return ``(complete_records, offset_of_first, dead_letters)``."""
+    def push(self, data: bytes) -> tuple[list[tuple[bytes, int]], list[DeadLetter]]:
+        """Add bytes; return ``(pieces, dead_letters)``.
+
+        ``pieces`` are runs of complete records, each ``(bytes, stream_offset_of_its_start)``:
+        usually one, none while a record is incomplete, and more than one only when an
+        oversized record was cut out of the middle (so every row's offset stays exact)."""
+        chunk, start, bad = self._push(data)
+        if not chunk:
+            return [], bad
+        if len(chunk) > self.max_record + 1 and self._has_long_line(chunk):
+            pieces, more = self._cut_long_lines(chunk, start)
+            return pieces, bad + more
+        return [(chunk, start)], bad
+
+    def _push(self, data: bytes) -> tuple[bytes, int, list[DeadLetter]]:
         buf = self._buf
         bad: list[DeadLetter] = []
         if not buf and not self._skipping and data.endswith(b"\n"):
             start = self.offset  # the common case on a fast stream: no copy at all
             self.offset += len(data)
-            if len(data) > self.max_record + 1 and self._has_long_line(data):
-                data, more = self._cut_long_lines(data, start)
-                bad.extend(more)
             return data, start, bad
         buf += data
         if self._skipping:
@@ -124,9 +136,6 @@ class LineFramer:
         self.offset += end + 1
         if len(buf) > self.max_record:
             self._begin_skip()
-        if len(chunk) > self.max_record + 1 and self._has_long_line(chunk):
-            chunk, more = self._cut_long_lines(chunk, start)
-            bad.extend(more)
         return chunk, start, bad
 
     def _has_long_line(self, chunk: bytes) -> bool:
@@ -140,20 +149,19 @@ class LineFramer:
             pos = k + 1
         return False
 
-    def _cut_long_lines(self, chunk: bytes, start: int) -> tuple[bytes, list[DeadLetter]]:
+    def _cut_long_lines(self, chunk: bytes, start: int):
         ends = np.flatnonzero(np.frombuffer(chunk, np.uint8) == 10)
         starts = np.concatenate(([0], ends[:-1] + 1))
-        long = np.flatnonzero(ends - starts > self.max_record)
-        if not len(long):
-            return chunk, []
-        bad, keep, pos = [], [], 0
-        for i in long.tolist():
+        bad, pieces, pos = [], [], 0
+        for i in np.flatnonzero(ends - starts > self.max_record).tolist():
             s, e = int(starts[i]), int(ends[i])
-            keep.append(chunk[pos:s])
+            if s > pos:
+                pieces.append((chunk[pos:s], start + pos))
             bad.append(self._oversized(chunk[s : min(e, s + MAX_RAW_KEPT)], start + s, e - s))
             pos = e + 1
-        keep.append(chunk[pos:])
-        return b"".join(keep), bad
+        if pos < len(chunk):
+            pieces.append((chunk[pos:], start + pos))
+        return pieces, bad
 
     def finish(self, *, at_eof: bool) -> tuple[bytes, list[DeadLetter]]:
         """End of stream. At the end of a file the unterminated tail is a last record (returned

@@ -1,4 +1,9 @@
-"""JSON Lines into batches: one ``json.loads`` call per batch on the fast path."""
+"""JSON Lines into batches.
+
+The fast path decodes the batch once and runs the C JSON scanner on each line, checking that the
+line is exactly one object. (Joining the lines into one big array and calling ``json.loads``
+once is 35% faster but unsound: a value split over two lines and a line holding two objects
+cancel out, and bad input passes as good.)"""
 
 from __future__ import annotations
 
@@ -11,6 +16,8 @@ from .base import LineSource, Parser
 from .framing import split_lines
 
 __all__ = ["JsonlParser"]
+
+_SCAN = json.JSONDecoder().scan_once  # the C scanner: one value from a position, no wrapping
 
 
 class JsonlParser(Parser):
@@ -31,19 +38,7 @@ class JsonlParser(Parser):
 
     def _parse(self, data, origin, offset):
         bad: list[DeadLetter] = []
-        body = data.rstrip(b"\r\n")
-        n = body.count(b"\n") + 1
-        records = None
-        if b"\n\n" not in body and b"\n\r\n" not in body:
-            try:
-                records = json.loads(b"[" + body.replace(b"\n", b",") + b"]")
-            except ValueError:
-                records = None
-            # a line holding two objects ("{..},{..}") parses, but is not JSON Lines
-            if records is not None and (
-                len(records) != n or not all(type(r) is dict for r in records)
-            ):
-                records = None
+        records = self._fast(data)
         lines = LineSource(data, offset)
         if records is None:
             records, pairs = self._slow(data, offset, origin, bad)
@@ -51,6 +46,28 @@ class JsonlParser(Parser):
         if not records:
             return None, None, bad
         return pd.DataFrame.from_records(records), lines, bad
+
+    @staticmethod
+    def _fast(data: bytes) -> list[dict] | None:
+        """Every line one JSON object and nothing else, or ``None`` (then the exact path says
+        which line is wrong and why)."""
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+        if "\r" in text:
+            return None
+        lines = text.split("\n")
+        if lines[-1] == "":
+            lines.pop()
+        try:
+            parsed = [_SCAN(line, 0) for line in lines]
+        except (StopIteration, ValueError):
+            return None
+        for (value, end), line in zip(parsed, lines, strict=True):
+            if end != len(line) or type(value) is not dict:
+                return None
+        return [value for value, _ in parsed]
 
     def _infer_schema(self, df: pd.DataFrame) -> dict:
         """As for CSV, but a JSON string stays text however numeric it looks ("007")."""

@@ -24,7 +24,7 @@ _LINGER = 0.002
 class Feed(asyncio.Protocol):
     """Collects bytes from one connection; pauses reading above ``max_buffer`` bytes."""
 
-    def __init__(self, max_buffer: int, on_open=None, batch_bytes: int = 1 << 20) -> None:
+    def __init__(self, max_buffer: int, on_open=None, batch_bytes: int = 4 << 20) -> None:
         self.max_buffer = max_buffer
         self.batch_bytes = min(batch_bytes, max_buffer)
         self._last_read = 0
@@ -109,8 +109,8 @@ async def pump(
     try:
         while (data := await feed.take()) is not None:
             source.stats.bytes += len(data)
-            chunk, start, bad = framer.push(data)
-            df, more = parser.parse(chunk, origin=origin, offset=start)
+            pieces, bad = framer.push(data)
+            df, more = parser.parse_pieces(pieces, origin=origin)
             source.stats.schema_changes += parser.schema_changes - seen_changes
             seen_changes = parser.schema_changes
             await source.dead(bad + more)

@@ -128,8 +128,8 @@ class Replay(PacedSource):
                 if not data:
                     break
                 self.position += len(data)
-                chunk, start, bad = framer.push(data)
-                df, more = parser.parse(chunk, origin=origin, offset=start)
+                pieces, bad = framer.push(data)
+                df, more = parser.parse_pieces(pieces, origin=origin)
                 self.stats.schema_changes = parser.schema_changes
                 yield df, len(data), bad + more
             tail, bad = framer.finish(at_eof=True)

@@ -15,7 +15,7 @@ from .connection import Feed, pump
 
 __all__ = ["FromTcp", "ListenTcp", "from_tcp", "listen_tcp"]
 
-_MAX_BUFFER = 4 << 20
+_MAX_BUFFER = 8 << 20
 
 
 class _SocketSource(BatchSource):
