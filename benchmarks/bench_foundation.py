@@ -226,9 +226,21 @@ def role_mem_client(args) -> None:
     t = time.perf_counter()
     [stats] = streamlab.run(src)
     dt = time.perf_counter() - t
-    print(json.dumps({"event": "done", "rss": _rss_now(), "peak": _peak_rss(), "seconds": dt,
-                      "rows": stats.rows, "bad": stats.bad, "batches": stats.batches,
-                      "positive": counted[0]}), flush=True)
+    print(
+        json.dumps(
+            {
+                "event": "done",
+                "rss": _rss_now(),
+                "peak": _peak_rss(),
+                "seconds": dt,
+                "rows": stats.rows,
+                "bad": stats.bad,
+                "batches": stats.batches,
+                "positive": counted[0],
+            }
+        ),
+        flush=True,
+    )
 
 
 # ------------------------------------------------------------------------------------------
@@ -240,8 +252,9 @@ class Children:
 
     def spawn(self, role: str, *extra: str) -> subprocess.Popen:
         cmd = [sys.executable, str(Path(__file__).resolve()), "--_role", role, *extra]
-        p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
-                             bufsize=1)
+        p = subprocess.Popen(
+            cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True, bufsize=1
+        )
         self.procs.append(p)
         return p
 
@@ -303,12 +316,20 @@ def bench_socket(port: int, rows: int, positive: int, repeats: int) -> dict:
         times.append(time.perf_counter() - t)
         last = stats
         if stats.rows != rows or counted[0] != positive or stats.bad:
-            raise RuntimeError(f"socket run saw rows={stats.rows} (want {rows}), positive="
-                               f"{counted[0]} (want {positive}), bad={stats.bad}")
+            raise RuntimeError(
+                f"socket run saw rows={stats.rows} (want {rows}), positive="
+                f"{counted[0]} (want {positive}), bad={stats.bad}"
+            )
     best = min(times)
-    return {"rows": rows, "seconds": times, "best_seconds": best, "rows_per_s": rows / best,
-            "mb_per_s": last.bytes / best / 1e6, "batches": last.batches,
-            "rows_per_batch": rows / last.batches}
+    return {
+        "rows": rows,
+        "seconds": times,
+        "best_seconds": best,
+        "rows_per_s": rows / best,
+        "mb_per_s": last.bytes / best / 1e6,
+        "batches": last.batches,
+        "rows_per_batch": rows / last.batches,
+    }
 
 
 def profile_socket(port: int) -> list[dict]:
@@ -328,14 +349,22 @@ def profile_socket(port: int) -> list[dict]:
     total = st.total_tt
     rows = []
     for (file, line, name), (_cc, nc, tt, ct, _callers) in st.stats.items():
-        rows.append({"function": f"{Path(file).name}:{line}({name})", "calls": nc,
-                     "tottime": tt, "cumtime": ct})
+        rows.append(
+            {
+                "function": f"{Path(file).name}:{line}({name})",
+                "calls": nc,
+                "tottime": tt,
+                "cumtime": ct,
+            }
+        )
     rows.sort(key=lambda r: -r["tottime"])
     top = rows[:20]
     print(f"\nprofile of one socket run ({total:.3f} s total, by own time):")
     for r in top:
-        print(f"  {r['tottime']:8.3f} s own {r['cumtime']:8.3f} s cum {r['calls']:>8}  "
-              f"{r['function']}")
+        print(
+            f"  {r['tottime']:8.3f} s own {r['cumtime']:8.3f} s cum {r['calls']:>8}  "
+            f"{r['function']}"
+        )
     return top
 
 
@@ -378,8 +407,9 @@ def bench_streamz(push: subprocess.Popen, lines: int, repeats: int) -> dict:
                 while state["done"] is None and time.perf_counter() < limit:
                     await asyncio.sleep(0.02)
                 if state["done"] is None:
-                    raise RuntimeError(f"streamz counted {state['n']} of {lines} lines in "
-                                       f"{limit - t:.0f} s")
+                    raise RuntimeError(
+                        f"streamz counted {state['n']} of {lines} lines in {limit - t:.0f} s"
+                    )
                 times.append(state["done"] - t)
                 await asyncio.to_thread(Children.readline, push)  # "sent ...": socket closed
                 await asyncio.sleep(0.05)
@@ -389,8 +419,13 @@ def bench_streamz(push: subprocess.Popen, lines: int, repeats: int) -> dict:
 
     times = asyncio.run(main())
     best = min(times)
-    return {"lines": lines, "seconds": times, "best_seconds": best, "lines_per_s": lines / best,
-            "loop": "asyncio.run + asynchronous=True (tornado IOLoop.current() on that loop)"}
+    return {
+        "lines": lines,
+        "seconds": times,
+        "best_seconds": best,
+        "lines_per_s": lines / best,
+        "loop": "asyncio.run + asynchronous=True (tornado IOLoop.current() on that loop)",
+    }
 
 
 def bench_read_csv(payload: bytes, rows: int, repeats: int) -> dict:
@@ -411,9 +446,15 @@ def bench_read_csv(payload: bytes, rows: int, repeats: int) -> dict:
     best = min(times)
     # context, not a target: the same filter the socket pipeline applies, on one big frame
     with_filter = min(a + b for a, b in zip(times, filtered, strict=True))
-    return {"rows": rows, "seconds": times, "best_seconds": best, "rows_per_s": rows / best,
-            "filter_seconds": filtered, "with_filter_rows_per_s": rows / with_filter,
-            "dtypes": dtypes}
+    return {
+        "rows": rows,
+        "seconds": times,
+        "best_seconds": best,
+        "rows_per_s": rows / best,
+        "filter_seconds": filtered,
+        "with_filter_rows_per_s": rows / with_filter,
+        "dtypes": dtypes,
+    }
 
 
 def bench_replay_fast(path: Path, rows: int, repeats: int) -> dict:
@@ -456,14 +497,23 @@ def bench_replay_timing(path: Path, speed: float, gaps_ms: tuple[int, int], rows
     err = np.diff(wall) * 1e3 - np.diff(event) / 1e6 / speed
     absolute = np.abs(err)
     return {
-        "speed": speed, "rows": rows, "gap_ms": list(gaps_ms), "batches": len(arrivals),
-        "rows_emitted": int(sum(a[2] for a in arrivals)), "seconds": took,
+        "speed": speed,
+        "rows": rows,
+        "gap_ms": list(gaps_ms),
+        "batches": len(arrivals),
+        "rows_emitted": int(sum(a[2] for a in arrivals)),
+        "seconds": took,
         "gaps": len(err),
-        "abs_err_ms": {"p50": float(np.percentile(absolute, 50)),
-                       "p99": float(np.percentile(absolute, 99)),
-                       "max": float(absolute.max())},
-        "signed_err_ms": {"mean": float(err.mean()), "min": float(err.min()),
-                          "max": float(err.max())},
+        "abs_err_ms": {
+            "p50": float(np.percentile(absolute, 50)),
+            "p99": float(np.percentile(absolute, 99)),
+            "max": float(absolute.max()),
+        },
+        "signed_err_ms": {
+            "mean": float(err.mean()),
+            "min": float(err.min()),
+            "max": float(err.max()),
+        },
     }
 
 
@@ -493,10 +543,15 @@ def bench_timer_jitter(path: Path, speed: float) -> dict:
     woke = asyncio.run(main())
     err = np.diff(woke) * 1e3 - np.diff(due) * 1e3
     absolute = np.abs(err)
-    return {"speed": speed, "gaps": len(err),
-            "abs_err_ms": {"p50": float(np.percentile(absolute, 50)),
-                           "p99": float(np.percentile(absolute, 99)),
-                           "max": float(absolute.max())}}
+    return {
+        "speed": speed,
+        "gaps": len(err),
+        "abs_err_ms": {
+            "p50": float(np.percentile(absolute, 50)),
+            "p99": float(np.percentile(absolute, 99)),
+            "max": float(absolute.max()),
+        },
+    }
 
 
 def bench_memory(children: Children, rows: int, interval: float) -> dict:
@@ -534,8 +589,10 @@ def bench_memory(children: Children, rows: int, interval: float) -> dict:
             raise RuntimeError(f"memory client still running after {limit:.0f} s")
         reader.join(5)
         if "done" not in events:
-            raise RuntimeError(f"memory client ended without a result (exit {client.returncode}"
-                               f"): {''.join(out)[-500:]}")
+            raise RuntimeError(
+                f"memory client ended without a result (exit {client.returncode}"
+                f"): {''.join(out)[-500:]}"
+            )
     finally:
         children.end(server)
     start, done = events["start"], events["done"]
@@ -552,11 +609,18 @@ def bench_memory(children: Children, rows: int, interval: float) -> dict:
     if done["rows"] != rows or done["bad"]:
         raise RuntimeError(f"memory run saw rows={done['rows']} (want {rows}), bad={done['bad']}")
     return {
-        "rows": rows, "seconds": done["seconds"], "rows_per_s": rows / done["seconds"],
-        "sample_interval_s": interval, "samples_in_run": len(run),
-        "rss_mib": {"before_stream": start["rss"] / mib, "at_10pct": at(0.1) / mib,
-                    "at_50pct": at(0.5) / mib, "at_100pct": at(1.0) / mib,
-                    "peak_hwm": (done["peak"] or 0) / mib},
+        "rows": rows,
+        "seconds": done["seconds"],
+        "rows_per_s": rows / done["seconds"],
+        "sample_interval_s": interval,
+        "samples_in_run": len(run),
+        "rss_mib": {
+            "before_stream": start["rss"] / mib,
+            "at_10pct": at(0.1) / mib,
+            "at_50pct": at(0.5) / mib,
+            "at_100pct": at(1.0) / mib,
+            "peak_hwm": (done["peak"] or 0) / mib,
+        },
         "after_warmup_max_minus_min_mib": (max(warm) - min(warm)) / mib,
         "growth_10_to_100_mib": (at(1.0) - at(0.1)) / mib,
         "peak_minus_before_mib": ((done["peak"] or 0) - start["rss"]) / mib,
@@ -575,7 +639,8 @@ def machine_info() -> dict:
 
     info = {
         "cores_logical": os.cpu_count(),
-        "cores_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity")
+        "cores_usable": len(os.sched_getaffinity(0))
+        if hasattr(os, "sched_getaffinity")
         else os.cpu_count(),
         "platform": platform.platform(),
         "machine": platform.machine(),
@@ -609,12 +674,29 @@ def machine_info() -> dict:
     except OSError:
         pass
     try:  # read-only git queries: which code was measured, and was it edited
-        info["git_commit"] = subprocess.run(
-            ["git", "-C", str(REPO), "rev-parse", "HEAD"], capture_output=True, text=True,
-            timeout=10).stdout.strip() or None
+        info["git_commit"] = (
+            subprocess.run(
+                ["git", "-C", str(REPO), "rev-parse", "HEAD"],
+                capture_output=True,
+                text=True,
+                timeout=10,
+            ).stdout.strip()
+            or None
+        )
         dirty = subprocess.run(
-            ["git", "--no-optional-locks", "-C", str(REPO), "status", "--porcelain",
-             "--untracked-files=no"], capture_output=True, text=True, timeout=10).stdout
+            [
+                "git",
+                "--no-optional-locks",
+                "-C",
+                str(REPO),
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        ).stdout
         info["git_dirty_files"] = [ln[3:] for ln in dirty.splitlines()]
     except Exception:
         pass
@@ -644,8 +726,14 @@ def fmt_rate(x: float | None) -> str:
 
 def check(name: str, value, target: float, op: str, note: str = "") -> dict:
     ok = value is not None and (value >= target if op == ">=" else value <= target)
-    return {"name": name, "value": value, "target": target, "op": op,
-            "status": "PASS" if ok else "FAIL", "note": note}
+    return {
+        "name": name,
+        "value": value,
+        "target": target,
+        "op": op,
+        "status": "PASS" if ok else "FAIL",
+        "note": note,
+    }
 
 
 def report(res: dict, cfg: dict) -> tuple[list[str], list[dict]]:
@@ -658,75 +746,121 @@ def report(res: dict, cfg: dict) -> tuple[list[str], list[dict]]:
 
     lines.append("measurements")
     s = g("socket", {})
-    row(f"1. streamlab from_tcp -> map(filter) -> sink  ({cfg['rows']:,} rows)",
+    row(
+        f"1. streamlab from_tcp -> map(filter) -> sink  ({cfg['rows']:,} rows)",
         fmt_rate(s.get("rows_per_s")),
         f"best of {cfg['repeats']}, {s.get('mb_per_s', 0):.0f} MB/s, "
-        f"{s.get('rows_per_batch', 0):,.0f} rows/batch" if "rows_per_s" in s
-        else s.get("error", ""))
+        f"{s.get('rows_per_batch', 0):,.0f} rows/batch"
+        if "rows_per_s" in s
+        else s.get("error", ""),
+    )
     z = g("streamz", {})
-    row(f"2. streamz from_tcp(server) -> sink  ({cfg['streamz_lines']:,} lines, subset)",
+    row(
+        f"2. streamz from_tcp(server) -> sink  ({cfg['streamz_lines']:,} lines, subset)",
         fmt_rate(z.get("lines_per_s")),
-        f"lines/s, best of {cfg['repeats']}" if "lines_per_s" in z else z.get("error", ""))
+        f"lines/s, best of {cfg['repeats']}" if "lines_per_s" in z else z.get("error", ""),
+    )
     r = g("read_csv", {})
-    row(f"3. pandas.read_csv(BytesIO(payload))  ({cfg['rows']:,} rows)",
+    row(
+        f"3. pandas.read_csv(BytesIO(payload))  ({cfg['rows']:,} rows)",
         fmt_rate(r.get("rows_per_s")),
-        f"best of {cfg['repeats']}" if "rows_per_s" in r else r.get("error", ""))
+        f"best of {cfg['repeats']}" if "rows_per_s" in r else r.get("error", ""),
+    )
     if "with_filter_rows_per_s" in r:
-        row("   (context) read_csv + the same filter on the whole frame",
-            fmt_rate(r["with_filter_rows_per_s"]), "not a target")
+        row(
+            "   (context) read_csv + the same filter on the whole frame",
+            fmt_rate(r["with_filter_rows_per_s"]),
+            "not a target",
+        )
     f = g("replay_fast", {})
-    row(f"4. streamlab.replay(speed=0) -> sink  ({cfg['rows']:,} rows)",
+    row(
+        f"4. streamlab.replay(speed=0) -> sink  ({cfg['rows']:,} rows)",
         fmt_rate(f.get("rows_per_s")),
-        f"best of {cfg['repeats']}" if "rows_per_s" in f else f.get("error", ""))
+        f"best of {cfg['repeats']}" if "rows_per_s" in f else f.get("error", ""),
+    )
     for key in ("speed_1", "speed_10"):
         t = g("replay_timing", {}).get(key, {})
         e = t.get("abs_err_ms")
-        label = (f"5. replay {key.replace('_', '=')} |gap error| p50/p99/max "
-                 f"(gaps {t.get('gap_ms', ['?', '?'])[0]}-{t.get('gap_ms', ['?', '?'])[1]} ms)")
-        row(label, f"{e['p50']:.2f}/{e['p99']:.2f}/{e['max']:.2f} ms" if e else "-",
-            f"{t['gaps']} gaps, {t['batches']} batches" if e else t.get("error", ""))
+        label = (
+            f"5. replay {key.replace('_', '=')} |gap error| p50/p99/max "
+            f"(gaps {t.get('gap_ms', ['?', '?'])[0]}-{t.get('gap_ms', ['?', '?'])[1]} ms)"
+        )
+        row(
+            label,
+            f"{e['p50']:.2f}/{e['p99']:.2f}/{e['max']:.2f} ms" if e else "-",
+            f"{t['gaps']} gaps, {t['batches']} batches" if e else t.get("error", ""),
+        )
         c = g("replay_timing", {}).get(f"control_{key}", {}).get("abs_err_ms")
         if c:
-            row("   (control) bare asyncio timer, same schedule, no streamlab",
-                f"{c['p50']:.2f}/{c['p99']:.2f}/{c['max']:.2f} ms", "machine jitter floor")
+            row(
+                "   (control) bare asyncio timer, same schedule, no streamlab",
+                f"{c['p50']:.2f}/{c['p99']:.2f}/{c['max']:.2f} ms",
+                "machine jitter floor",
+            )
     m = g("memory", {})
     if "rss_mib" in m:
         rm = m["rss_mib"]
-        row(f"6. client RSS at 10%/50%/100%  ({cfg['rows_memory']:,} rows)",
+        row(
+            f"6. client RSS at 10%/50%/100%  ({cfg['rows_memory']:,} rows)",
             f"{rm['at_10pct']:.0f}/{rm['at_50pct']:.0f}/{rm['at_100pct']:.0f} MiB",
             f"before stream {rm['before_stream']:.0f} MiB, peak {rm['peak_hwm']:.0f} MiB, "
-            f"{m['samples_in_run']} samples, {fmt_rate(m['rows_per_s'])}")
-        row("   RSS max-min after warm-up (first 10% of run)",
+            f"{m['samples_in_run']} samples, {fmt_rate(m['rows_per_s'])}",
+        )
+        row(
+            "   RSS max-min after warm-up (first 10% of run)",
             f"{m['after_warmup_max_minus_min_mib']:.1f} MiB",
-            f"growth 10%->100% {m['growth_10_to_100_mib']:+.1f} MiB")
+            f"growth 10%->100% {m['growth_10_to_100_mib']:+.1f} MiB",
+        )
     else:
         row(f"6. client RSS  ({cfg['rows_memory']:,} rows)", "-", m.get("error", ""))
 
     checks = []
     sl, zl, rl = s.get("rows_per_s"), z.get("lines_per_s"), r.get("rows_per_s")
-    checks.append(check("streamlab socket / streamz", sl / zl if sl and zl else None,
-                        TARGETS["socket_vs_streamz"], ">=",
-                        f"streamz on a {cfg['streamz_lines']:,}-line subset"))
-    checks.append(check("streamlab socket / pandas read_csv", sl / rl if sl and rl else None,
-                        TARGETS["socket_vs_read_csv"], ">="))
+    checks.append(
+        check(
+            "streamlab socket / streamz",
+            sl / zl if sl and zl else None,
+            TARGETS["socket_vs_streamz"],
+            ">=",
+            f"streamz on a {cfg['streamz_lines']:,}-line subset",
+        )
+    )
+    checks.append(
+        check(
+            "streamlab socket / pandas read_csv",
+            sl / rl if sl and rl else None,
+            TARGETS["socket_vs_read_csv"],
+            ">=",
+        )
+    )
     for key in ("speed_1", "speed_10"):
         e = g("replay_timing", {}).get(key, {}).get("abs_err_ms")
-        checks.append(check(f"replay {key.replace('_', '=')} p99 |gap error| ms",
-                            e["p99"] if e else None, TARGETS["replay_p99_ms"], "<="))
+        checks.append(
+            check(
+                f"replay {key.replace('_', '=')} p99 |gap error| ms",
+                e["p99"] if e else None,
+                TARGETS["replay_p99_ms"],
+                "<=",
+            )
+        )
     flat = m.get("after_warmup_max_minus_min_mib")
     growth = m.get("growth_10_to_100_mib")
-    checks.append(check("memory flat: RSS max-min after warm-up MiB", flat,
-                        TARGETS["memory_flat_mib"], "<="))
-    checks.append(check("memory flat: RSS growth 10%->100% MiB", growth,
-                        TARGETS["memory_growth_mib"], "<="))
+    checks.append(
+        check("memory flat: RSS max-min after warm-up MiB", flat, TARGETS["memory_flat_mib"], "<=")
+    )
+    checks.append(
+        check("memory flat: RSS growth 10%->100% MiB", growth, TARGETS["memory_growth_mib"], "<=")
+    )
     lines.append("")
     lines.append("targets")
     for c in checks:
         v = c["value"]
         vs = "-" if v is None else (f"{v:.2f}x" if c["op"] == ">=" else f"{v:.2f}")
         tgt = f"{c['op']} {c['target']:g}" + ("x" if c["op"] == ">=" else "")
-        lines.append(f"  {c['name']:<{w - 10}} {vs:>12} {tgt:>10}   {c['status']}"
-                     + (f"   ({c['note']})" if c["note"] else ""))
+        lines.append(
+            f"  {c['name']:<{w - 10}} {vs:>12} {tgt:>10}   {c['status']}"
+            + (f"   ({c['note']})" if c["note"] else "")
+        )
     return lines, checks
 
 
@@ -736,21 +870,32 @@ def report(res: dict, cfg: dict) -> tuple[list[str], list[dict]]:
 def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="smaller sizes (about a minute)")
-    p.add_argument("--out", default=str(HERE / "results" / "foundation.json"),
-                   help="JSON output path (default: benchmarks/results/foundation.json)")
+    p.add_argument(
+        "--out",
+        default=str(HERE / "results" / "foundation.json"),
+        help="JSON output path (default: benchmarks/results/foundation.json)",
+    )
     p.add_argument("--rows", type=int, help="socket/read_csv/replay rows (4M; quick 1M)")
-    p.add_argument("--rows-memory", type=int,
-                   help="rows through the socket for the memory row (10M; quick 2M)")
-    p.add_argument("--streamz-lines", type=int,
-                   help="lines sent to streamz (500k; quick 200k)")
+    p.add_argument(
+        "--rows-memory", type=int, help="rows through the socket for the memory row (10M; quick 2M)"
+    )
+    p.add_argument("--streamz-lines", type=int, help="lines sent to streamz (500k; quick 200k)")
     p.add_argument("--timing-rows", type=int, help="rows per pacing file (400; quick 200)")
     p.add_argument("--repeats", type=int, default=3, help="best of this many (default 3)")
-    p.add_argument("--mem-interval", type=float, default=0.25,
-                   help="RSS sampling interval in seconds (default 0.25)")
-    p.add_argument("--profile", action="store_true",
-                   help="also run the socket path once under cProfile and print the top")
-    p.add_argument("--_role", choices=["serve", "serve-gen", "push", "mem-client"],
-                   help=argparse.SUPPRESS)
+    p.add_argument(
+        "--mem-interval",
+        type=float,
+        default=0.25,
+        help="RSS sampling interval in seconds (default 0.25)",
+    )
+    p.add_argument(
+        "--profile",
+        action="store_true",
+        help="also run the socket path once under cProfile and print the top",
+    )
+    p.add_argument(
+        "--_role", choices=["serve", "serve-gen", "push", "mem-client"], help=argparse.SUPPRESS
+    )
     p.add_argument("--file", help=argparse.SUPPRESS)
     p.add_argument("--port", type=int, help=argparse.SUPPRESS)
     p.add_argument("--lines", type=int, help=argparse.SUPPRESS)
@@ -778,8 +923,12 @@ def _section(results: dict, key: str, fn, *args):
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    roles = {"serve": role_serve, "serve-gen": role_serve_gen, "push": role_push,
-             "mem-client": role_mem_client}
+    roles = {
+        "serve": role_serve,
+        "serve-gen": role_serve_gen,
+        "push": role_push,
+        "mem-client": role_mem_client,
+    }
     if args._role:
         if args._role == "mem-client":  # it runs to completion; still exit if orphaned
             _exit_when_parent_goes()
@@ -794,12 +943,20 @@ def main(argv=None) -> int:
     load_start = os.getloadavg() if hasattr(os, "getloadavg") else None
     marks_start = _cpu_marks()
     date = _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")
-    cfg = {"mode": "quick" if args.quick else "normal", "rows": args.rows,
-           "rows_memory": args.rows_memory, "streamz_lines": args.streamz_lines,
-           "timing_rows": args.timing_rows, "repeats": args.repeats,
-           "mem_interval_s": args.mem_interval, "seed": SEED}
-    print(f"streamlab foundation benchmark ({cfg['mode']}): {args.rows:,} rows, "
-          f"memory {args.rows_memory:,} rows, streamz {args.streamz_lines:,} lines")
+    cfg = {
+        "mode": "quick" if args.quick else "normal",
+        "rows": args.rows,
+        "rows_memory": args.rows_memory,
+        "streamz_lines": args.streamz_lines,
+        "timing_rows": args.timing_rows,
+        "repeats": args.repeats,
+        "mem_interval_s": args.mem_interval,
+        "seed": SEED,
+    }
+    print(
+        f"streamlab foundation benchmark ({cfg['mode']}): {args.rows:,} rows, "
+        f"memory {args.rows_memory:,} rows, streamz {args.streamz_lines:,} lines"
+    )
     results: dict = {}
     children = Children()
     tmp = tempfile.TemporaryDirectory(prefix="streamlab-bench-")
@@ -809,8 +966,11 @@ def main(argv=None) -> int:
         payload, positive = build_payload(args.rows)
         data_path = tmpdir / "sensors.csv"
         data_path.write_bytes(payload)
-        print(f"... payload {len(payload) / 1e6:.1f} MB, {positive:,} rows with value > 0 "
-              f"({time.perf_counter() - t:.1f} s)", flush=True)
+        print(
+            f"... payload {len(payload) / 1e6:.1f} MB, {positive:,} rows with value > 0 "
+            f"({time.perf_counter() - t:.1f} s)",
+            flush=True,
+        )
 
         server = children.spawn("serve", "--file", str(data_path))
         port = int(children.readline(server))
@@ -822,8 +982,7 @@ def main(argv=None) -> int:
                 print(f"profile failed: {exc}")
         children.end(server)
 
-        push = children.spawn("push", "--file", str(data_path), "--lines",
-                              str(args.streamz_lines))
+        push = children.spawn("push", "--file", str(data_path), "--lines", str(args.streamz_lines))
         if children.readline(push) != "ready":
             raise RuntimeError("push helper did not start")
         _section(results, "streamz", bench_streamz, push, args.streamz_lines, args.repeats)
@@ -841,8 +1000,7 @@ def main(argv=None) -> int:
             _section(timing, f"control_{key}", bench_timer_jitter, path, speed)
         results["replay_timing"] = timing
 
-        _section(results, "memory", bench_memory, children, args.rows_memory,
-                 args.mem_interval)
+        _section(results, "memory", bench_memory, children, args.rows_memory, args.mem_interval)
     finally:
         children.end_all()
         tmp.cleanup()
@@ -854,30 +1012,42 @@ def main(argv=None) -> int:
     load_end = os.getloadavg() if hasattr(os, "getloadavg") else None
     marks_end = _cpu_marks()
     others = max(0.0, (marks_end[0] - marks_start[0]) - (marks_end[1] - marks_start[1]))
-    print(f"\ntotal run time {total:.1f} s; other processes used {others:.1f} CPU-seconds "
-          f"meanwhile ({others / total:.0%} of one core); load average {_fmt_load(load_end)}")
+    print(
+        f"\ntotal run time {total:.1f} s; other processes used {others:.1f} CPU-seconds "
+        f"meanwhile ({others / total:.0%} of one core); load average {_fmt_load(load_end)}"
+    )
     if others / total > 0.2:
-        print("note: something else kept the machine busy during the run; rates and timing "
-              "jitter suffer (see results.*.seconds for the spread)")
-    doc = {"benchmark": "foundation", "date": date, "duration_s": total, "config": cfg,
-           "machine": machine_info(), "load_average": {"start": load_start, "end": load_end},
-           "other_processes_cpu_s": others,
-           "results": results, "targets": checks,
-           "all_pass": all(c["status"] == "PASS" for c in checks),
-           "notes": [
-               f"streamz is measured on the first {args.streamz_lines:,} lines of the same "
-               "payload (header included); streamlab and read_csv on all "
-               f"{args.rows:,} rows.",
-               "gap error = wall-clock gap between consecutive batches - recorded event-time "
-               "gap / speed.",
-           ]}
+        print(
+            "note: something else kept the machine busy during the run; rates and timing "
+            "jitter suffer (see results.*.seconds for the spread)"
+        )
+    doc = {
+        "benchmark": "foundation",
+        "date": date,
+        "duration_s": total,
+        "config": cfg,
+        "machine": machine_info(),
+        "load_average": {"start": load_start, "end": load_end},
+        "other_processes_cpu_s": others,
+        "results": results,
+        "targets": checks,
+        "all_pass": all(c["status"] == "PASS" for c in checks),
+        "notes": [
+            f"streamz is measured on the first {args.streamz_lines:,} lines of the same "
+            "payload (header included); streamlab and read_csv on all "
+            f"{args.rows:,} rows.",
+            "gap error = wall-clock gap between consecutive batches - recorded event-time "
+            "gap / speed.",
+        ],
+    }
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(doc, indent=2, default=str) + "\n")
     print(f"wrote {out}")
     errors = [k for k, v in results.items() if isinstance(v, dict) and "error" in v]
-    errors += [f"replay_timing.{k}" for k, v in results.get("replay_timing", {}).items()
-               if "error" in v]
+    errors += [
+        f"replay_timing.{k}" for k, v in results.get("replay_timing", {}).items() if "error" in v
+    ]
     return 1 if errors else 0
 
 

@@ -23,22 +23,29 @@ def test_import_starts_nothing_and_running_leaves_no_thread():
         streamlab.run(src)
         print(threading.active_count(), len(streamz.core._io_loops), sum(n))
     """)
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True).stdout.split("\n")
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split("\n")
     assert out[:2] == ["1 0", "1 0 10000"]
 
 
 def test_start_without_a_loop_says_what_to_do():
     src = streamlab.generate("noise", rows=1)
-    with pytest.raises(StateError, match=r"start\(\) needs a running event loop: in a script "
-                                         r"call streamlab.run\(source\)"):
+    with pytest.raises(
+        StateError,
+        match=r"start\(\) needs a running event loop: in a script "
+        r"call streamlab.run\(source\)",
+    ):
         src.start()
 
 
 async def test_run_inside_a_running_loop_says_what_to_do():
     src = streamlab.generate("noise", rows=1)
-    with pytest.raises(StateError, match=r"call source.start\(\) instead, or `await "
-                                         r"streamlab.arun\(...\)`"):
+    with pytest.raises(
+        StateError,
+        match=r"call source.start\(\) instead, or `await "
+        r"streamlab.arun\(...\)`",
+    ):
         streamlab.run(src)
 
 
@@ -68,28 +75,41 @@ def test_rerunning_a_notebook_cell_replaces_its_source():
 
     km, kc = start_new_kernel(kernel_name="python3")
     try:
+
         def run_cell(code: str, cell_id: str) -> dict:
-            msg = kc.session.msg("execute_request", {
-                "code": code, "silent": False, "store_history": True, "user_expressions": {},
-                "allow_stdin": False, "stop_on_error": True}, metadata={"cellId": cell_id})
+            msg = kc.session.msg(
+                "execute_request",
+                {
+                    "code": code,
+                    "silent": False,
+                    "store_history": True,
+                    "user_expressions": {},
+                    "allow_stdin": False,
+                    "stop_on_error": True,
+                },
+                metadata={"cellId": cell_id},
+            )
             kc.shell_channel.send(msg)
             reply = kc.get_shell_msg(timeout=60)
             assert reply["content"]["status"] == "ok", reply["content"]
             return reply
 
         def value(expr: str):
-            reply = kc.execute_interactive(f"print(repr({expr}))", timeout=60,
-                                           output_hook=lambda m: out.append(m))
+            reply = kc.execute_interactive(
+                f"print(repr({expr}))", timeout=60, output_hook=lambda m: out.append(m)
+            )
             assert reply["content"]["status"] == "ok"
             texts = [m["content"]["text"] for m in out if m["msg_type"] == "stream"]
             out.clear()
             return eval(texts[-1])
 
         out: list = []
-        cell = ("import streamlab\n"
-                "src = streamlab.generate('sine', speed=1, rate=100)\n"
-                "src.start()\n"
-                "sources = globals().setdefault('sources', []); sources.append(src)\n")
+        cell = (
+            "import streamlab\n"
+            "src = streamlab.generate('sine', speed=1, rate=100)\n"
+            "src.start()\n"
+            "sources = globals().setdefault('sources', []); sources.append(src)\n"
+        )
         run_cell(cell, "cell-A")
         run_cell("import asyncio; await asyncio.sleep(0.3)", "cell-B")
         assert value("[s.running for s in sources]") == [True]

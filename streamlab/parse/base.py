@@ -146,9 +146,7 @@ class Parser:
                     self.schema[col] = want = np.dtype("float64")
                     self.schema_changes += 1
                 for i in np.flatnonzero(failed & rows_ok).tolist():
-                    reasons[i] = (
-                        f"column {col!r}: {df[col].iloc[i]!r} is not a valid {want.name}"
-                    )
+                    reasons[i] = f"column {col!r}: {df[col].iloc[i]!r} is not a valid {want.name}"
                 rows_ok &= ~failed
                 df[col] = num
                 continue
@@ -243,8 +241,11 @@ class Parser:
                     f"time column {col!r} is missing"
                     if pd.isna(v)
                     else f"time column {col!r}: {v!r} is not a timestamp"
-                    + (f" in unit {self.time_unit!r}" if raw.dtype.kind in "iuf" else
-                       f" (expected {self.time_format or 'ISO 8601'})")
+                    + (
+                        f" in unit {self.time_unit!r}"
+                        if raw.dtype.kind in "iuf"
+                        else f" (expected {self.time_format or 'ISO 8601'})"
+                    )
                 )
             self._dead(lines, reasons, bad, origin)
             keep = np.flatnonzero(~failed)
@@ -269,9 +270,7 @@ def _mostly_text(column: pd.Series) -> bool:
 class LineSource:
     """Finds the raw bytes and offsets of rows by their position, only when a row is bad."""
 
-    def __init__(
-        self, data: bytes, offset: int, *, offsets=None, skip_blank: bool = True
-    ) -> None:
+    def __init__(self, data: bytes, offset: int, *, offsets=None, skip_blank: bool = True) -> None:
         self.data = data
         self.offset = offset
         self.offsets = offsets  # stream offsets of the non-blank lines, when data was filtered

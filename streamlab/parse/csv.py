@@ -55,7 +55,7 @@ class CsvParser(Parser):
         **options,
     ) -> None:
         super().__init__(**options)
-        if len(delimiter) != 1 or delimiter in "\r\n\"":
+        if len(delimiter) != 1 or delimiter in '\r\n"':
             raise ConfigError(
                 f"delimiter must be one character other than a quote or newline, not {delimiter!r}"
             )
@@ -88,8 +88,9 @@ class CsvParser(Parser):
                     self.names = names
                     return data, offset
                 problem = f"header must name each column once, not {names}"
-            bad.append(DeadLetter(raw=line, reason=f"bad header: {problem}", origin=origin,
-                                  offset=start))
+            bad.append(
+                DeadLetter(raw=line, reason=f"bad header: {problem}", origin=origin, offset=start)
+            )
             self._skip_header = True
         return data, offset
 
@@ -176,10 +177,14 @@ class CsvParser(Parser):
         for i in np.flatnonzero(wrong).tolist():
             s, e = int(starts[i]), int(ends[i])
             parts.append(data[pos:s])
-            bad.append(DeadLetter(
-                raw=data[s:e].rstrip(b"\r"),
-                reason=f"expected {len(self.names)} fields, saw {int(per_line[i]) + 1}",
-                origin=origin, offset=offset + s))
+            bad.append(
+                DeadLetter(
+                    raw=data[s:e].rstrip(b"\r"),
+                    reason=f"expected {len(self.names)} fields, saw {int(per_line[i]) + 1}",
+                    origin=origin,
+                    offset=offset + s,
+                )
+            )
             pos = e + 1
         parts.append(data[pos:])
         return b"".join(parts), offset + starts[~wrong & ~blank]
@@ -194,8 +199,9 @@ class CsvParser(Parser):
             problem = _utf8_problem(body)
             if problem is None:
                 try:
-                    fields = next(_csv.reader([body.decode("utf-8")], delimiter=self.delimiter,
-                                              strict=True))
+                    fields = next(
+                        _csv.reader([body.decode("utf-8")], delimiter=self.delimiter, strict=True)
+                    )
                 except _csv.Error as exc:
                     problem = f"malformed CSV: {exc}"
                 else:

@@ -41,9 +41,14 @@ class TextParser(Parser):
                     lines.append(line.decode("utf-8").removesuffix("\r"))
                     pairs.append((line, off))
                 except UnicodeDecodeError as exc:
-                    bad.append(DeadLetter(raw=line.removesuffix(b"\r"),
-                                          reason=f"invalid UTF-8 at byte {exc.start}",
-                                          origin=origin, offset=off))
+                    bad.append(
+                        DeadLetter(
+                            raw=line.removesuffix(b"\r"),
+                            reason=f"invalid UTF-8 at byte {exc.start}",
+                            origin=origin,
+                            offset=off,
+                        )
+                    )
         else:
             lines = text.split("\n")
             if text.endswith("\n"):
@@ -53,5 +58,7 @@ class TextParser(Parser):
             pairs = None
         if not lines:
             return None, None, bad
-        found = LineSource(data, offset, skip_blank=False) if pairs is None else LineSource.of(pairs)
+        found = (
+            LineSource(data, offset, skip_blank=False) if pairs is None else LineSource.of(pairs)
+        )
         return pd.DataFrame({"line": lines}), found, bad
