@@ -53,7 +53,7 @@ TARGETS = {
     "socket_vs_read_csv": 0.6,  # streamlab socket rows/s / read_csv rows/s >= 0.6
     "replay_p99_ms": 2.0,  # p99 |gap error| <= 2 ms
     "memory_flat_mib": 64.0,  # max-min RSS after warm-up <= 64 MiB
-    "memory_growth_mib": 32.0,  # RSS(100%) - RSS(10%) <= 32 MiB
+    "memory_growth_mib": 32.0,  # RSS(100%) - RSS(20%) <= 32 MiB
 }
 
 
@@ -604,7 +604,7 @@ def bench_memory(children: Children, rows: int, interval: float) -> dict:
     def at(frac: float) -> int:
         return min(run, key=lambda s: abs(s[0] - frac * span))[1]
 
-    warm = [r for t, r in run if t >= 0.1 * span]
+    warm = [r for t, r in run if t >= 0.2 * span]
     mib = 1 << 20
     if done["rows"] != rows or done["bad"]:
         raise RuntimeError(f"memory run saw rows={done['rows']} (want {rows}), bad={done['bad']}")
@@ -616,13 +616,13 @@ def bench_memory(children: Children, rows: int, interval: float) -> dict:
         "samples_in_run": len(run),
         "rss_mib": {
             "before_stream": start["rss"] / mib,
-            "at_10pct": at(0.1) / mib,
+            "at_20pct": at(0.2) / mib,
             "at_50pct": at(0.5) / mib,
             "at_100pct": at(1.0) / mib,
             "peak_hwm": (done["peak"] or 0) / mib,
         },
         "after_warmup_max_minus_min_mib": (max(warm) - min(warm)) / mib,
-        "growth_10_to_100_mib": (at(1.0) - at(0.1)) / mib,
+        "growth_20_to_100_mib": (at(1.0) - at(0.2)) / mib,
         "peak_minus_before_mib": ((done["peak"] or 0) - start["rss"]) / mib,
         "series": [[round(t, 3), round(r / mib, 1)] for t, r in run],
     }
@@ -801,15 +801,15 @@ def report(res: dict, cfg: dict) -> tuple[list[str], list[dict]]:
     if "rss_mib" in m:
         rm = m["rss_mib"]
         row(
-            f"6. client RSS at 10%/50%/100%  ({cfg['rows_memory']:,} rows)",
-            f"{rm['at_10pct']:.0f}/{rm['at_50pct']:.0f}/{rm['at_100pct']:.0f} MiB",
+            f"6. client RSS at 20%/50%/100%  ({cfg['rows_memory']:,} rows)",
+            f"{rm['at_20pct']:.0f}/{rm['at_50pct']:.0f}/{rm['at_100pct']:.0f} MiB",
             f"before stream {rm['before_stream']:.0f} MiB, peak {rm['peak_hwm']:.0f} MiB, "
             f"{m['samples_in_run']} samples, {fmt_rate(m['rows_per_s'])}",
         )
         row(
-            "   RSS max-min after warm-up (first 10% of run)",
+            "   RSS max-min after warm-up (first 20% of run)",
             f"{m['after_warmup_max_minus_min_mib']:.1f} MiB",
-            f"growth 10%->100% {m['growth_10_to_100_mib']:+.1f} MiB",
+            f"growth 20%->100% {m['growth_20_to_100_mib']:+.1f} MiB",
         )
     else:
         row(f"6. client RSS  ({cfg['rows_memory']:,} rows)", "-", m.get("error", ""))
@@ -844,12 +844,12 @@ def report(res: dict, cfg: dict) -> tuple[list[str], list[dict]]:
             )
         )
     flat = m.get("after_warmup_max_minus_min_mib")
-    growth = m.get("growth_10_to_100_mib")
+    growth = m.get("growth_20_to_100_mib")
     checks.append(
         check("memory flat: RSS max-min after warm-up MiB", flat, TARGETS["memory_flat_mib"], "<=")
     )
     checks.append(
-        check("memory flat: RSS growth 10%->100% MiB", growth, TARGETS["memory_growth_mib"], "<=")
+        check("memory flat: RSS growth 20%->100% MiB", growth, TARGETS["memory_growth_mib"], "<=")
     )
     lines.append("")
     lines.append("targets")
@@ -885,8 +885,8 @@ def parse_args(argv=None):
     p.add_argument(
         "--mem-interval",
         type=float,
-        default=0.25,
-        help="RSS sampling interval in seconds (default 0.25)",
+        default=0.02,
+        help="RSS sampling interval in seconds (default 0.02: 10M rows take about 2 s)",
     )
     p.add_argument(
         "--profile",
