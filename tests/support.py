@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 
+import pandas as pd
 import pytest
 
 
@@ -58,3 +59,17 @@ class LineServer:
 
 def rows_of(batches) -> list[dict]:
     return [r for df in batches for r in df.to_dict("records")]
+
+
+def parse_all(parser, batches, origin="test"):
+    """Parse ``batches`` in order (offsets running on); return (frames, dead letter tuples)."""
+    frames, dead, pos = [], [], 0
+    for data in batches:
+        df, bad = parser.parse(data, origin=origin, offset=pos)
+        pos += len(data)
+        assert all(d.origin == origin for d in bad)
+        dead += [(d.raw, d.reason, d.offset) for d in bad]
+        if df is not None:
+            assert len(df) and df.index.equals(pd.RangeIndex(len(df)))
+            frames.append(df)
+    return frames, dead

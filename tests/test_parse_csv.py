@@ -16,22 +16,16 @@ from hypothesis import strategies as st
 from streamlab.errors import ConfigError
 from streamlab.parse import CsvParser, make_parser
 
+import support
+
 HEADER = b"id,x,name\n"
 GOOD = [b"1,2.5,a", b"2,3.5,b", b"3,4.5,c", b"4,5.5,d"]
 QUOTED = b'5,6.5,"e,f"'  # a quote in the batch: lines are checked one by one
 
 
 def parse_all(parser, batches, origin="test"):
-    """Parse ``batches`` in order (offsets running on); return (all rows, dead letters)."""
-    frames, dead, pos = [], [], 0
-    for data in batches:
-        df, bad = parser.parse(data, origin=origin, offset=pos)
-        pos += len(data)
-        assert all(d.origin == origin for d in bad)
-        dead += [(d.raw, d.reason, d.offset) for d in bad]
-        if df is not None:
-            assert len(df) and df.index.equals(pd.RangeIndex(len(df)))
-            frames.append(df)
+    """Parse ``batches`` in order; return (all rows as one frame or None, dead letters)."""
+    frames, dead = support.parse_all(parser, batches, origin)
     return (pd.concat(frames, ignore_index=True) if frames else None), dead
 
 

@@ -13,19 +13,7 @@ from hypothesis import strategies as st
 
 from streamlab.parse import JsonlParser, TextParser
 
-
-def parse_all(parser, batches, origin="test"):
-    """Parse ``batches`` in order (offsets running on); return (frames, dead letter tuples)."""
-    frames, dead, pos = [], [], 0
-    for data in batches:
-        df, bad = parser.parse(data, origin=origin, offset=pos)
-        pos += len(data)
-        assert all(d.origin == origin for d in bad)
-        dead += [(d.raw, d.reason, d.offset) for d in bad]
-        if df is not None:
-            assert len(df) and df.index.equals(pd.RangeIndex(len(df)))
-            frames.append(df)
-    return frames, dead
+from support import parse_all
 
 
 def records(frames) -> list[dict]:

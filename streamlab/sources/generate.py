@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.checks import check_choice, check_number
+from ..errors import ConfigError
 from .paced import PacedSource
 
 __all__ = ["KINDS", "Generate", "generate"]
@@ -63,9 +64,12 @@ class Generate(PacedSource):
         self.keys = check_number("keys", keys, low=1, integer=True)
         self.seed = check_number("seed", seed, integer=True)
         self.noise = check_number("noise", noise, low=0)
-        self.period = pd.Timedelta(period).total_seconds()
-        if self.period <= 0:
-            raise ValueError(f"period must be a positive duration such as '60s', not {period!r}")
+        try:
+            self.period = pd.Timedelta(period).total_seconds()
+        except ValueError:
+            self.period = -1.0
+        if not self.period > 0:
+            raise ConfigError(f"period must be a positive duration such as '60s', not {period!r}")
         self.drift_at = (
             drift_at
             if drift_at is None
@@ -76,10 +80,9 @@ class Generate(PacedSource):
         self.drift = check_number("drift", drift)
         self.anomaly_rate = check_number("anomaly_rate", anomaly_rate, low=0, high=1)
         self.anomaly_size = check_number("anomaly_size", anomaly_size, low=0)
+        stamp = pd.Timestamp(start)
         self.start_time = (
-            pd.Timestamp(start, tz="UTC")
-            if pd.Timestamp(start).tzinfo is None
-            else pd.Timestamp(start).tz_convert("UTC")
+            stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
         )
         self._walk = np.zeros(self.keys)
 
