@@ -104,6 +104,8 @@ class BatchSource(Source):
         self.stats.started_at = time.monotonic()
         try:
             await self._produce()
+            if not self.stopped:  # the input ended by itself (not stop()): flush what waits
+                await flush_downstream(self)
         finally:
             self.stopped = True
             await self._close()
@@ -222,6 +224,32 @@ class BatchSource(Source):
 
     def __str__(self) -> str:
         return self.name or type(self).__name__
+
+
+async def flush_downstream(node) -> None:
+    """End of input: call ``end_of_input()`` on every node below ``node`` that has one,
+    upstream first (so a window's last firing reaches the window below it before that one
+    flushes).
+
+    Stateful streamlab steps (windows, joins) implement ``end_of_input()`` by emitting what they
+    still hold and returning what their ``_emit`` returned, so async sinks are awaited. (The
+    name is not ``flush``: streamz's ``collect`` has a ``flush`` that means something else.)
+    """
+    order: list = []
+    seen: set[int] = set()
+
+    def visit(n) -> None:  # depth-first post-order, reversed below: a topological order
+        seen.add(id(n))
+        for d in list(n.downstreams):
+            if d is not None and id(d) not in seen:
+                visit(d)
+        order.append(n)
+
+    visit(node)
+    for n in reversed(order):
+        hook = getattr(n, "end_of_input", None)
+        if n is not node and callable(hook):
+            await _settle(hook() or [])
 
 
 async def _settle(results) -> None:
