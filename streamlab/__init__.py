@@ -1,7 +1,7 @@
 """streamlab: explore live data streams in Jupyter as pandas micro-batches on streamz."""
 
 from . import datasets as datasets
-from . import sinks  # noqa: F401  (registers stream.to_tcp / stream.to_udp on streamz nodes)
+from . import ops, sinks  # noqa: F401  (register stream.window, .to_tcp... on streamz nodes)
 from .core.runner import arun as arun
 from .core.runner import run as run
 from .errors import ConfigError as ConfigError

@@ -1,0 +1,571 @@
+"""Windows on event time: tumbling, sliding and session windows, and count windows.
+
+A window step keeps the partial aggregates of its open windows (see ``aggregates.py``) and a
+watermark: the largest event time seen minus ``allowed_lateness``. A window *closes* when the
+watermark passes its end. Lateness is judged row by row against the rows that arrived before
+it, so the results do not depend on where batches begin and end: a row is late when a window it
+belongs to has closed (session windows: when the row is older than the watermark). A late row
+is always counted in ``stats.late`` and then, by ``late=``:
+
+- ``"drop"``: nothing more;
+- ``"stream"``: the row goes to the step's ``.late`` stream;
+- ``"update"``: closed windows are kept for ``retain`` more (default: one window size); a late
+  row updates its window, which is emitted again (the newer row for a window supersedes).
+  Rows later than that are dropped and counted in ``stats.too_late``.
+
+Output modes, as in Spark Structured Streaming: ``"append"`` emits each window once, when it
+closes; ``"update"`` emits, after each batch, the windows that batch changed (open ones with
+their values so far); ``"complete"`` emits the whole result table after each batch and never
+closes a window (so it never drops a row as late; its state grows with the number of windows).
+At the end of the input (``end_of_input``) an append-mode step emits its open windows.
+Windows start at multiples of their size (or slide) since the Unix epoch, in UTC.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+from streamz import Stream
+
+from ..core.batch import TIME_ATTR, time_column
+from ..core.checks import check_choice, check_number
+from ..errors import ConfigError
+from .aggregates import finalize, parse_agg, partials, reduce
+
+__all__ = ["LATE_POLICIES", "OUTPUT_MODES", "WindowStats", "session_window", "window"]
+
+OUTPUT_MODES = ("append", "update", "complete")
+_NEVER = -(2**62)  # "no time yet": far below any event time, with room to subtract lateness
+LATE_POLICIES = ("drop", "stream", "update")
+
+
+def _duration(name: str, value, *, allow_zero: bool = False) -> int:
+    """A duration ('5min', '1h', a Timedelta) in nanoseconds."""
+    try:
+        ns = pd.Timedelta(value).value
+    except (ValueError, TypeError):
+        ns = None
+    if ns is None or ns < 0 or (ns == 0 and not allow_zero):
+        low = ">= 0" if allow_zero else "> 0"
+        raise ConfigError(
+            f"{name} must be a duration {low} such as '30s', '5min' or '1h', not {value!r}"
+        )
+    return ns
+
+
+@dataclass
+class WindowStats:
+    """Counters of a window step."""
+
+    rows: int = 0
+    late: int = 0
+    too_late: int = 0
+    missing_time: int = 0
+    fired: int = 0
+    open_windows: int = 0
+    watermark: pd.Timestamp | None = None
+
+
+class _Windowed(Stream):
+    """What every window step shares: specs, keys, watermark, state, output, late rows."""
+
+    def __init__(self, upstream, *, on, key, agg, allowed_lateness, output, late, stream_name):
+        super().__init__(upstream, stream_name=stream_name)
+        self.specs = parse_agg(agg)
+        self.on = on
+        self.keys = [] if key is None else [key] if isinstance(key, str) else list(key)
+        self.lateness = _duration("allowed_lateness", allowed_lateness, allow_zero=True)
+        self.output = check_choice("output", output, OUTPUT_MODES)
+        self.late_policy = check_choice("late", late, LATE_POLICIES)
+        self.late = Stream(stream_name=f"{stream_name}.late")
+        self.stats = WindowStats()
+        self.state: pd.DataFrame | None = None
+        self._max_t: int | None = None
+        self._seq = 0
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _times(self, df: pd.DataFrame) -> tuple[str, np.ndarray]:
+        col = self.on or time_column(df)
+        if col is None:
+            raise ConfigError(
+                "a window on event time needs a time column: pass on='...' or "
+                "give the source time_column='...'"
+            )
+        if col not in df.columns:
+            raise ConfigError(
+                f"on={col!r} is not a column of this stream; its columns are {list(df.columns)}"
+            )
+        missing = sorted({s.column for s in self.specs} - set(df.columns))
+        if missing:
+            raise ConfigError(
+                f"agg names columns {missing} that the stream does not have; "
+                f"its columns are {list(df.columns)}"
+            )
+        for k in self.keys:
+            if k not in df.columns:
+                raise ConfigError(
+                    f"key={k!r} is not a column of this stream; its columns are {list(df.columns)}"
+                )
+        return col, pd.to_datetime(df[col], utc=True).to_numpy(dtype="datetime64[ns]").view("i8")
+
+    def _prior_max(self, t: np.ndarray) -> np.ndarray:
+        """For each row, the largest event time among the rows that arrived before it."""
+        start = _NEVER if self._max_t is None else self._max_t
+        running = np.maximum.accumulate(np.concatenate(([start], t)))
+        if running[-1] > _NEVER:
+            self._max_t = int(running[-1])
+        return running[:-1]
+
+    def _watermark(self) -> int | None:
+        return None if self._max_t is None else self._max_t - self.lateness
+
+    def _merge(self, parts: pd.DataFrame) -> None:
+        both = (
+            parts if self.state is None or not len(self.state) else pd.concat([self.state, parts])
+        )
+        self.state = reduce(both, list(both.index.names), self.specs)
+
+    def _frame(self, state: pd.DataFrame, start_level: str, end: pd.Series) -> pd.DataFrame:
+        """The output rows: window_start, window_end, the keys, then one column per aggregate."""
+        values = finalize(state, self.specs)
+        idx = state.index.to_frame(index=False)
+        out = pd.DataFrame(
+            {
+                "window_start": pd.to_datetime(idx[start_level].to_numpy(), unit="ns", utc=True),
+                "window_end": pd.to_datetime(np.asarray(end, dtype="int64"), unit="ns", utc=True),
+            }
+        )
+        for k in self.keys:
+            out[k] = idx[k].to_numpy()
+        for c in values.columns:
+            out[c] = values[c].to_numpy()
+        out = out.sort_values(["window_start", *self.keys], kind="stable", ignore_index=True)
+        out.attrs[TIME_ATTR] = "window_end"
+        return out
+
+    def _send_late(self, df: pd.DataFrame, late_rows: np.ndarray) -> list:
+        if not late_rows.any():
+            return []
+        self.stats.late += int(late_rows.sum())
+        if self.late_policy == "stream":
+            return self.late._emit(df[late_rows])
+        return []
+
+    def _publish(self, frames: list[pd.DataFrame]) -> list:
+        frames = [f for f in frames if f is not None and len(f)]
+        self.stats.open_windows = 0 if self.state is None else len(self.state)
+        wm = self._watermark()
+        self.stats.watermark = None if wm is None else pd.Timestamp(wm, unit="ns", tz="UTC")
+        if not frames:
+            return []
+        out = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+        out.attrs[TIME_ATTR] = "window_end"
+        return self._emit(out)
+
+
+@Stream.register_api()
+class window(_Windowed):
+    """Aggregate a stream over windows of event time (or of rows).
+
+    ``size`` is a duration (``"1h"``) for tumbling windows, with ``slide=`` (``"10min"``) for
+    sliding ones; or an int for count windows of that many rows per key (in arrival order;
+    ``append`` only). Emits DataFrames with ``window_start``, ``window_end``, the key columns and
+    one column per aggregate named ``{column}_{agg}``. See the module docstring for lateness,
+    output modes and late policies.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from streamz import Stream
+    >>> src = Stream()
+    >>> w = src.window("10s", on="t", agg={"x": ["count", "mean"]}, allowed_lateness="5s")
+    >>> out = w.sink_to_list()
+    >>> t = pd.to_datetime(["2026-01-01T00:00:01Z", "2026-01-01T00:00:12Z",
+    ...                     "2026-01-01T00:00:03Z", "2026-01-01T00:00:16Z"])
+    >>> src.emit(pd.DataFrame({"t": t[:2], "x": [1.0, 2.0]}))
+    >>> src.emit(pd.DataFrame({"t": t[2:], "x": [3.0, 4.0]}))  # 00:03 is late but in time
+    >>> out[0][["window_start", "x_count", "x_mean"]]
+                   window_start  x_count  x_mean
+    0 2026-01-01 00:00:00+00:00        2     2.0
+    >>> _ = w.end_of_input()
+    >>> out[1][["window_start", "x_count", "x_mean"]]
+                   window_start  x_count  x_mean
+    0 2026-01-01 00:00:10+00:00        2     3.0
+    """
+
+    def __init__(
+        self,
+        upstream,
+        size,
+        *,
+        on=None,
+        slide=None,
+        key=None,
+        agg,
+        allowed_lateness="0s",
+        output="append",
+        late="drop",
+        retain=None,
+        stream_name=None,
+    ) -> None:
+        super().__init__(
+            upstream,
+            on=on,
+            key=key,
+            agg=agg,
+            allowed_lateness=allowed_lateness,
+            output=output,
+            late=late,
+            stream_name=stream_name or f"window({size})",
+        )
+        self.rows = None
+        if isinstance(size, int) and not isinstance(size, bool):
+            self.rows = check_number(
+                "size",
+                size,
+                low=1,
+                integer=True,
+                fix="a count window needs at least one row per window",
+            )
+            if slide is not None or self.output != "append":
+                raise ConfigError(
+                    "count windows (an int size) are tumbling and append-only: "
+                    "drop slide= and use output='append'"
+                )
+            self._counts: pd.DataFrame | None = None
+            return
+        self.size = _duration("size", size)
+        self.slide = self.size if slide is None else _duration("slide", slide)
+        if self.slide > self.size:
+            raise ConfigError(
+                f"slide={slide!r} is longer than size={size!r}: windows would "
+                "leave gaps; use a slide <= size"
+            )
+        self.retain = self.size if retain is None else _duration("retain", retain, allow_zero=True)
+        self.fired: pd.DataFrame | None = None  # closed windows kept for late="update"
+
+    # -- time windows -------------------------------------------------------------------------
+    def update(self, x: pd.DataFrame, who=None, metadata=None):
+        if self.rows is not None:
+            return self._update_count(x)
+        col, t = self._times(x)
+        ok = t != np.iinfo(np.int64).min
+        if not ok.all():
+            self.stats.missing_time += int((~ok).sum())
+            x, t = x[ok], t[ok]
+        self.stats.rows += len(x)
+        prior = self._prior_max(t)
+        wm_row = prior - self.lateness if self.output != "complete" else np.full(len(t), _NEVER)
+        # every (row, window) pair: k-th window back from the one the row's time falls in
+        per = -(-self.size // self.slide)
+        rows = np.repeat(np.arange(len(t)), per)
+        starts = (t // self.slide * self.slide)[rows] - np.tile(np.arange(per), len(t)) * self.slide
+        inside = starts + self.size > t[rows]
+        rows, starts = rows[inside], starts[inside]
+        closed = starts + self.size <= wm_row[rows]
+        late_rows = np.zeros(len(t), bool)
+        late_rows[rows[closed]] = True
+        out = self._send_late(x, late_rows)
+        seq = np.arange(self._seq, self._seq + len(x))
+        self._seq += len(x)
+        frames = []
+        if (~closed).any():
+            parts = self._parts(x, rows[~closed], starts[~closed], col, seq)
+            self._merge(parts)
+            touched = parts.index
+        else:
+            touched = None
+        if closed.any() and self.late_policy == "update":
+            frames.append(self._update_fired(x, rows[closed], starts[closed], col, seq))
+        frames.append(self._fire(touched))
+        return out + self._publish(frames)
+
+    def _parts(self, x, rows, starts, col, seq):
+        cols = sorted({s.column for s in self.specs} | {col, *self.keys})
+        sub = x[cols].iloc[rows].reset_index(drop=True)
+        sub["_ws"] = starts
+        parts = partials(sub, ["_ws", *self.keys], self.specs, time=col, seq=seq[rows])
+        parts["_rows"] = sub.groupby(["_ws", *self.keys], sort=False, dropna=False).size()
+        return parts
+
+    def _ends(self, state):
+        return state.index.get_level_values("_ws").to_numpy() + self.size
+
+    def _fire(self, touched) -> pd.DataFrame | None:
+        if self.state is None or not len(self.state):
+            return None
+        if self.output == "complete":
+            return self._frame(self.state, "_ws", self._ends(self.state))
+        wm = self._watermark()
+        closing = self._ends(self.state) <= wm
+        result = None
+        if self.output == "append" and closing.any():
+            done = self.state[closing]
+            result = self._frame(done, "_ws", self._ends(done))
+            self.stats.fired += len(done)
+        elif self.output == "update" and touched is not None:
+            changed = self.state.loc[self.state.index.isin(touched)]
+            result = self._frame(changed, "_ws", self._ends(changed))
+        if closing.any():
+            if self.late_policy == "update":
+                kept = self.state[closing]
+                self.fired = kept if self.fired is None else pd.concat([self.fired, kept])
+            self.state = self.state[~closing]
+        if self.fired is not None and len(self.fired):
+            self.fired = self.fired[self._ends(self.fired) + self.retain > wm]
+        return result
+
+    def _update_fired(self, x, rows, starts, col, seq):
+        wm = self._watermark()
+        keep = starts + self.size + self.retain > wm
+        self.stats.too_late += len(np.unique(rows[~keep]))
+        if not keep.any():
+            return None
+        parts = self._parts(x, rows[keep], starts[keep], col, seq)
+        both = parts if self.fired is None else pd.concat([self.fired, parts])
+        self.fired = reduce(both, list(both.index.names), self.specs)
+        changed = self.fired.loc[self.fired.index.isin(parts.index)]
+        return self._frame(changed, "_ws", self._ends(changed))
+
+    def end_of_input(self):
+        """Emit the windows still open (append mode); the other modes have emitted them."""
+        if self.rows is not None:
+            return self._flush_count()
+        if self.output != "append" or self.state is None or not len(self.state):
+            return []
+        frame = self._frame(self.state, "_ws", self._ends(self.state))
+        self.stats.fired += len(self.state)
+        self.state = self.state.iloc[:0]
+        return self._publish([frame])
+
+    # -- count windows ------------------------------------------------------------------------
+    def _update_count(self, x: pd.DataFrame):
+        self.stats.rows += len(x)
+        col = self.on or time_column(x)
+        keys = self.keys
+        counts = self._counts
+        if keys:
+            pos = x.groupby(keys, sort=False, dropna=False).cumcount().to_numpy()
+            base = (
+                counts.reindex(
+                    pd.MultiIndex.from_frame(x[keys]) if len(keys) > 1 else pd.Index(x[keys[0]])
+                )["n"]
+                .fillna(0)
+                .to_numpy()
+                if counts is not None
+                else np.zeros(len(x))
+            )
+        else:
+            pos = np.arange(len(x))
+            base = np.full(len(x), 0 if counts is None else counts["n"].iloc[0])
+        number = ((base + pos) // self.rows).astype("int64")
+        sub = x.copy()
+        sub["_ws"] = number
+        seq = np.arange(self._seq, self._seq + len(x))
+        self._seq += len(x)
+        parts = partials(sub, ["_ws", *keys], self.specs, time=col, seq=seq)
+        g = sub.groupby(["_ws", *keys], sort=False, dropna=False)
+        parts["_rows"] = g.size()
+        if col is not None:
+            tt = pd.to_datetime(sub[col], utc=True).to_numpy(dtype="datetime64[ns]").view("i8")
+            parts["_tmin"] = (
+                pd.Series(tt, index=sub.index)
+                .groupby([sub[c] for c in ["_ws", *keys]], sort=False, dropna=False)
+                .min()
+            )
+            parts["_tmax"] = (
+                pd.Series(tt, index=sub.index)
+                .groupby([sub[c] for c in ["_ws", *keys]], sort=False, dropna=False)
+                .max()
+            )
+        self._merge(parts)
+        total = sub.groupby(keys, sort=False, dropna=False).size() if keys else pd.Series([len(x)])
+        if keys:
+            prev = counts["n"] if counts is not None else pd.Series(dtype="int64")
+            new = total.add(prev, fill_value=0).astype("int64")
+            self._counts = pd.DataFrame({"n": new})
+        else:
+            self._counts = pd.DataFrame({"n": [int(base[0] if len(base) else 0) + len(x)]})
+        full = self.state["_rows"] >= self.rows
+        if not full.any():
+            return self._publish([])
+        done = self.state[full]
+        self.state = self.state[~full]
+        self.stats.fired += len(done)
+        return self._publish([self._count_frame(done)])
+
+    def _count_frame(self, done: pd.DataFrame) -> pd.DataFrame:
+        values = finalize(done, self.specs)
+        idx = done.index.to_frame(index=False)
+        out = pd.DataFrame({"window": idx["_ws"].to_numpy()})
+        if "_tmin" in done:
+            out["window_start"] = pd.to_datetime(done["_tmin"].to_numpy(), unit="ns", utc=True)
+            out["window_end"] = pd.to_datetime(done["_tmax"].to_numpy(), unit="ns", utc=True)
+        out["rows"] = done["_rows"].to_numpy().astype("int64")
+        for k in self.keys:
+            out[k] = idx[k].to_numpy()
+        for c in values.columns:
+            out[c] = values[c].to_numpy()
+        return out.sort_values([*self.keys, "window"], kind="stable", ignore_index=True)
+
+    def _flush_count(self):
+        if self.state is None or not len(self.state):
+            return []
+        done, self.state = self.state, self.state.iloc[:0]
+        self.stats.fired += len(done)
+        return self._publish([self._count_frame(done)])
+
+
+@Stream.register_api()
+class session_window(_Windowed):
+    """Session windows: a key's session goes on while its events come less than ``gap``
+    apart; it closes ``gap`` after its last event (once the watermark passes that).
+
+    ``window_start`` is the first event's time, ``window_end`` the last event's time plus
+    ``gap``. A row older than the watermark is late (it could belong to a closed session).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from streamz import Stream
+    >>> src = Stream()
+    >>> w = src.session_window("5s", on="t", agg={"x": ["count", "sum"]})
+    >>> out = w.sink_to_list()
+    >>> secs = [0, 2, 4, 20, 21]
+    >>> t = pd.to_datetime(secs, unit="s", utc=True)
+    >>> src.emit(pd.DataFrame({"t": t, "x": [1, 1, 1, 10, 10]}))
+    >>> _ = w.end_of_input()
+    >>> pd.concat(out)[["window_start", "window_end", "x_count", "x_sum"]]
+                   window_start                window_end  x_count  x_sum
+    0 1970-01-01 00:00:00+00:00 1970-01-01 00:00:09+00:00        3      3
+    0 1970-01-01 00:00:20+00:00 1970-01-01 00:00:26+00:00        2     20
+    """
+
+    def __init__(
+        self,
+        upstream,
+        gap,
+        *,
+        on=None,
+        key=None,
+        agg,
+        allowed_lateness="0s",
+        output="append",
+        late="drop",
+        stream_name=None,
+    ) -> None:
+        super().__init__(
+            upstream,
+            on=on,
+            key=key,
+            agg=agg,
+            allowed_lateness=allowed_lateness,
+            output=output,
+            late=late,
+            stream_name=stream_name or f"session({gap})",
+        )
+        if late == "update":
+            raise ConfigError(
+                "session windows take late='drop' or late='stream' (a late row "
+                "could merge closed sessions)"
+            )
+        self.gap = _duration("gap", gap)
+
+    def update(self, x: pd.DataFrame, who=None, metadata=None):
+        col, t = self._times(x)
+        ok = t != np.iinfo(np.int64).min
+        if not ok.all():
+            self.stats.missing_time += int((~ok).sum())
+            x, t = x[ok], t[ok]
+        self.stats.rows += len(x)
+        prior = self._prior_max(t)
+        late_rows = (
+            (t < prior - self.lateness) if self.output != "complete" else np.zeros(len(t), bool)
+        )
+        out = self._send_late(x, late_rows)
+        seq = np.arange(self._seq, self._seq + len(x))
+        self._seq += len(x)
+        good = ~late_rows
+        x, t, seq = x[good], t[good], seq[good]
+        touched = None
+        if len(x):
+            touched = self._absorb(x, t, col, seq)
+        return out + self._publish([self._fire(touched)])
+
+    def _absorb(self, x, t, col, seq):
+        keys = self.keys
+        # intervals: existing sessions (first, last) and new rows (t, t); sort; a new session
+        # starts where an interval begins at least `gap` after everything before it (per key)
+        rows = pd.DataFrame({"_first": t, "_last": t, "_src": np.arange(len(t))})
+        for k in keys:
+            rows[k] = x[k].to_numpy()
+        if self.state is not None and len(self.state):
+            old = self.state.index.to_frame(index=False)
+            old["_last"] = self.state["_last"].to_numpy()
+            old = old.rename(columns={"_ws": "_first"})
+            old["_src"] = -1 - np.arange(len(old))
+            both = pd.concat([old, rows], ignore_index=True)
+        else:
+            both = rows
+        both = both.sort_values([*keys, "_first"], kind="stable", ignore_index=True)
+        reach = both.groupby(keys, sort=False)["_last"].cummax() if keys else both["_last"].cummax()
+        before = (
+            reach.groupby([both[k] for k in keys], sort=False).shift() if keys else reach.shift()
+        )
+        new = before.isna() | (both["_first"] >= before + self.gap)
+        both["_sid"] = np.cumsum(new.to_numpy())
+        start = both.groupby("_sid")["_first"].min()
+        sid_of_row = np.empty(len(t), "int64")
+        r = both[both["_src"] >= 0]
+        sid_of_row[r["_src"].to_numpy()] = r["_sid"].to_numpy()
+        sub = x.reset_index(drop=True).copy()
+        sub["_ws"] = start.loc[sid_of_row].to_numpy()
+        parts = partials(sub, ["_ws", *keys], self.specs, time=col, seq=seq)
+        parts["_last"] = (
+            pd.Series(t).groupby([sub[c] for c in ["_ws", *keys]], sort=False, dropna=False).max()
+        )
+        if self.state is not None and len(self.state):
+            o = both[both["_src"] < 0]
+            old_pos = -1 - o["_src"].to_numpy()
+            old_parts = self.state.iloc[old_pos].copy()
+            frame = old_parts.index.to_frame(index=False)
+            frame["_ws"] = start.loc[o["_sid"].to_numpy()].to_numpy()
+            old_parts.index = (
+                pd.MultiIndex.from_frame(frame)
+                if len(frame.columns) > 1
+                else pd.Index(frame["_ws"], name="_ws")
+            )
+            self.state = reduce(pd.concat([old_parts, parts]), None, self.specs)
+            if not self.state.index.is_unique:
+                self.state = reduce(self.state, None, self.specs)
+        else:
+            self.state = parts
+        return parts.index
+
+    def _fire(self, touched):
+        if self.state is None or not len(self.state):
+            return None
+        ends = self.state["_last"].to_numpy() + self.gap
+        if self.output == "complete":
+            return self._frame(self.state, "_ws", ends)
+        closing = ends <= self._watermark()
+        result = None
+        if self.output == "append" and closing.any():
+            result = self._frame(self.state[closing], "_ws", ends[closing])
+            self.stats.fired += int(closing.sum())
+        elif self.output == "update" and touched is not None:
+            changed = self.state.index.isin(touched)
+            result = self._frame(self.state[changed], "_ws", ends[changed])
+        self.state = self.state[~closing]
+        return result
+
+    def end_of_input(self):
+        if self.output != "append" or self.state is None or not len(self.state):
+            return []
+        ends = self.state["_last"].to_numpy() + self.gap
+        frame = self._frame(self.state, "_ws", ends)
+        self.stats.fired += len(self.state)
+        self.state = self.state.iloc[:0]
+        return self._publish([frame])
