@@ -5,7 +5,8 @@ Importing this package registers the steps as methods of every streamz ``Stream`
 
 from .join import AsofJoin as AsofJoin
 from .rolling import Rolling as Rolling
+from .running import aggregate as aggregate
 from .windows import session_window as session_window
 from .windows import window as window
 
-__all__ = ["session_window", "window"]
+__all__ = ["aggregate", "session_window", "window"]

@@ -1,0 +1,70 @@
+"""Running aggregates over the whole stream so far (per key), with the window aggregates."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from streamz import Stream
+
+from ..core.batch import time_column
+from ..core.checks import check_choice
+from ..errors import ConfigError
+from .aggregates import finalize, parse_agg, partials, reduce
+
+__all__ = ["aggregate"]
+
+
+@Stream.register_api()
+class aggregate(Stream):  # noqa: N801 (streamz names its nodes in lower case)
+    """Aggregate the whole stream so far, per key: a table that every batch updates.
+
+    ``output="update"`` emits the rows of the keys this batch changed; ``"complete"`` emits the
+    whole table each time (the Spark socket word-count shape). State is one row of partial
+    aggregates per key, whatever the number of rows. Aggregates as for windows, including
+    ``quantile:q``, ``distinct`` and ``topk:k`` sketches; ``first``, ``last`` and ``ewma`` use
+    the event-time column (``on=``, or the batch's own).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from streamz import Stream
+    >>> src = Stream()
+    >>> out = src.aggregate({"n": ["sum", "max"]}, key="word", output="complete").sink_to_list()
+    >>> src.emit(pd.DataFrame({"word": ["a", "b", "a"], "n": [1, 1, 1]}))
+    >>> src.emit(pd.DataFrame({"word": ["b", "c"], "n": [5, 1]}))
+    >>> out[-1]
+      word  n_sum  n_max
+    0    a      2      1
+    1    b      6      5
+    2    c      1      1
+    """
+
+    def __init__(self, upstream, agg, *, key=None, on=None, output="update",
+                 stream_name=None) -> None:
+        super().__init__(upstream, stream_name=stream_name or "aggregate")
+        self.specs = parse_agg(agg)
+        self.keys = [] if key is None else [key] if isinstance(key, str) else list(key)
+        self.on = on
+        self.output = check_choice("output", output, ("update", "complete"))
+        self.state: pd.DataFrame | None = None
+        self.rows = 0
+
+    def update(self, x: pd.DataFrame, who=None, metadata=None):
+        for k in self.keys:
+            if k not in x.columns:
+                raise ConfigError(f"key={k!r} is not a column of this stream; its columns are "
+                                  f"{list(x.columns)}")
+        sub = x if self.keys else x.assign(_all=0)
+        by = self.keys or ["_all"]
+        seq = np.arange(self.rows, self.rows + len(x))
+        self.rows += len(x)
+        parts = partials(sub, by, self.specs, time=self.on or time_column(x), seq=seq)
+        both = parts if self.state is None else pd.concat([self.state, parts])
+        self.state = reduce(both, by, self.specs)
+        shown = self.state if self.output == "complete" else \
+            self.state[self.state.index.isin(parts.index)]
+        out = finalize(shown, self.specs)
+        out = out.reset_index(drop=not self.keys)
+        if self.keys:
+            out = out.sort_values(self.keys, kind="stable", ignore_index=True)
+        return self._emit(out)
