@@ -15,9 +15,7 @@ from streamlab.ops.rolling import AGGS, parse_rolling_aggs
 
 ALL_AGGS = [*AGGS, "quantile:0.25", "quantile:0.9"]
 T0 = pd.Timestamp("2026-01-01", tz="UTC")
-SETTINGS = settings(
-    max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow]
-)
+SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 def frame(gaps_ms, keys, values) -> pd.DataFrame:
@@ -59,7 +57,9 @@ def concat(frames, like):
 @st.composite
 def streams(draw, *, sorted_times=True):
     n = draw(st.integers(1, 60))
-    gaps = draw(st.lists(st.sampled_from([0, 0, 250, 500, 750, 1000, 3000]), min_size=n, max_size=n))
+    gaps = draw(
+        st.lists(st.sampled_from([0, 0, 250, 500, 750, 1000, 3000]), min_size=n, max_size=n)
+    )
     if not sorted_times:
         gaps = [g * draw(st.sampled_from([1, 1, 1, -2])) for g in gaps]
     keys = draw(st.lists(st.sampled_from("abc"), min_size=n, max_size=n))

@@ -249,11 +249,11 @@ def test_pickle_copy_repr(make, batch):
     [
         (
             lambda: KLL(k=4),
-            "k must be >= 8, not 4; use k=600 (the default) for about 1% rank error, or k=200 for about 1.5%",
+            "k must be >= 8, not 4; use k=600 (the default) for rank error well under 1%, or k=200 for about 1% in a third of the memory",
         ),
         (
             lambda: KLL(k=600.0),
-            "k must be an integer, not 600.0; use k=600 (the default) for about 1% rank error, or k=200 for about 1.5%",
+            "k must be an integer, not 600.0; use k=600 (the default) for rank error well under 1%, or k=200 for about 1% in a third of the memory",
         ),
         (lambda: KLL(seed=-1), "seed must be >= 0, not -1; use seed=0"),
         (
@@ -296,6 +296,10 @@ def test_pickle_copy_repr(make, batch):
         (
             lambda: SpaceSaving(capacity=2.5),
             "capacity must be an integer, not 2.5; use capacity=1000 to keep every item above 0.1% of the stream",
+        ),
+        (
+            lambda: SpaceSaving(capacity=10).merge(SpaceSaving(capacity=5)),
+            "other.capacity=5 does not match capacity=10; merge summaries built with the same capacity",
         ),
         (lambda: SpaceSaving().top(-1), "k must be >= 0, not -1; or pass k=None for every counter"),
     ],

@@ -171,7 +171,16 @@ def _sketch(kind: str, param):
 
 
 def _codes(keys: list) -> tuple[np.ndarray, pd.Index]:
-    """Group number of every row (first-seen order) and the distinct keys, NaN kept."""
+    """Group number of every row (first-seen order) and the distinct keys, NaN kept.
+
+    A single numeric key already in order (a tumbling window's start over a time-ordered
+    batch) is numbered from its run boundaries: no hashing, and codes come out sorted."""
+    if len(keys) == 1 and keys[0].dtype.kind in "iu" and len(keys[0]):
+        k = keys[0]
+        step = k[1:] != k[:-1]
+        if (k[1:] >= k[:-1]).all():
+            codes = np.concatenate(([0], np.cumsum(step)))
+            return codes, pd.Index(k[np.concatenate(([True], step))])
     if len(keys) == 1:
         codes, uniques = pd.factorize(keys[0], use_na_sentinel=False)
         return codes, pd.Index(uniques)
@@ -183,6 +192,18 @@ def _codes(keys: list) -> tuple[np.ndarray, pd.Index]:
 NO_TIME = -(2**62)
 
 
+def _runs(codes: np.ndarray) -> np.ndarray | None:
+    """Start of each group's run when ``codes`` is 0, 0, 1, 1, 1, 2... (rows come grouped)."""
+    if not len(codes) or not _sorted(codes):
+        return None
+    starts = np.flatnonzero(np.concatenate(([True], codes[1:] != codes[:-1])))
+    return starts if len(starts) == codes[-1] + 1 else None
+
+
+def _sorted(codes: np.ndarray) -> bool:
+    return bool(len(codes) < 2 or (codes[1:] >= codes[:-1]).all())
+
+
 def _reduceat(ufunc, codes: np.ndarray, x: np.ndarray, groups: int) -> np.ndarray:
     """``ufunc`` over each group's values: one sort, one reduceat. Groups with no value get NaN
     (float input) or ``NO_TIME`` (integer input: event times stay exact nanoseconds)."""
@@ -191,10 +212,13 @@ def _reduceat(ufunc, codes: np.ndarray, x: np.ndarray, groups: int) -> np.ndarra
     )
     if not len(x):
         return out
-    order = np.argsort(codes, kind="stable")
-    c = codes[order]
+    if _sorted(codes):
+        c, xs = codes, x
+    else:
+        order = np.argsort(codes, kind="stable")
+        c, xs = codes[order], x[order]
     starts = np.flatnonzero(np.concatenate(([True], c[1:] != c[:-1])))
-    out[c[starts]] = ufunc.reduceat(x[order], starts)
+    out[c[starts]] = ufunc.reduceat(xs, starts)
     return out
 
 
@@ -253,14 +277,16 @@ def _as_float(values: pd.Series) -> np.ndarray:
 
 def partials(
     df: pd.DataFrame,
-    by: list[str],
+    by: list,
     specs: list[Spec],
     *,
     time: str | None = None,
     seq: np.ndarray | None = None,
+    names: list[str] | None = None,
 ) -> pd.DataFrame:
-    """Partial states of ``df`` grouped by the ``by`` columns (one row per group).
+    """Partial states of ``df`` grouped by ``by`` (one row per group, plus ``_rows``).
 
+    ``by`` holds column names or arrays (one value per row; name them with ``names``).
     ``time`` names the event-time column (needed by first/last/ewma); ``seq`` is each row's
     arrival number (breaks ties of first/last). Vectorised: one factorisation of the keys,
     then ``bincount``/``reduceat`` per part, with no index alignment."""
@@ -270,36 +296,50 @@ def partials(
             f"agg names columns {sorted(set(missing))} that the stream does not "
             f"have; its columns are {list(df.columns)}"
         )
-    codes, index = _codes([df[c].to_numpy() for c in by])
+    codes, index = _codes([df[c].to_numpy() if isinstance(c, str) else np.asarray(c) for c in by])
     groups = len(index)
+    runs = _runs(codes)  # group boundaries when the rows come grouped (time-ordered windows)
     seq = np.arange(len(df)) if seq is None else np.asarray(seq)
     t = None
     out: dict[str, np.ndarray] = {}
+    spread = {s.column for s in specs if s.kind in ("var", "std")}
     for column, bundles in _needs(specs).items():
         series = df[column]
         valid = series.notna().to_numpy()
-        cv = codes[valid]
+        every = bool(valid.all())
+        cv = codes if every else codes[valid]
         numeric = series.dtype.kind in "iufb"
-        x = _as_float(series)[valid] if numeric else None
+        x = None
+        if numeric:
+            x = _as_float(series) if every else _as_float(series)[valid]
         if "moments" in bundles:
-            n = np.bincount(cv, minlength=groups)
+            if every and runs is not None:
+                n = np.diff(np.append(runs, len(cv)))
+                total = np.add.reduceat(x, runs) if numeric and len(x) else None
+            else:
+                n = np.bincount(cv, minlength=groups)
+                total = np.bincount(cv, weights=x, minlength=groups) if numeric else None
             out[f"{column}{SEP}n"] = n
             if numeric:
-                total = np.bincount(cv, weights=x, minlength=groups)
                 with np.errstate(invalid="ignore", divide="ignore"):
                     mean = total / n
-                dev = x - mean[cv]
                 ints = series.dtype.kind in "iu"
                 out[f"{column}{SEP}sum"] = (
                     _int_sum(cv, series.to_numpy()[valid], groups) if ints else total
                 )
                 out[f"{column}{SEP}mean"] = mean
-                out[f"{column}{SEP}m2"] = np.bincount(cv, weights=dev * dev, minlength=groups)
+                if column in spread:  # M2 only when a variance is asked for: a second pass
+                    dev = x - mean[cv]
+                    out[f"{column}{SEP}m2"] = np.bincount(cv, dev * dev, minlength=groups)
         if "minmax" in bundles:
             if numeric:
-                raw = series.to_numpy()[valid]
-                out[f"{column}{SEP}min"] = _keep_int(_reduceat(np.minimum, cv, x, groups), raw)
-                out[f"{column}{SEP}max"] = _keep_int(_reduceat(np.maximum, cv, x, groups), raw)
+                raw = series.to_numpy() if every else series.to_numpy()[valid]
+                for name, ufunc in (("min", np.minimum), ("max", np.maximum)):
+                    if "minmax" in bundles and every and runs is not None and len(x):
+                        value = ufunc.reduceat(x, runs)
+                    else:
+                        value = _reduceat(ufunc, cv, x, groups)
+                    out[f"{column}{SEP}{name}"] = _keep_int(value, raw)
             else:
                 g = series[valid].groupby(cv)
                 out[f"{column}{SEP}min"] = g.min().reindex(range(groups)).to_numpy()
@@ -331,8 +371,9 @@ def partials(
             elif bundle.startswith("sketch:"):
                 _, kind, param = bundle.split(":", 2)
                 out[f"{column}{SEP}{bundle}"] = _sketches(kind, param, cv, series[valid], groups)
+    out["_rows"] = np.bincount(codes, minlength=groups)
     frame = pd.DataFrame(out, index=index)
-    frame.index.names = by
+    frame.index.names = names or by
     return frame
 
 
@@ -389,7 +430,6 @@ def reduce(parts: pd.DataFrame, by, specs: list[Spec]) -> pd.DataFrame:
                 with np.errstate(invalid="ignore", divide="ignore"):
                     mean = np.bincount(codes, n_i * mean_i, minlength=groups) / n
                 dev = mean_i - np.nan_to_num(mean)[codes]
-                m2_i = np.nan_to_num(col(p("m2")).astype("float64"))
                 sums = col(p("sum"))
                 out[p("sum")] = (
                     _int_sum(codes, sums, groups)
@@ -397,7 +437,9 @@ def reduce(parts: pd.DataFrame, by, specs: list[Spec]) -> pd.DataFrame:
                     else np.bincount(codes, sums.astype("float64"), minlength=groups)
                 )
                 out[p("mean")] = mean
-                out[p("m2")] = np.bincount(codes, m2_i + n_i * dev * dev, minlength=groups)
+                if p("m2") in parts:  # Chan et al.: M2 = sum of M2_i + n_i (mean_i - mean)^2
+                    m2_i = np.nan_to_num(col(p("m2")).astype("float64"))
+                    out[p("m2")] = np.bincount(codes, m2_i + n_i * dev * dev, minlength=groups)
         if "minmax" in bundles:
             for name, ufunc in (("min", np.fmin), ("max", np.fmax)):
                 values = col(p(name))

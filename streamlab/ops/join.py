@@ -186,7 +186,9 @@ class asof_join(Stream):
         late = nat | (t < newest[1:] - self.lateness.value)
         results = self._send_late(self.late_right, x, late, "right")
         state = _append(self.right_state, x[~late])
-        if state is not None and not state[self._col].is_monotonic_increasing:
+        if state is None:  # keep the right columns, so unmatched rows have them
+            state = x.iloc[:0].reset_index(drop=True)
+        if not state[self._col].is_monotonic_increasing:
             state = state.sort_values(self._col, kind="stable", ignore_index=True)
         self.right_state = state
         return results + self._release()
@@ -215,7 +217,7 @@ class asof_join(Stream):
             elif self._right_newest == _NEVER:
                 final = 0
             else:
-                final = int(np.searchsorted(t, self._right_newest - self.lateness.value, "left"))
+                final = int(np.searchsorted(t, self._right_newest - self.lateness.value, "right"))
             n = max(final, len(t) - self.max_pending)
             if n:
                 rows, rest = self.pending.iloc[:n], self.pending.iloc[n:]
@@ -226,7 +228,7 @@ class asof_join(Stream):
         return results
 
     def _match(self, rows: pd.DataFrame) -> pd.DataFrame:
-        if self.right_state is None:  # no right batch yet: the left columns only
+        if self.right_state is None:  # no right batch (even empty) yet: left columns only
             out = rows.reset_index(drop=True)
         else:
             out = pd.merge_asof(
@@ -301,7 +303,9 @@ def _append(frame: pd.DataFrame | None, rows: pd.DataFrame) -> pd.DataFrame | No
     if not len(rows):
         return frame
     rows = rows.reset_index(drop=True)
-    return rows if frame is None else pd.concat([frame, rows], ignore_index=True)
+    if frame is None or not len(frame):
+        return rows
+    return pd.concat([frame, rows], ignore_index=True)
 
 
 AsofJoin = asof_join

@@ -39,8 +39,9 @@ class aggregate(Stream):  # noqa: N801 (streamz names its nodes in lower case)
     2    c      1      1
     """
 
-    def __init__(self, upstream, agg, *, key=None, on=None, output="update",
-                 stream_name=None) -> None:
+    def __init__(
+        self, upstream, agg, *, key=None, on=None, output="update", stream_name=None
+    ) -> None:
         super().__init__(upstream, stream_name=stream_name or "aggregate")
         self.specs = parse_agg(agg)
         self.keys = [] if key is None else [key] if isinstance(key, str) else list(key)
@@ -52,8 +53,9 @@ class aggregate(Stream):  # noqa: N801 (streamz names its nodes in lower case)
     def update(self, x: pd.DataFrame, who=None, metadata=None):
         for k in self.keys:
             if k not in x.columns:
-                raise ConfigError(f"key={k!r} is not a column of this stream; its columns are "
-                                  f"{list(x.columns)}")
+                raise ConfigError(
+                    f"key={k!r} is not a column of this stream; its columns are {list(x.columns)}"
+                )
         sub = x if self.keys else x.assign(_all=0)
         by = self.keys or ["_all"]
         seq = np.arange(self.rows, self.rows + len(x))
@@ -61,8 +63,11 @@ class aggregate(Stream):  # noqa: N801 (streamz names its nodes in lower case)
         parts = partials(sub, by, self.specs, time=self.on or time_column(x), seq=seq)
         both = parts if self.state is None else pd.concat([self.state, parts])
         self.state = reduce(both, by, self.specs)
-        shown = self.state if self.output == "complete" else \
-            self.state[self.state.index.isin(parts.index)]
+        shown = (
+            self.state
+            if self.output == "complete"
+            else self.state[self.state.index.isin(parts.index)]
+        )
         out = finalize(shown, self.specs)
         out = out.reset_index(drop=not self.keys)
         if self.keys:

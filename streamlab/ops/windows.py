@@ -29,7 +29,7 @@ import numpy as np
 import pandas as pd
 from streamz import Stream
 
-from ..core.batch import TIME_ATTR, time_column
+from ..core.batch import TIME_ATTR, as_ns, time_column
 from ..core.checks import check_choice, check_number
 from ..errors import ConfigError
 from .aggregates import finalize, parse_agg, partials, reduce
@@ -108,7 +108,10 @@ class _Windowed(Stream):
                 raise ConfigError(
                     f"key={k!r} is not a column of this stream; its columns are {list(df.columns)}"
                 )
-        return col, pd.to_datetime(df[col], utc=True).to_numpy(dtype="datetime64[ns]").view("i8")
+        times = df[col]
+        if times.dtype.kind != "M":
+            times = pd.to_datetime(times, utc=True)
+        return col, as_ns(times)
 
     def _prior_max(self, t: np.ndarray) -> np.ndarray:
         """For each row, the largest event time among the rows that arrived before it."""
@@ -117,6 +120,14 @@ class _Windowed(Stream):
         if running[-1] > _NEVER:
             self._max_t = int(running[-1])
         return running[:-1]
+
+    def _in_order(self, t: np.ndarray) -> bool:
+        """True when ``t`` is non-decreasing and starts at or after the newest time so far."""
+        if not len(t):
+            return True
+        if self._max_t is not None and t[0] < self._max_t:
+            return False
+        return bool((t[1:] >= t[:-1]).all())
 
     def _watermark(self) -> int | None:
         return None if self._max_t is None else self._max_t - self.lateness
@@ -256,39 +267,50 @@ class window(_Windowed):
             self.stats.missing_time += int((~ok).sum())
             x, t = x[ok], t[ok]
         self.stats.rows += len(x)
-        prior = self._prior_max(t)
-        wm_row = prior - self.lateness if self.output != "complete" else np.full(len(t), _NEVER)
-        # every (row, window) pair: k-th window back from the one the row's time falls in
         per = -(-self.size // self.slide)
-        rows = np.repeat(np.arange(len(t)), per)
-        starts = (t // self.slide * self.slide)[rows] - np.tile(np.arange(per), len(t)) * self.slide
-        inside = starts + self.size > t[rows]
-        rows, starts = rows[inside], starts[inside]
-        closed = starts + self.size <= wm_row[rows]
-        late_rows = np.zeros(len(t), bool)
-        late_rows[rows[closed]] = True
-        out = self._send_late(x, late_rows)
+        if per == 1 and self._in_order(t):
+            # the common case, a time-ordered batch in tumbling windows: no row can be late
+            # (each is at least as new as everything before it) and each has one window
+            rows, starts = np.arange(len(t)), t - t % self.slide
+            closed = None
+            self._max_t = int(t[-1]) if len(t) else self._max_t
+        else:
+            prior = self._prior_max(t)
+            wm_row = prior - self.lateness if self.output != "complete" else np.full(len(t), _NEVER)
+            # every (row, window) pair: the k-th window back from the one the row falls in
+            rows = np.repeat(np.arange(len(t)), per)
+            starts = (t - t % self.slide)[rows] - np.tile(np.arange(per), len(t)) * self.slide
+            inside = starts + self.size > t[rows]
+            rows, starts = rows[inside], starts[inside]
+            closed = starts + self.size <= wm_row[rows]
+        out = []
+        if closed is not None and closed.any():
+            late_rows = np.zeros(len(t), bool)
+            late_rows[rows[closed]] = True
+            out = self._send_late(x, late_rows)
+            rows_late, starts_late = rows[closed], starts[closed]
+            rows, starts = rows[~closed], starts[~closed]
         seq = np.arange(self._seq, self._seq + len(x))
         self._seq += len(x)
         frames = []
-        if (~closed).any():
-            parts = self._parts(x, rows[~closed], starts[~closed], col, seq)
+        touched = None
+        if len(rows):
+            parts = self._parts(x, rows, starts, col, seq)
             self._merge(parts)
             touched = parts.index
-        else:
-            touched = None
-        if closed.any() and self.late_policy == "update":
-            frames.append(self._update_fired(x, rows[closed], starts[closed], col, seq))
+        if closed is not None and closed.any() and self.late_policy == "update":
+            frames.append(self._update_fired(x, rows_late, starts_late, col, seq))
         frames.append(self._fire(touched))
         return out + self._publish(frames)
 
     def _parts(self, x, rows, starts, col, seq):
-        cols = sorted({s.column for s in self.specs} | {col, *self.keys})
-        sub = x[cols].iloc[rows].reset_index(drop=True)
-        sub["_ws"] = starts
-        parts = partials(sub, ["_ws", *self.keys], self.specs, time=col, seq=seq[rows])
-        parts["_rows"] = sub.groupby(["_ws", *self.keys], sort=False, dropna=False).size()
-        return parts
+        if len(rows) == len(x) and (len(x) == 0 or rows[-1] == len(x) - 1):
+            sub, s = x, seq  # one window per row (tumbling): no copy of the batch
+        else:
+            cols = sorted({sp.column for sp in self.specs} | {col, *self.keys})
+            sub, s = x[cols].iloc[rows], seq[rows]
+        by = [starts, *[sub[k].to_numpy() for k in self.keys]]
+        return partials(sub, by, self.specs, time=col, seq=s, names=["_ws", *self.keys])
 
     def _ends(self, state):
         return state.index.get_level_values("_ws").to_numpy() + self.size
@@ -366,8 +388,6 @@ class window(_Windowed):
         seq = np.arange(self._seq, self._seq + len(x))
         self._seq += len(x)
         parts = partials(sub, ["_ws", *keys], self.specs, time=col, seq=seq)
-        g = sub.groupby(["_ws", *keys], sort=False, dropna=False)
-        parts["_rows"] = g.size()
         if col is not None:
             tt = pd.to_datetime(sub[col], utc=True).to_numpy(dtype="datetime64[ns]").view("i8")
             parts["_tmin"] = (

@@ -3,7 +3,7 @@
 Each value is hashed to 64 bits with :func:`pandas.util.hash_pandas_object` (vectorised; works
 for numbers, strings and other objects). The top ``p`` bits pick one of ``m = 2**p`` registers;
 the register keeps the largest "position of the first 1 bit" seen in the remaining ``64 - p``
-bits. With 64-bit hashes no large-range correction is needed below about ``2**57`` values.
+bits. With 64-bit hashes no large-range correction is needed.
 
 Estimator. ``count()`` uses Ertl's improved raw estimator (O. Ertl, "New cardinality estimation
 algorithms for HyperLogLog sketches", 2017, algorithm 6). It is the classic
@@ -12,8 +12,8 @@ algorithms for HyperLogLog sketches", 2017, algorithm 6). It is the classic
 while many registers are empty and like the classic estimator afterwards, without the bias of
 switching between the two near ``2.5 m`` and without HLL++'s empirical bias tables. Its
 relative standard error is about ``1.04 / sqrt(m)``: 0.81 % for the default ``p=14`` (16 KiB
-of registers), so errors above 2 % (2.5 standard errors) are rare; small counts are nearly
-exact.
+of registers): about one estimate in 80 is off by more than 2 % (2.5 standard errors). Small
+counts are nearly exact (an error of one or two values from register collisions).
 
 What counts as the same value: numbers by value (``1``, ``1.0`` and ``np.int32(1)`` are one
 value, so are ``0.0`` and ``-0.0``), strings by content whatever their dtype. In a mixed
@@ -127,7 +127,7 @@ class HyperLogLog:
     streamlab.errors.ConfigError: p must be an integer in 4..18, not 20; use p=14 (the default) for about 0.8% error with 16 KiB
     """
 
-    def __init__(self, p: int = 14) -> None:
+    def __init__(self, *, p: int = 14) -> None:
         if isinstance(p, bool) or not isinstance(p, int) or not 4 <= p <= 18:
             raise ConfigError(
                 f"p must be an integer in 4..18, not {p!r}; "

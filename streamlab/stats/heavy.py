@@ -27,6 +27,7 @@ Examples
 1    b      2      0
 
 "c" was dropped: it occurred at most ``dropped`` times. A new item may have been one of those.
+Counters tied at the cut are dropped too, so fewer than ``capacity`` may remain:
 
 >>> ss.dropped
 1
@@ -96,7 +97,7 @@ class SpaceSaving:
     streamlab.errors.ConfigError: capacity must be >= 1, not 0; use capacity=1000 to keep every item above 0.1% of the stream
     """
 
-    def __init__(self, capacity: int = 1000) -> None:
+    def __init__(self, *, capacity: int = 1000) -> None:
         self.capacity = check_number(
             "capacity",
             capacity,
@@ -157,10 +158,16 @@ class SpaceSaving:
     def merge(self, other: SpaceSaving) -> SpaceSaving:
         """Fold ``other`` into this summary (in place) and return ``self``; ``other`` is unchanged.
 
-        The result keeps ``self.capacity`` counters and the guarantees for the combined stream.
+        Both must have the same ``capacity``; the result has the guarantees for the combined
+        stream.
         """
         if not isinstance(other, SpaceSaving):
             raise ConfigError(f"other must be a SpaceSaving, not {type(other).__name__}")
+        if other.capacity != self.capacity:
+            raise ConfigError(
+                f"other.capacity={other.capacity} does not match capacity={self.capacity}; "
+                "merge summaries built with the same capacity"
+            )
         self.n += other.n
         self.nan += other.nan
         self._fold(other.items, other.lower, other.count, other.error, other.dropped)
