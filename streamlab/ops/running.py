@@ -15,7 +15,7 @@ __all__ = ["aggregate"]
 
 
 @Stream.register_api()
-class aggregate(Stream):  # noqa: N801 (streamz names its nodes in lower case)
+class aggregate(Stream):
     """Aggregate the whole stream so far, per key: a table that every batch updates.
 
     ``output="update"`` emits the rows of the keys this batch changed; ``"complete"`` emits the
