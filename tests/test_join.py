@@ -18,7 +18,9 @@ from streamlab.errors import ConfigError
 T0 = pd.Timestamp("2026-01-01", tz="UTC")
 GAPS = [0, 0, 0, 500, 1000, 2500]
 SETTINGS = settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow], database=None
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow],
+    derandomize=True,
+    database=None,
 )
 
 

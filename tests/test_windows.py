@@ -347,3 +347,23 @@ def test_missing_time_column_and_unknown_columns_are_named():
     ):
         src2.emit(pd.DataFrame({"t": [T0], "v": [1.0]}))
     assert w.stats.rows == 0 and w2.stats.rows == 0
+
+
+def test_sketch_aggregates_in_windows_stay_within_their_bounds():
+    rng = np.random.default_rng(11)
+    n = 60_000
+    t = T0 + pd.to_timedelta(np.sort(rng.integers(0, 60_000, n)), unit="ms")
+    users = rng.zipf(1.6, n) % 5000
+    df = pd.DataFrame({"t": t, "v": rng.lognormal(0, 1, n), "user": users})
+    agg = {"v": ["quantile:0.9", "median"], "user": ["distinct", "topk:3"]}
+    _, got = feed(lambda s: s.window("20s", on="t", agg=agg), df, list(range(0, n, 7000)))
+    assert len(got) == 3
+    for row in got.to_dict("records"):
+        part = df[(df["t"] >= row["window_start"]) & (df["t"] < row["window_end"])]
+        values = np.sort(part["v"].to_numpy())
+        for q, got_q in ((0.9, row["v_quantile_0.9"]), (0.5, row["v_median"])):
+            rank = np.searchsorted(values, got_q, side="right") / len(values)
+            assert abs(rank - q) <= 0.01  # KLL: rank error <= 1%
+        exact = part["user"].nunique()
+        assert abs(row["user_distinct"] - exact) <= 0.02 * exact  # HyperLogLog: <= 2%
+        assert row["user_topk_3"] == part["user"].value_counts().index[:3].tolist()

@@ -58,4 +58,6 @@ def as_ns(times: pd.Series):
     >>> as_ns(pd.Series(pd.to_datetime([1, 2], unit="s", utc=True))).tolist()
     [1000000000, 2000000000]
     """
+    if getattr(times.dtype, "unit", None) == "ns":
+        return times.array.asi8  # no copy
     return times.to_numpy(dtype="datetime64[ns]").view("i8")

@@ -192,6 +192,16 @@ def _codes(keys: list) -> tuple[np.ndarray, pd.Index]:
 NO_TIME = -(2**62)
 
 
+class _LazyCodes:
+    """Group numbers of rows that come grouped, built only if a part needs them per row."""
+
+    def __init__(self, runs: np.ndarray, n: int) -> None:
+        self.runs, self.n = runs, n
+
+    def array(self) -> np.ndarray:
+        return np.repeat(np.arange(len(self.runs)), np.diff(np.append(self.runs, self.n)))
+
+
 def _runs(codes: np.ndarray) -> np.ndarray | None:
     """Start of each group's run when ``codes`` is 0, 0, 1, 1, 1, 2... (rows come grouped)."""
     if not len(codes) or not _sorted(codes):
@@ -283,6 +293,8 @@ def partials(
     time: str | None = None,
     seq: np.ndarray | None = None,
     names: list[str] | None = None,
+    runs: np.ndarray | None = None,
+    index: pd.Index | None = None,
 ) -> pd.DataFrame:
     """Partial states of ``df`` grouped by ``by`` (one row per group, plus ``_rows``).
 
@@ -296,10 +308,14 @@ def partials(
             f"agg names columns {sorted(set(missing))} that the stream does not "
             f"have; its columns are {list(df.columns)}"
         )
-    codes, index = _codes([df[c].to_numpy() if isinstance(c, str) else np.asarray(c) for c in by])
+    if runs is None:
+        codes, index = _codes(
+            [df[c].to_numpy() if isinstance(c, str) else np.asarray(c) for c in by]
+        )
+        runs = _runs(codes)  # group boundaries when the rows come grouped (ordered windows)
+    else:  # the caller knows where each group's rows start (rows come grouped, in order)
+        codes = _LazyCodes(runs, len(df))
     groups = len(index)
-    runs = _runs(codes)  # group boundaries when the rows come grouped (time-ordered windows)
-    seq = np.arange(len(df)) if seq is None else np.asarray(seq)
     t = None
     out: dict[str, np.ndarray] = {}
     spread = {s.column for s in specs if s.kind in ("var", "std")}
@@ -307,6 +323,10 @@ def partials(
         series = df[column]
         valid = series.notna().to_numpy()
         every = bool(valid.all())
+        if isinstance(codes, _LazyCodes) and not (
+            every and bundles <= {"moments", "minmax"} and series.dtype.kind in "iufb"
+        ):
+            codes = codes.array()  # needed after all
         cv = codes if every else codes[valid]
         numeric = series.dtype.kind in "iufb"
         x = None
@@ -314,7 +334,7 @@ def partials(
             x = _as_float(series) if every else _as_float(series)[valid]
         if "moments" in bundles:
             if every and runs is not None:
-                n = np.diff(np.append(runs, len(cv)))
+                n = np.diff(np.append(runs, len(df)))
                 total = np.add.reduceat(x, runs) if numeric and len(x) else None
             else:
                 n = np.bincount(cv, minlength=groups)
@@ -325,7 +345,13 @@ def partials(
                     mean = total / n
                 ints = series.dtype.kind in "iu"
                 out[f"{column}{SEP}sum"] = (
-                    _int_sum(cv, series.to_numpy()[valid], groups) if ints else total
+                    (
+                        np.add.reduceat(series.to_numpy().astype("int64"), runs)
+                        if every and runs is not None and len(df)
+                        else _int_sum(cv, series.to_numpy()[valid], groups)
+                    )
+                    if ints
+                    else total
                 )
                 out[f"{column}{SEP}mean"] = mean
                 if column in spread:  # M2 only when a variance is asked for: a second pass
@@ -353,6 +379,9 @@ def partials(
             if t is None:
                 t = df[time].to_numpy(dtype="datetime64[ns]").view("i8")
         if "ends" in bundles:
+            if seq is None:
+                seq = np.arange(len(df))
+            seq = np.asarray(seq)
             raw = series.to_numpy()[valid]
             for name, last in (("first", False), ("last", True)):
                 i = _pick(cv, t[valid], seq[valid], groups, last)
@@ -371,7 +400,11 @@ def partials(
             elif bundle.startswith("sketch:"):
                 _, kind, param = bundle.split(":", 2)
                 out[f"{column}{SEP}{bundle}"] = _sketches(kind, param, cv, series[valid], groups)
-    out["_rows"] = np.bincount(codes, minlength=groups)
+    out["_rows"] = (
+        np.diff(np.append(runs, len(df)))
+        if isinstance(codes, _LazyCodes) or runs is not None
+        else np.bincount(codes, minlength=groups)
+    )
     frame = pd.DataFrame(out, index=index)
     frame.index.names = names or by
     return frame

@@ -217,7 +217,7 @@ class asof_join(Stream):
             elif self._right_newest == _NEVER:
                 final = 0
             else:
-                final = int(np.searchsorted(t, self._right_newest - self.lateness.value, "right"))
+                final = int(np.searchsorted(t, self._right_newest - self.lateness.value, "left"))
             n = max(final, len(t) - self.max_pending)
             if n:
                 rows, rest = self.pending.iloc[:n], self.pending.iloc[n:]
@@ -261,7 +261,7 @@ class asof_join(Stream):
             k = int(np.searchsorted(t, oldest, "right"))
             keep[:k] = self._last_per_key(state.iloc[:k])
             if self.tolerance is not None:
-                keep[:k] &= t[:k] >= oldest - self.tolerance.value
+                keep[:k] &= t[:k] > oldest - self.tolerance.value
         if keep.sum() > self.max_right:  # the left side lags too far: drop the oldest
             kept = np.flatnonzero(keep)
             cut = kept[len(kept) - self.max_right]

@@ -131,7 +131,7 @@ def _columns(name: str, value) -> list:
 
 
 @Stream.register_api()
-class rolling(Stream):
+class rolling(Stream):  # noqa: N801 (streamz names its nodes in lower case)
     """Rolling aggregates over the whole stream, per key, exact against pandas.
 
     ``window`` is a row count (``100``) or a duration (``"30s"``, event time: ``on`` names the

@@ -55,6 +55,19 @@ def _duration(name: str, value, *, allow_zero: bool = False) -> int:
     return ns
 
 
+class _Seq:
+    """Arrival numbers of a batch's rows, made only if first/last need them."""
+
+    def __init__(self, start: int, n: int) -> None:
+        self.start, self.n = start, n
+
+    def __array__(self, dtype=None, copy=None):
+        return np.arange(self.start, self.start + self.n, dtype=dtype)
+
+    def __getitem__(self, idx):
+        return np.asarray(self)[idx]
+
+
 @dataclass
 class WindowStats:
     """Counters of a window step."""
@@ -271,13 +284,15 @@ class window(_Windowed):
         if per == 1 and self._in_order(t):
             # the common case, a time-ordered batch in tumbling windows: no row can be late
             # (each is at least as new as everything before it) and each has one window
-            rows, starts = np.arange(len(t)), t - t % self.slide
+            rows, starts = None, t - t % self.slide
             closed = None
+            ordered = True
             self._max_t = int(t[-1]) if len(t) else self._max_t
         else:
             prior = self._prior_max(t)
             wm_row = prior - self.lateness if self.output != "complete" else np.full(len(t), _NEVER)
             # every (row, window) pair: the k-th window back from the one the row falls in
+            ordered = False
             rows = np.repeat(np.arange(len(t)), per)
             starts = (t - t % self.slide)[rows] - np.tile(np.arange(per), len(t)) * self.slide
             inside = starts + self.size > t[rows]
@@ -290,12 +305,12 @@ class window(_Windowed):
             out = self._send_late(x, late_rows)
             rows_late, starts_late = rows[closed], starts[closed]
             rows, starts = rows[~closed], starts[~closed]
-        seq = np.arange(self._seq, self._seq + len(x))
+        seq = _Seq(self._seq, len(x))
         self._seq += len(x)
         frames = []
         touched = None
-        if len(rows):
-            parts = self._parts(x, rows, starts, col, seq)
+        if len(starts):
+            parts = self._parts(x, rows, starts, col, seq, ordered=ordered)
             self._merge(parts)
             touched = parts.index
         if closed is not None and closed.any() and self.late_policy == "update":
@@ -303,14 +318,33 @@ class window(_Windowed):
         frames.append(self._fire(touched))
         return out + self._publish(frames)
 
-    def _parts(self, x, rows, starts, col, seq):
-        if len(rows) == len(x) and (len(x) == 0 or rows[-1] == len(x) - 1):
+    def _parts(self, x, rows, starts, col, seq, *, ordered=False):
+        if rows is None:
             sub, s = x, seq  # one window per row (tumbling): no copy of the batch
         else:
             cols = sorted({sp.column for sp in self.specs} | {col, *self.keys})
             sub, s = x[cols].iloc[rows], seq[rows]
         by = [starts, *[sub[k].to_numpy() for k in self.keys]]
-        return partials(sub, by, self.specs, time=col, seq=s, names=["_ws", *self.keys])
+        runs = self._runs(starts) if ordered and not self.keys and sub is x else None
+        index = None if runs is None else pd.Index(starts[runs], name="_ws")
+        return partials(
+            sub, by, self.specs, time=col, seq=s, names=["_ws", *self.keys], runs=runs, index=index
+        )
+
+    def _runs(self, starts: np.ndarray) -> np.ndarray | None:
+        """Where each window's rows begin, found by binary search over the window edges (as
+        pandas ``resample`` does) when the batch is in time order and not too sparse."""
+        if (
+            not len(starts)
+            or (starts[-1] - starts[0]) // self.slide > len(starts)
+            or starts[0] > starts[-1]
+        ):
+            return None
+        edges = np.arange(starts[0], starts[-1] + 1, self.slide)
+        pos = np.searchsorted(starts, edges)
+        used = np.diff(np.append(pos, len(starts))) > 0
+        runs = pos[used]
+        return runs if (starts[runs] == edges[used]).all() else None
 
     def _ends(self, state):
         return state.index.get_level_values("_ws").to_numpy() + self.size
