@@ -184,8 +184,16 @@ def _codes(keys: list) -> tuple[np.ndarray, pd.Index]:
     if len(keys) == 1:
         codes, uniques = pd.factorize(keys[0], use_na_sentinel=False)
         return codes, pd.Index(uniques)
-    codes, uniques = pd.factorize(pd.MultiIndex.from_arrays(keys), use_na_sentinel=False)
-    return codes, uniques
+    # several keys: number each, fold the numbers into one int64, number that (fast hashing of
+    # integers instead of tuples), and read the keys back at each group's first row
+    combined = np.zeros(len(keys[0]), dtype="int64")
+    for k in keys:
+        c, u = pd.factorize(k, use_na_sentinel=False)
+        combined = combined * max(len(u), 1) + c
+    codes, _ = pd.factorize(combined)
+    first = np.empty(codes.max() + 1 if len(codes) else 0, dtype="int64")
+    first[codes[::-1]] = np.arange(len(codes) - 1, -1, -1)
+    return codes, pd.MultiIndex.from_arrays([np.asarray(k)[first] for k in keys])
 
 
 #: "no time" in integer time columns (far from any real time, with room to subtract from)
@@ -282,6 +290,8 @@ def _take(values: np.ndarray, idx: np.ndarray, *, times: bool = False) -> np.nda
 
 
 def _as_float(values: pd.Series) -> np.ndarray:
+    if values.dtype == np.float64:
+        return values.to_numpy()  # no copy
     return values.to_numpy(dtype="float64", na_value=np.nan)
 
 

@@ -183,7 +183,7 @@ class asof_join(Stream):
         t, nat = self._times(x, "right")
         newest = np.maximum.accumulate(np.concatenate(([self._right_newest], t)))
         self._right_newest = int(newest[-1])
-        late = nat | (t < newest[1:] - self.lateness.value)
+        late = nat | (t <= newest[1:] - self.lateness.value)
         results = self._send_late(self.late_right, x, late, "right")
         state = _append(self.right_state, x[~late])
         if state is None:  # keep the right columns, so unmatched rows have them
@@ -261,7 +261,7 @@ class asof_join(Stream):
             k = int(np.searchsorted(t, oldest, "right"))
             keep[:k] = self._last_per_key(state.iloc[:k])
             if self.tolerance is not None:
-                keep[:k] &= t[:k] > oldest - self.tolerance.value
+                keep[:k] &= t[:k] >= oldest - self.tolerance.value
         if keep.sum() > self.max_right:  # the left side lags too far: drop the oldest
             kept = np.flatnonzero(keep)
             cut = kept[len(kept) - self.max_right]

@@ -284,7 +284,7 @@ class window(_Windowed):
         if per == 1 and self._in_order(t):
             # the common case, a time-ordered batch in tumbling windows: no row can be late
             # (each is at least as new as everything before it) and each has one window
-            rows, starts = None, t - t % self.slide
+            rows, starts = None, None  # window starts are worked out from t only if needed
             closed = None
             ordered = True
             self._max_t = int(t[-1]) if len(t) else self._max_t
@@ -309,8 +309,8 @@ class window(_Windowed):
         self._seq += len(x)
         frames = []
         touched = None
-        if len(starts):
-            parts = self._parts(x, rows, starts, col, seq, ordered=ordered)
+        if len(t) if starts is None else len(starts):
+            parts = self._parts(x, rows, starts, col, seq, t=t if ordered else None)
             self._merge(parts)
             touched = parts.index
         if closed is not None and closed.any() and self.late_policy == "update":
@@ -318,33 +318,38 @@ class window(_Windowed):
         frames.append(self._fire(touched))
         return out + self._publish(frames)
 
-    def _parts(self, x, rows, starts, col, seq, *, ordered=False):
+    def _parts(self, x, rows, starts, col, seq, *, t=None):
+        """Partials of a batch's (row, window) pairs; ``t`` given means one window per row,
+        rows in time order (then the window boundaries come from a binary search)."""
+        if t is not None and not self.keys:
+            found = self._runs(t)
+            if found is not None:
+                runs, first_of_run = found
+                index = pd.Index(first_of_run, name="_ws")
+                return partials(
+                    x, [], self.specs, time=col, seq=seq, names=["_ws"], runs=runs, index=index
+                )
+        if starts is None:
+            starts = t - t % self.slide
         if rows is None:
             sub, s = x, seq  # one window per row (tumbling): no copy of the batch
         else:
             cols = sorted({sp.column for sp in self.specs} | {col, *self.keys})
             sub, s = x[cols].iloc[rows], seq[rows]
         by = [starts, *[sub[k].to_numpy() for k in self.keys]]
-        runs = self._runs(starts) if ordered and not self.keys and sub is x else None
-        index = None if runs is None else pd.Index(starts[runs], name="_ws")
-        return partials(
-            sub, by, self.specs, time=col, seq=s, names=["_ws", *self.keys], runs=runs, index=index
-        )
+        return partials(sub, by, self.specs, time=col, seq=s, names=["_ws", *self.keys])
 
-    def _runs(self, starts: np.ndarray) -> np.ndarray | None:
-        """Where each window's rows begin, found by binary search over the window edges (as
-        pandas ``resample`` does) when the batch is in time order and not too sparse."""
-        if (
-            not len(starts)
-            or (starts[-1] - starts[0]) // self.slide > len(starts)
-            or starts[0] > starts[-1]
-        ):
+    def _runs(self, t: np.ndarray):
+        """For time-ordered rows, where each window's rows begin and that window's start,
+        by binary search over the window edges (as pandas ``resample`` does); ``None`` when
+        the batch is too sparse for that to pay."""
+        first, last = t[0] - t[0] % self.slide, t[-1] - t[-1] % self.slide
+        if (last - first) // self.slide > len(t):
             return None
-        edges = np.arange(starts[0], starts[-1] + 1, self.slide)
-        pos = np.searchsorted(starts, edges)
-        used = np.diff(np.append(pos, len(starts))) > 0
-        runs = pos[used]
-        return runs if (starts[runs] == edges[used]).all() else None
+        edges = np.arange(first, last + 1, self.slide)
+        pos = np.searchsorted(t, edges)
+        used = np.diff(np.append(pos, len(t))) > 0
+        return pos[used], edges[used]
 
     def _ends(self, state):
         return state.index.get_level_values("_ws").to_numpy() + self.size
