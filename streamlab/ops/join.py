@@ -174,7 +174,7 @@ class asof_join(Stream):
         self._left_attrs = dict(x.attrs)
         newest = np.maximum.accumulate(np.concatenate(([self._left_newest], t)))
         self._left_newest = int(newest[-1])
-        late = nat | (t < newest[1:])
+        late = nat | (t < newest[1:] - 1)
         results = self._send_late(self.late_left, x, late, "left")
         self.pending = _append(self.pending, x[~late])
         return results + self._release()
@@ -183,7 +183,7 @@ class asof_join(Stream):
         t, nat = self._times(x, "right")
         newest = np.maximum.accumulate(np.concatenate(([self._right_newest], t)))
         self._right_newest = int(newest[-1])
-        late = nat | (t <= newest[1:] - self.lateness.value)
+        late = nat | (t < newest[1:] - self.lateness.value)
         results = self._send_late(self.late_right, x, late, "right")
         state = _append(self.right_state, x[~late])
         if state is None:  # keep the right columns, so unmatched rows have them
