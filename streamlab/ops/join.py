@@ -174,7 +174,7 @@ class asof_join(Stream):
         self._left_attrs = dict(x.attrs)
         newest = np.maximum.accumulate(np.concatenate(([self._left_newest], t)))
         self._left_newest = int(newest[-1])
-        late = nat | (t < newest[1:] - 1)
+        late = nat | (t < newest[1:])
         results = self._send_late(self.late_left, x, late, "left")
         self.pending = _append(self.pending, x[~late])
         return results + self._release()

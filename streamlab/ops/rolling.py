@@ -290,7 +290,7 @@ class rolling(Stream):  # noqa: N801 (streamz names its nodes in lower case)
             newest = t.groupby([both[k] for k in self.keys], dropna=False).transform("max")
         else:
             newest = t.max()
-        return both[t > newest - self.span]
+        return both[t > newest - self.span + pd.Timedelta("250ms")]
 
 
 Rolling = rolling
