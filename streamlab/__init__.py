@@ -1,7 +1,7 @@
 """streamlab: explore live data streams in Jupyter as pandas micro-batches on streamz."""
 
 from . import datasets as datasets
-from . import ops, sinks  # noqa: F401  (register stream.window, .to_tcp... on streamz nodes)
+from . import ops, sinks, store  # noqa: F401  (register stream.window, .to_tcp... on streamz nodes)
 from .core.runner import arun as arun
 from .core.runner import run as run
 from .errors import ConfigError as ConfigError
@@ -12,6 +12,7 @@ from .errors import StreamlabError as StreamlabError
 from .sources.generate import generate as generate
 from .sources.replay import replay as replay
 from .sources.serve import serve as serve
+from .store.sqlite import Store as Store
 from .sources.tcp import from_tcp as from_tcp
 from .sources.tcp import listen_tcp as listen_tcp
 from .sources.udp import from_udp as from_udp
@@ -21,6 +22,7 @@ __all__ = [
     "ParseError",
     "SourceError",
     "StateError",
+    "Store",
     "StreamlabError",
     "arun",
     "datasets",

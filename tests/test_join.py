@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 import numpy as np
 import pandas as pd
@@ -12,13 +13,15 @@ from hypothesis import strategies as st
 from streamz import Stream
 
 import streamlab
-import streamlab.ops  # noqa: F401  (registers stream.asof_join)
+import streamlab.ops  # registers stream.asof_join
 from streamlab.errors import ConfigError
 
 T0 = pd.Timestamp("2026-01-01", tz="UTC")
 GAPS = [0, 0, 0, 500, 1000, 2500]
 SETTINGS = settings(
-    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow],
+    max_examples=300,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
     derandomize=True,
     database=None,
 )
@@ -47,7 +50,7 @@ def reference(left, right, **kwargs) -> pd.DataFrame:
 
 def pieces(df, cuts) -> list[pd.DataFrame]:
     bounds = [0, *sorted(cuts), len(df)]
-    return [df.iloc[a:b] for a, b in zip(bounds, bounds[1:], strict=False)]
+    return [df.iloc[a:b] for a, b in itertools.pairwise(bounds)]
 
 
 def drive(left_batches, right_batches, order, **kwargs):
@@ -323,3 +326,40 @@ def test_bad_batches_say_what_is_wrong(kwargs, side, batch, message):
     with pytest.raises(ConfigError) as info:
         (left if side == "L" else right).emit(batch)
     assert str(info.value) == message
+
+
+def test_time_units_may_differ_but_not_timezones():
+    left, right = Stream(), Stream()
+    node = left.asof_join(right, on="t")
+    got = node.sink_to_list()
+    r = frame([0, 1000], "aa", y=[1, 2])
+    right.emit(r.astype({"t": "datetime64[us, UTC]"}))
+    left.emit(frame([500, 1500], "aa", x=[1, 2]))
+    node.end_of_input()
+    assert joined(got, r)["y"].tolist() == [1, 2]
+    left, right = Stream(), Stream()
+    node = left.asof_join(right, on="t")
+    right.emit(r.assign(t=r["t"].dt.tz_localize(None)))
+    with pytest.raises(ConfigError) as info:
+        left.emit(frame([500, 1500], "aa", x=[1, 2]))
+    assert str(info.value) == (
+        "on='t' is datetime64[ns, UTC] on the left but datetime64[ns] on the right: "
+        "make both timezone-aware (pd.to_datetime(..., utc=True))"
+    )
+
+
+def test_rows_without_a_time_are_late_on_either_side():
+    left, right = Stream(), Stream()
+    node = left.asof_join(right)
+    got = node.sink_to_list()
+    late_left, late_right = node.late_left.sink_to_list(), node.late_right.sink_to_list()
+    r = frame([0, 1000], "aa", y=[1, 2])
+    r.loc[1, "t"] = pd.NaT
+    lf = frame([500, 600], "aa", x=[1, 2])
+    lf.loc[0, "t"] = pd.NaT
+    right.emit(r)
+    left.emit(lf)
+    node.end_of_input()
+    assert late_right[0]["y"].tolist() == [2] and late_left[0]["x"].tolist() == [1]
+    assert (node.late_left_count, node.late_right_count) == (1, 1)
+    assert got[0][["x", "y"]].values.tolist() == [[2, 1]]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,7 +17,13 @@ from streamlab.ops.rolling import AGGS, parse_rolling_aggs
 
 ALL_AGGS = [*AGGS, "quantile:0.25", "quantile:0.9"]
 T0 = pd.Timestamp("2026-01-01", tz="UTC")
-SETTINGS = settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+SETTINGS = settings(
+    max_examples=250,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    derandomize=True,
+    database=None,
+)
 
 
 def frame(gaps_ms, keys, values) -> pd.DataFrame:
@@ -45,7 +53,7 @@ def run_batches(df, cuts, **kwargs):
     got = node.sink_to_list()
     late = node.late.sink_to_list()
     bounds = [0, *sorted(cuts), len(df)]
-    for a, b in zip(bounds, bounds[1:], strict=False):
+    for a, b in itertools.pairwise(bounds):
         src.emit(df.iloc[a:b])
     return node, got, late
 

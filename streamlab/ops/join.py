@@ -5,7 +5,9 @@ row's, within ``tolerance``: what ``pandas.merge_asof(left, right, on=..., by=..
 tolerance=..., direction="backward", suffixes=("", "_right"))`` gives on the whole of both
 streams (right ties in arrival order), whatever the batch boundaries and however the two
 streams interleave. Output batches: the left columns, then the right ones (not ``on`` or
-``by``; a clash gets ``_right``), with ``attrs["time_column"]`` set to ``on``.
+``by``; a clash gets ``_right``), with ``attrs["time_column"]`` set to ``on``. Their dtypes are
+``merge_asof``'s for that batch: an int right column is float in a batch with an unmatched row.
+Left rows that leave before any right batch (even an empty one) was seen have no right columns.
 
 Policies (each buffer is bounded, each exception counted):
 
@@ -175,7 +177,7 @@ class asof_join(Stream):
         newest = np.maximum.accumulate(np.concatenate(([self._left_newest], t)))
         self._left_newest = int(newest[-1])
         late = nat | (t < newest[1:])
-        results = self._send_late(self.late_left, x, late, "left")
+        results = self._send_late(x, late, "left")
         self.pending = _append(self.pending, x[~late])
         return results + self._release()
 
@@ -184,7 +186,7 @@ class asof_join(Stream):
         newest = np.maximum.accumulate(np.concatenate(([self._right_newest], t)))
         self._right_newest = int(newest[-1])
         late = nat | (t < newest[1:] - self.lateness.value)
-        results = self._send_late(self.late_right, x, late, "right")
+        results = self._send_late(x, late, "right")
         state = _append(self.right_state, x[~late])
         if state is None:  # keep the right columns, so unmatched rows have them
             state = x.iloc[:0].reset_index(drop=True)
@@ -193,11 +195,14 @@ class asof_join(Stream):
         self.right_state = state
         return results + self._release()
 
-    def _send_late(self, stream: Stream, x: pd.DataFrame, late: np.ndarray, side: str) -> list:
+    def _send_late(self, x: pd.DataFrame, late: np.ndarray, side: str) -> list:
         if not late.any():
             return []
-        setattr(self, f"late_{side}_count", getattr(self, f"late_{side}_count") + int(late.sum()))
-        return stream._emit(x[late])
+        if side == "left":
+            self.late_left_count += int(late.sum())
+            return self.late_left._emit(x[late])
+        self.late_right_count += int(late.sum())
+        return self.late_right._emit(x[late])
 
     # -- output ----------------------------------------------------------------------------
     @property
@@ -233,7 +238,7 @@ class asof_join(Stream):
         else:
             out = pd.merge_asof(
                 rows,
-                self.right_state,
+                self._right_like(rows),
                 on=self._col,
                 by=self.by or None,
                 tolerance=self.tolerance,
@@ -242,6 +247,23 @@ class asof_join(Stream):
             )
         out.attrs = {**self._left_attrs, TIME_ATTR: self._col}
         return out
+
+    def _right_like(self, rows: pd.DataFrame) -> pd.DataFrame:
+        """The right state with its time column in the left's dtype (``ns`` or ``us``)."""
+        right, col = self.right_state, self._col
+        want = rows[col].dtype
+        if right[col].dtype != want:
+            if (getattr(want, "tz", None) is None) != (
+                getattr(right[col].dtype, "tz", None) is None
+            ):
+                raise ConfigError(
+                    f"on={col!r} is {want} on the left but {right[col].dtype} on the right: "
+                    "make both timezone-aware (pd.to_datetime(..., utc=True))"
+                )
+            right = right.copy(deep=False)
+            right[col] = right[col].astype(want)
+            self.right_state = right
+        return right
 
     def _prune(self) -> None:
         """Keep the right rows a left row that can still come may match."""

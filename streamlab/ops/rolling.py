@@ -131,7 +131,7 @@ def _columns(name: str, value) -> list:
 
 
 @Stream.register_api()
-class rolling(Stream):  # noqa: N801 (streamz names its nodes in lower case)
+class rolling(Stream):  # streamz names its nodes in lower case
     """Rolling aggregates over the whole stream, per key, exact against pandas.
 
     ``window`` is a row count (``100``) or a duration (``"30s"``, event time: ``on`` names the
@@ -189,8 +189,9 @@ class rolling(Stream):  # noqa: N801 (streamz names its nodes in lower case)
         col = self.on or time_column(df)
         if col is None:
             raise ConfigError(
-                f"rolling(window={self._asked!r}) is a time window and needs an event-time column: "
-                "pass on='time' or use a source that names one (df.attrs['time_column'])"
+                f"rolling(window={self._asked!r}) is a time window and needs an event-time "
+                "column: pass on='time' or use a source that names one "
+                "(df.attrs['time_column'])"
             )
         if col not in df.columns or not pd.api.types.is_datetime64_any_dtype(df[col]):
             raise ConfigError(
@@ -290,7 +291,7 @@ class rolling(Stream):  # noqa: N801 (streamz names its nodes in lower case)
             newest = t.groupby([both[k] for k in self.keys], dropna=False).transform("max")
         else:
             newest = t.max()
-        return both[t > newest - self.span + pd.Timedelta("250ms")]
+        return both[t > newest - self.span]
 
 
 Rolling = rolling

@@ -13,6 +13,7 @@ from ..core.checks import check_choice
 from ..errors import ConfigError
 from ..parse import DEFAULT_MAX_RECORD, FORMATS, LineFramer, format_for_path, make_parser
 from .paced import PacedSource
+from .stored import StoredReplay, is_stored
 
 __all__ = ["RECORDING_TIME_COLUMN", "Replay", "replay"]
 
@@ -152,6 +153,9 @@ def replay(
     loop: bool = False,
     max_rows: int = 100_000,
     max_record: int = DEFAULT_MAX_RECORD,
+    table: str | None = None,
+    start=None,
+    end=None,
     stream_name: str | None = None,
     **parse_options,
 ) -> Replay:
@@ -163,6 +167,10 @@ def replay(
     is paced by its ``arrival_time`` column unless told otherwise. With ``loop=True`` the file
     plays again and again, its event times shifted so that they keep increasing.
     Other keyword arguments go to the parser (``columns=``, ``dtypes=``, ``time_unit=``...).
+
+    SQLite files (``.db``) written by ``to_sqlite``/``record`` and Parquet files or folders
+    replay too (``table=`` picks the table; a recording's default is ``recording``), and
+    ``start=``/``end=`` seek through their time index instead of scanning.
 
     Examples
     --------
@@ -176,6 +184,30 @@ def replay(
     >>> rows[0]["x"].tolist(), bad[0]["reason"].tolist(), src.stats.bad
     ([1, 3], ["column 'x': 'oops' is not a valid int64"], 1)
     """
+    kind = is_stored(Path(path))
+    if kind is not None:
+        if parse_options:
+            raise ConfigError(
+                f"{sorted(parse_options)} are parser options; a stored {kind} "
+                "replay has no parser: drop them"
+            )
+        return StoredReplay(
+            path,
+            kind,
+            table=table,
+            time_column=time_column,
+            speed=speed,
+            start=start,
+            end=end,
+            loop=loop,
+            max_rows=max_rows,
+            stream_name=stream_name,
+        )
+    if table is not None or start is not None or end is not None:
+        raise ConfigError(
+            "table=, start= and end= are for stored replays (SQLite .db files, "
+            "Parquet); for a text file filter the stream instead"
+        )
     return Replay(
         path,
         time_column=time_column,
