@@ -12,10 +12,10 @@ from .errors import StreamlabError as StreamlabError
 from .sources.generate import generate as generate
 from .sources.replay import replay as replay
 from .sources.serve import serve as serve
-from .store.sqlite import Store as Store
 from .sources.tcp import from_tcp as from_tcp
 from .sources.tcp import listen_tcp as listen_tcp
 from .sources.udp import from_udp as from_udp
+from .store.sqlite import Store as Store
 
 __all__ = [
     "ConfigError",

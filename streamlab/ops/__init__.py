@@ -9,4 +9,4 @@ from .running import aggregate as aggregate
 from .windows import session_window as session_window
 from .windows import window as window
 
-__all__ = ["aggregate", "session_window", "window"]
+__all__ = ["AsofJoin", "Rolling", "aggregate", "session_window", "window"]
