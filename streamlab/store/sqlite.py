@@ -20,6 +20,7 @@ stream goes on. A write that fails (read-only file, a lock held too long) does t
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sqlite3
 from collections.abc import Iterator
@@ -389,10 +390,9 @@ def restore(df: pd.DataFrame, dtypes: dict[str, str]) -> pd.DataFrame:
         elif want in ("bool",):
             df[col] = s.astype("bool")
         else:
-            try:
+            # a dtype this pandas cannot make (written by another version): keep what SQL gave
+            with contextlib.suppress(TypeError, ValueError):
                 df[col] = s.astype(want)
-            except (TypeError, ValueError):
-                pass
     return df
 
 
