@@ -157,3 +157,31 @@ def test_bad_arguments_print_one_line_and_exit_2(args, message):
     assert done.stderr.count("\n") == 1, done.stderr
     assert done.stderr.startswith(message), done.stderr
     assert "Traceback" not in done.stderr
+
+
+async def test_record_into_sqlite_and_seek_back(tmp_path):
+    proc, port = await _serve(str(datasets.path("sea_temperature")), "--port", "0", "--speed", "0")
+    out = tmp_path / "rec.db"
+    try:
+        rec = await asyncio.create_subprocess_exec(
+            *CLI,
+            "record",
+            "--tcp",
+            f"127.0.0.1:{port}",
+            "--out",
+            str(out),
+            "--rows",
+            "1000",
+            stdout=subprocess.PIPE,
+        )
+        await asyncio.wait_for(rec.communicate(), 60)
+        assert rec.returncode == 0
+    finally:
+        proc.terminate()
+        await proc.wait()
+    store = streamlab.Store(out)
+    assert store.tables() == ["recording"]
+    df = store.query("SELECT * FROM recording")
+    assert len(df) == 1000 and list(df.columns)[0] == "arrival_time"
+    assert df["arrival_time"].dtype == "datetime64[ns, UTC]"
+    assert store.explain("SELECT * FROM recording WHERE arrival_time > 0")["uses_index"].all()
