@@ -154,29 +154,35 @@ def bench_seek(data, root: Path, repeats: int) -> dict:
         want = (rows if span is None else lo + span) - lo
         counts: dict = {}
 
-        def ours(counts=counts, start=start, end=end):
+        def ours(counts=counts, start=start, end=end, want=want):
             counts.clear()
             got = sum(map(len, read_parquet_frames(path, start=start, end=end, stats=counts)))
             assert got == want
 
-        def whole(start=start, end=end):
+        def whole(start=start, end=end, want=want):
             df = pd.read_parquet(path)
             keep = df["time"] >= start
             if end is not None:
                 keep &= df["time"] < end
             assert len(df[keep]) == want
 
-        def pruned(start=start, end=end):
+        def pruned(start=start, end=end, want=want):
             filters = [("time", ">=", start)] + ([("time", "<", end)] if end is not None else [])
             assert len(pd.read_parquet(path, filters=filters)) == want
 
         row = {"rows_wanted": want}
-        for label, fn in [("streamlab_seek", ours), ("read_all_filter", whole), ("pandas_filters", pruned)]:
+        for label, fn in [
+            ("streamlab_seek", ours),
+            ("read_all_filter", whole),
+            ("pandas_filters", pruned),
+        ]:
             seconds, all_s = best(fn, repeats)
             row[label] = {"seconds": all_s, "best_seconds": seconds}
         row["row_groups_read"] = counts["row_groups_read"]
         row["row_groups_skipped"] = counts["row_groups_skipped"]
-        row["speedup"] = row["read_all_filter"]["best_seconds"] / row["streamlab_seek"]["best_seconds"]
+        row["speedup"] = (
+            row["read_all_filter"]["best_seconds"] / row["streamlab_seek"]["best_seconds"]
+        )
         res["windows"][name] = row
     return res
 
@@ -269,7 +275,9 @@ def print_table(report: dict) -> None:
             )
         t = report["targets"][0]
         print(f"  {'streamlab / pyarrow':<50}{w['ratio']:>12.2f} x    target >= 0.8: {t['status']}")
-        print(f"  {'streamlab / pyarrow, partitioned':<50}{w['ratio_partitioned']:>12.2f} x    context")
+        print(
+            f"  {'streamlab / pyarrow, partitioned':<50}{w['ratio_partitioned']:>12.2f} x    context"
+        )
     if "error" in s:
         print(f"seek: {s['error']}")
         return
@@ -281,8 +289,12 @@ def print_table(report: dict) -> None:
             f"{r['streamlab_seek']['best_seconds'] * 1e3:>12.1f} ms  "
             f"{r['row_groups_read']} row groups read, {r['row_groups_skipped']} skipped"
         )
-        print(f"    {'pandas.read_parquet whole file, then filter':<46}{r['read_all_filter']['best_seconds'] * 1e3:>12.1f} ms  {r['speedup']:.1f}x slower than the seek")
-        print(f"    {'pandas.read_parquet(filters=...)':<46}{r['pandas_filters']['best_seconds'] * 1e3:>12.1f} ms  context: pyarrow prunes too")
+        print(
+            f"    {'pandas.read_parquet whole file, then filter':<46}{r['read_all_filter']['best_seconds'] * 1e3:>12.1f} ms  {r['speedup']:.1f}x slower than the seek"
+        )
+        print(
+            f"    {'pandas.read_parquet(filters=...)':<46}{r['pandas_filters']['best_seconds'] * 1e3:>12.1f} ms  context: pyarrow prunes too"
+        )
 
 
 if __name__ == "__main__":

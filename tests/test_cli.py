@@ -182,6 +182,6 @@ async def test_record_into_sqlite_and_seek_back(tmp_path):
     store = streamlab.Store(out)
     assert store.tables() == ["recording"]
     df = store.query("SELECT * FROM recording")
-    assert len(df) == 1000 and list(df.columns)[0] == "arrival_time"
+    assert len(df) == 1000 and df.columns[0] == "arrival_time"
     assert df["arrival_time"].dtype == "datetime64[ns, UTC]"
     assert store.explain("SELECT * FROM recording WHERE arrival_time > 0")["uses_index"].all()

@@ -93,7 +93,8 @@ def test_round_trip_is_exact(tmp_path, partition_by, rows_per_file):
         assert back.attrs == {"time_column": "t"} and same_bits(back["f"], want["f"])
     else:
         back = back.sort_values("t", ignore_index=True)[list(want.columns)]
-        assert back["sensor"].astype(str).tolist() == want["sensor"].tolist()
+        for col in ("sensor", "b"):
+            assert back[col].astype(str).tolist() == want[col].astype(str).tolist()
         rest = [c for c in want.columns if c not in ("sensor", "b")]
         pd.testing.assert_frame_equal(back[rest], want[rest])
 
@@ -111,7 +112,11 @@ def test_row_groups_have_min_max_statistics(tmp_path):
     md = pq.read_metadata(tmp_path / "part-000000.parquet")
     assert [md.row_group(i).num_rows for i in range(md.num_row_groups)] == [256, 256, 256, 232]
     stats = md.row_group(1).column(0).statistics
-    assert stats.has_min_max and stats.min == (T0 + pd.Timedelta("256ms")).to_pydatetime()
+    assert stats.min == (T0 + pd.Timedelta("256ms")).to_pydatetime()
+    assert stats.max == (T0 + pd.Timedelta("511ms")).to_pydatetime()
+    columns = range(md.num_columns)
+    groups = range(md.num_row_groups)
+    assert all(md.row_group(i).column(j).statistics.has_min_max for i in groups for j in columns)
 
 
 def test_hidden_temporary_files_are_ignored(tmp_path):
@@ -175,7 +180,9 @@ def progress(proc, lines: int, timeout: float) -> int:
     return int(done[-1])
 
 
-@pytest.mark.parametrize("seed", [0, 1, 2, 3])
+# Control, measured once: a writer that writes in place (no temporary name) leaves an unreadable
+# visible file in about 1 kill of 4, so 8 kills catch it with ~90% odds on every run.
+@pytest.mark.parametrize("seed", range(8))
 def test_sigkill_mid_stream_leaves_only_whole_files(tmp_path, seed):
     rng = random.Random(seed)
     out = tmp_path / "out"
@@ -334,9 +341,8 @@ def test_schema_drift_goes_to_errors(tmp_path, batch, reason):
     sink.flush()
     assert (sink.stats.rejected, sink.stats.rejected_rows, sink.stats.files) == (1, len(batch), 2)
     (letter,) = letters
-    assert list(letter.columns) == ["time", "reason", "rows"] and letter["rows"].tolist() == [
-        2 if len(batch) == 2 else 3
-    ]
+    assert list(letter.columns) == ["time", "reason", "rows"]
+    assert letter["rows"].tolist() == [len(batch)] and letter.attrs["time_column"] == "time"
     text = letter["reason"].iloc[0]
     if reason is None:
         assert text.startswith("values do not fit the schema fixed by the first batch: ")

@@ -1,28 +1,24 @@
 """Parquet through pyarrow: ``stream.to_parquet(directory)`` and ``read_parquet_frames(path)``.
 
-Files. The sink buffers batches (as Arrow tables) and writes one file each time a buffer reaches
-``rows_per_file`` rows: ``part-000000.parquet``, ``part-000001.parquet``... numbered in the
-order they are written (continuing after the highest number already in the folder), with row
-groups of ``row_group_rows`` rows and min/max statistics on every column. A file holds whole
-batches, so it can exceed ``rows_per_file`` by less than one batch. With ``partition_by`` each
-partition has its own buffer and hive-style folder (``sensor=3/part-000004.parquet``; the
-column is not stored in the file, the folder name holds it; a missing value is
-``__HIVE_DEFAULT_PARTITION__``). ``end_of_input()`` and ``flush()`` write what is buffered.
+Files. The sink buffers batches (as Arrow tables) and writes a file each time a buffer reaches
+``rows_per_file`` rows: ``part-000000.parquet``, ``part-000001.parquet``... in write order
+(after the highest number already in the folder), row groups of ``row_group_rows`` rows, min/max
+statistics on. A file holds whole batches (it can exceed ``rows_per_file`` by less than one
+batch). With ``partition_by`` each partition has its own buffer and hive folder
+(``sensor=3/part-000004.parquet``): the folder name holds the column, the file does not.
 
-Crash safety. A file is written under a hidden name in its folder (``.part-000004.parquet.tmp``,
-ignored by pyarrow, pandas and this reader), fsynced, renamed with ``os.replace`` and the folder
-fsynced: after a crash (even ``kill -9``) every visible file is whole, and without
-``partition_by`` every batch is either wholly in the files or not at all. A killed writer can
-leave a ``.tmp`` file behind; delete it at leisure.
+Crash safety. A file is written under a hidden name (``.part-000004.parquet.tmp``, ignored by
+pyarrow, pandas and this reader), fsynced, renamed with ``os.replace``, its folder fsynced: after
+a crash (even ``kill -9``) every visible file is whole and, without ``partition_by``, every
+batch is wholly in the files or not at all. A killed writer may leave a ``.tmp`` file behind.
 
-Types. The first batch fixes the Arrow schema: tz-aware times, nullable integers, strings,
-bool, categories, and float64 bit for bit (NaN stays NaN, with its payload, not NULL; -0.0 and
-subnormals kept). The index is not stored. Schema drift, stated once: a later batch with a new
-or missing column, or a column whose dtype changed (``int64`` to ``float64`` included), or values
-pyarrow cannot convert to the fixed type, is not written: it goes to the sink's ``.errors``
-stream as one row (``time``, ``reason``, ``rows``) and is counted in ``stats.rejected``. No file
-ever has another schema. (A column that is all ``None`` in the first batch is fixed as type
-``null``: give it a dtype.) Columns in another order are put back in order.
+Schema. The first batch fixes it: tz-aware times, nullable integers, strings, bool,
+categories, and float64 bit for bit (NaN stays NaN with its payload, not NULL). The index is not
+stored. Drift policy: a later batch with a new or missing column, a changed dtype (``int64`` to
+``float64`` included) or values that do not convert to the fixed type is not written: it goes
+to ``.errors`` as one row (``time``, ``reason``, ``rows``) and counts in ``stats.rejected``; no
+file ever has another schema. A column that is all ``None`` in the first batch is fixed as type
+``null``: give it a dtype. Columns in another order are put back in order.
 """
 
 from __future__ import annotations
@@ -79,6 +75,11 @@ class to_parquet(Sink):
     """Write batches to Parquet files in ``directory`` (created if missing; its parent must
     exist). See the module docstring for files, crash safety and the schema policy.
 
+    ``row_group_rows`` sets the row-group size (the unit a seek skips). Rows still in a buffer
+    are not on disk: a crash loses them; a smaller ``rows_per_file`` or ``flush()`` bounds that.
+    Empty batches are ignored. ``.stats`` counts rows and bytes in files, batches, buffered
+    rows and rejected batches; ``.errors`` is the stream of rejected batches.
+
     Examples
     --------
     >>> import tempfile, pathlib, pandas as pd
@@ -124,9 +125,8 @@ class to_parquet(Sink):
         self.row_group_rows = check_number("row_group_rows", row_group_rows, low=1, integer=True)
         self.partition_by = _names("partition_by", partition_by)
         name = "none" if compression is None else compression
-        self.compression = check_choice(
-            "compression", name.lower() if isinstance(name, str) else name, COMPRESSIONS
-        )
+        name = name.lower() if isinstance(name, str) else name
+        self.compression = check_choice("compression", name, COMPRESSIONS)
         self.stats = ParquetStats()
         self.errors = Stream(stream_name=f"{self.name}.errors")
         self.schema: pa.Schema | None = None  # of the files (partition columns left out)
@@ -148,7 +148,7 @@ class to_parquet(Sink):
                 if isinstance(exc, ConfigError):
                     raise
                 return self._reject(x, f"cannot be stored as Parquet: {exc}")
-        reason = self._drift(x)
+        reason = self._drift(x, x.dtypes)
         if reason:
             return self._reject(x, reason)
         if list(x.columns) != self._columns:
@@ -172,7 +172,9 @@ class to_parquet(Sink):
     def _add(self, key: tuple, table: pa.Table) -> None:
         buf = self._buffers.get(key)
         if buf is None:
-            folder = "/".join(f"{c}={_segment(v)}" for c, v in zip(self.partition_by, key))
+            folder = "/".join(
+                f"{c}={_segment(v)}" for c, v in zip(self.partition_by, key, strict=True)
+            )
             buf = self._buffers[key] = [folder, 0, []]
         buf[1] += table.num_rows
         buf[2].append(table)
@@ -220,21 +222,14 @@ class to_parquet(Sink):
         self._columns = list(x.columns)
         self._dtypes = {c: _dtype_key(x[c].dtype) for c in self._columns}
 
-    def _drift(self, x: pd.DataFrame) -> str | None:
+    def _drift(self, x: pd.DataFrame, dtypes: pd.Series) -> str | None:
         if list(x.columns) != self._columns:
-            new = [c for c in x.columns if c not in self._dtypes]
-            gone = [c for c in self._columns if c not in x.columns]
+            new = [f"new column {c!r}" for c in x.columns if c not in self._dtypes]
+            gone = [f"missing column {c!r}" for c in self._columns if c not in x.columns]
             if new or gone or len(x.columns) != len(self._columns):
-                what = (
-                    f"new column {new[0]!r}"
-                    if new
-                    else f"missing column {gone[0]!r}"
-                    if gone
-                    else "duplicate column names"
-                )
+                what = (new + gone + ["duplicate column names"])[0]
                 return f"{what}; the schema fixed by the first batch has columns {self._columns}"
-        for c in self._columns:
-            dtype = x[c].dtype
+        for c, dtype in dtypes.items():
             if _dtype_key(dtype) != self._dtypes[c]:
                 was = self._dtypes[c] if isinstance(self._dtypes[c], str) else "category"
                 return f"column {c!r} changed type from {was} to {dtype}"
@@ -307,13 +302,11 @@ ToParquet = to_parquet
 
 
 def _names(param: str, value) -> tuple[str, ...]:
-    if value is None:
-        return ()
-    names = [value] if isinstance(value, str) else value
+    names = () if value is None else (value,) if isinstance(value, str) else value
     if (
         not isinstance(names, list | tuple)
-        or not names
         or not all(isinstance(n, str) for n in names)
+        or (value is not None and not names)
     ):
         raise ConfigError(
             f"{param} must be a column name or a non-empty list of names, not {value!r}"
@@ -336,13 +329,8 @@ def _segment(value) -> str:
 
 def _next_part(directory: str) -> int:
     """One past the highest ``part-N.parquet`` already under ``directory`` (0 if none)."""
-    top = -1
-    for _, _, names in os.walk(directory):
-        for name in names:
-            m = _PART.match(name)
-            if m:
-                top = max(top, int(m.group(1)))
-    return top + 1
+    found = [_PART.match(n) for _, _, names in os.walk(directory) for n in names]
+    return max((int(m.group(1)) + 1 for m in found if m), default=0)
 
 
 def _make_folders(root: str, folder: str) -> None:
@@ -358,13 +346,12 @@ def _make_folders(root: str, folder: str) -> None:
 
 
 def _fsync_dir(folder: str) -> None:
-    if os.name != "posix":  # Windows cannot open a folder to fsync it
-        return
-    fd = os.open(folder, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
+    if os.name == "posix":  # Windows cannot open a folder to fsync it
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 # -- reading -----------------------------------------------------------------------------------
@@ -547,24 +534,21 @@ def _row_groups(pf: pq.ParquetFile, tcol: str, lo: int | None, hi: int | None) -
         st = group.column(j).statistics
         if group.num_rows == 0 or (st is not None and st.null_count == group.num_rows):
             continue  # no row, or no time: nothing can be in [lo, hi)
-        if st is not None and st.has_min_max and st.physical_type == "INT64":
-            if (lo is not None and st.max_raw * scale < lo) or (
-                hi is not None and st.min_raw * scale >= hi
-            ):
-                continue
+        stated = st is not None and st.has_min_max and st.physical_type == "INT64"
+        if stated and (
+            (lo is not None and st.max_raw * scale < lo)
+            or (hi is not None and st.min_raw * scale >= hi)
+        ):
+            continue
         keep.append(i)
     return keep
 
 
 def _between(times: pa.ChunkedArray, lo: int | None, hi: int | None):
     typ = pa.timestamp("ns", tz="UTC")
-    mask = None
-    if lo is not None:
-        mask = pc.greater_equal(times, pa.scalar(lo, typ))
-    if hi is not None:
-        below = pc.less(times, pa.scalar(hi, typ))
-        mask = below if mask is None else pc.and_(mask, below)
-    return pc.fill_null(mask, False)
+    keep = [pc.greater_equal(times, pa.scalar(lo, typ))] if lo is not None else []
+    keep += [pc.less(times, pa.scalar(hi, typ))] if hi is not None else []
+    return pc.fill_null(keep[0] if len(keep) == 1 else pc.and_(*keep), False)  # NaT: out
 
 
 def _constant(raw: str, typ: pa.DataType | None, n: int) -> pa.Array:
