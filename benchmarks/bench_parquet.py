@@ -36,7 +36,7 @@ import streamz
 from streamz import Stream
 
 import streamlab
-from streamlab.store.parquet import read_parquet_frames
+from streamlab.store.parquet_read import read_parquet_frames
 
 T0 = pd.Timestamp("2026-01-01", tz="UTC")
 GROUP = 131_072

@@ -19,7 +19,8 @@ from streamz import Stream
 
 import streamlab
 from streamlab.errors import ConfigError
-from streamlab.store.parquet import read_parquet_frames, to_parquet
+from streamlab.store.parquet import to_parquet
+from streamlab.store.parquet_read import read_parquet_frames
 
 T0 = pd.Timestamp("2026-01-01", tz="UTC")
 

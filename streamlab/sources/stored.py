@@ -2,7 +2,9 @@
 
 ``replay("run.db", start=T1, end=T2)`` looks up T1 in the table's time index (a B-tree: the
 cost grows with log n, not with the size of the recording); a Parquet file skips the row groups
-whose time statistics cannot match. Rows come out in time order, paced like any replay.
+whose time statistics cannot match. A SQLite replay comes out in time order; a Parquet one in
+file order, which is time order for data written in time order (a recording), but not across
+the folders of a ``partition_by`` dataset. Either is paced like any replay.
 """
 
 from __future__ import annotations
@@ -94,7 +96,7 @@ class StoredReplay(PacedSource):
                 end=self.end_at,
                 batch_rows=self.max_rows,
             )
-        from ..store.parquet import read_parquet_frames
+        from ..store.parquet_read import read_parquet_frames
 
         return read_parquet_frames(
             self.path,

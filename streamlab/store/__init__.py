@@ -3,8 +3,8 @@
 Importing this package registers ``stream.to_sqlite`` on every streamz ``Stream``.
 """
 
-from .parquet import read_parquet_frames as read_parquet_frames
 from .parquet import to_parquet as to_parquet
+from .parquet_read import read_parquet_frames as read_parquet_frames
 from .recording import record as record
 from .sqlite import Store as Store
 from .sqlite import StoreError as StoreError
