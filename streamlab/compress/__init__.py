@@ -1,0 +1,17 @@
+"""Compression: general-purpose codecs, teaching codecs (Huffman, LZW) that real tools read,
+time-series and lossy codecs, and stream steps.
+
+Examples
+--------
+>>> from streamlab.compress import codec
+>>> z = codec("zlib")
+>>> z.decode(z.encode(b"abc" * 100)) == b"abc" * 100
+True
+"""
+
+from .base import Codec as Codec
+from .base import CodecError as CodecError
+from .registry import codec as codec
+from .registry import codecs as codecs
+
+__all__ = ["Codec", "CodecError", "codec", "codecs"]

@@ -1,0 +1,95 @@
+"""Codecs by name: ``codec("zstd")``, ``codecs()``."""
+
+from __future__ import annotations
+
+import bz2
+import importlib
+import lzma
+import zlib
+
+from ..core.checks import check_choice
+from ..errors import ConfigError
+from .base import ByteCodec, Codec
+
+__all__ = ["KNOWN", "codec", "codecs"]
+
+#: name -> "module:factory" for codecs that live in their own module (loaded on first use)
+KNOWN: dict[str, str] = {
+    "huffman": "streamlab.compress.huffman:HuffmanCodec",
+    "lzw": "streamlab.compress.lzw:LzwCodec",
+    "timeseries": "streamlab.compress.timeseries:TimeSeriesCodec",
+    "quantize": "streamlab.compress.lossy:QuantizeCodec",
+    "deadband": "streamlab.compress.lossy:DeadbandCodec",
+    "swinging_door": "streamlab.compress.lossy:SwingingDoorCodec",
+}
+_STDLIB = ("zlib", "bz2", "lzma")
+_OPTIONAL = {"zstd": "zstandard", "lz4": "lz4"}
+
+
+def _zlib(level: int = 6) -> Codec:
+    return ByteCodec("zlib" if level == 6 else f"zlib-{level}",
+                     lambda b: zlib.compress(b, level), zlib.decompress, (zlib.error,))
+
+
+def _builtin(name: str, **params) -> Codec:
+    if name == "zlib":
+        return _zlib(**params)
+    if name == "bz2":
+        return ByteCodec("bz2", lambda b: bz2.compress(b, params.get("level", 9)),
+                         bz2.decompress, (OSError, ValueError, EOFError))
+    if name == "lzma":
+        return ByteCodec("lzma", lambda b: lzma.compress(b, preset=params.get("level", 6)),
+                         lzma.decompress, (lzma.LZMAError, EOFError))
+    if name == "zstd":
+        import zstandard
+
+        level = params.get("level", 3)
+        comp = zstandard.ZstdCompressor(level=level)
+        dec = zstandard.ZstdDecompressor()
+        return ByteCodec("zstd" if level == 3 else f"zstd-{level}", comp.compress,
+                         lambda b: dec.decompress(b, max_output_size=1 << 31),
+                         (zstandard.ZstdError,))
+    import lz4.frame
+
+    return ByteCodec("lz4", lambda b: lz4.frame.compress(b), lz4.frame.decompress,
+                     (RuntimeError, ValueError))
+
+
+def codecs() -> list[str]:
+    """The codecs available here (optional ones only when their package is installed).
+
+    Examples
+    --------
+    >>> {"zlib", "bz2", "lzma", "huffman", "lzw"} <= set(codecs())
+    True
+    """
+    names = list(_STDLIB)
+    for name, module in _OPTIONAL.items():
+        if importlib.util.find_spec(module) is not None:
+            names.append(name)
+    return names + list(KNOWN)
+
+
+def codec(name: str, **params) -> Codec:
+    """A codec by name; parameters go to it (``codec("zstd", level=19)``).
+
+    Examples
+    --------
+    >>> c = codec("zlib")
+    >>> c.decode(c.encode(b"hello hello hello")) == b"hello hello hello"
+    True
+    >>> codec("zsdt")
+    Traceback (most recent call last):
+    ...
+    streamlab.errors.ConfigError: codec='zsdt' is not one of ... Did you mean 'zstd'?
+    """
+    if isinstance(name, Codec):
+        return name
+    if name in _OPTIONAL and importlib.util.find_spec(_OPTIONAL[name]) is None:
+        raise ConfigError(f"codec {name!r} needs the {_OPTIONAL[name]!r} package: "
+                          "pip install 'streamlab[codecs]'")
+    check_choice("codec", name, [*_STDLIB, *_OPTIONAL, *KNOWN])
+    if name in KNOWN:
+        module, factory = KNOWN[name].split(":")
+        return getattr(importlib.import_module(module), factory)(**params)
+    return _builtin(name, **params)
