@@ -16,7 +16,7 @@ True
 >>> c.decode_frame(b"SLF1" + c.encode_frame(df)[4:-3])
 Traceback (most recent call last):
 ...
-streamlab.compress.base.CodecError: zlib: corrupt or truncated frame (Error -5 while decompressing data: incomplete or truncated stream)
+streamlab.compress.base.CodecError: zlib: corrupt or truncated input (Error -5 while decompressing data: incomplete or truncated stream)
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ import pyarrow as pa
 
 from ..errors import StreamlabError
 
-__all__ = ["MAGIC", "ByteCodec", "Codec", "CodecError", "frame_to_bytes", "bytes_to_frame"]
+__all__ = ["MAGIC", "ByteCodec", "Codec", "CodecError", "bytes_to_frame", "frame_to_bytes"]
 
 MAGIC = b"SLF1"  # every frame starts with it, then a 1-byte codec-name length and the name
 _HEADER = struct.Struct(">4sB")
