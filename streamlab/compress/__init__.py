@@ -9,6 +9,7 @@ Examples
 True
 """
 
+from . import steps  # noqa: F401  (registers stream.compress, .decompress, .compare)
 from .base import Codec as Codec
 from .base import CodecError as CodecError
 from .registry import codec as codec

@@ -28,15 +28,23 @@ FRAMINGS = ("newline", "length")
 
 
 class _Sender(Sink):
-    def __init__(self, upstream, host, port, *, format, framing, stream_name) -> None:
+    def __init__(self, upstream, host, port, *, format, framing, stream_name, codec=None) -> None:
         super().__init__(upstream, stream_name=stream_name)
         self.host = host
         self.port = check_port("port", port, allow_zero=False)
         self.format = check_choice("format", format, OUT_FORMATS)
         self.framing = check_choice("framing", framing, FRAMINGS)
+        self.codec = None
+        if codec is not None:  # each batch one compressed, length-prefixed frame
+            from ..compress import codec as get_codec
+
+            self.codec = get_codec(codec)
+            self.framing = "length"
         self.stats = Stats()
 
     def _payload(self, x) -> bytes:
+        if self.codec is not None and not isinstance(x, bytes):
+            return frame_length_prefixed(self.codec.encode_frame(x))
         if self.framing == "length":
             return frame_length_prefixed(x if isinstance(x, bytes) else to_bytes(x, self.format))
         return to_bytes(x, self.format)
@@ -76,6 +84,7 @@ class to_tcp(_Sender):
         backoff=0.05,
         max_backoff=2.0,
         ssl=None,
+        codec=None,
         stream_name=None,
     ) -> None:
         super().__init__(
@@ -84,6 +93,7 @@ class to_tcp(_Sender):
             port,
             format=format,
             framing=framing,
+            codec=codec,
             stream_name=stream_name or f"to_tcp({host}:{port})",
         )
         self.reconnect = bool(reconnect)
@@ -113,7 +123,7 @@ class to_tcp(_Sender):
             self.stats.connections += 1
             if self.stats.connections > 1:
                 self.stats.reconnects += 1
-            if self.framing == "newline" and self.format == "csv":
+            if self.framing == "newline" and self.format == "csv" and self.codec is None:
                 self._writer.write(header_bytes(first_batch, "csv"))
             return
 

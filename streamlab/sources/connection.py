@@ -12,7 +12,7 @@ import asyncio
 
 from ..parse import LineFramer, make_parser
 
-__all__ = ["Feed", "pump"]
+__all__ = ["Feed", "pump", "pump_frames"]
 
 #: A read this large means the kernel had more bytes waiting: the stream is fast, so gather
 #: more reads into the batch (throughput). A smaller read means the socket is drained: the
@@ -125,3 +125,66 @@ async def pump(
         source.note_dead(framer.finish(at_eof=False)[1])  # stopping: count, do not emit
         raise
     await source.dead(framer.finish(at_eof=False)[1])
+
+
+_LEN = 4
+
+
+async def pump_frames(
+    source, feed: Feed, *, codec, max_record: int, peer_column: str | None
+) -> None:
+    """Length-prefixed codec frames (``to_tcp(codec=...)``) into batches. A frame that does not
+    decode is a dead letter with the codec's reason; the next frame decodes as usual. A length
+    above ``max_record`` cannot be trusted to find the next frame: the connection is closed."""
+    from ..core.deadletter import DeadLetter
+
+    origin = f"peer {feed.peer}"
+    buf = bytearray()
+    offset = 0
+    while (data := await feed.take()) is not None:
+        source.stats.bytes += len(data)
+        buf += data
+        while len(buf) >= _LEN:
+            size = int.from_bytes(buf[:_LEN], "big")
+            if size > max_record:
+                await source.dead(
+                    [
+                        DeadLetter(
+                            raw=bytes(buf[:64]),
+                            origin=origin,
+                            offset=offset,
+                            reason=f"frame length {size} is over max_record="
+                            f"{max_record}: not a frame stream, or corrupt; "
+                            "closing the connection",
+                        )
+                    ]
+                )
+                feed.close()
+                return
+            if len(buf) < _LEN + size:
+                break
+            payload = bytes(buf[_LEN : _LEN + size])
+            del buf[: _LEN + size]
+            try:
+                df = codec.decode_frame(payload)
+            except Exception as exc:  # CodecError, or the frame is not one at all
+                await source.dead(
+                    [DeadLetter(raw=payload, reason=str(exc), origin=origin, offset=offset)]
+                )
+            else:
+                df.attrs["peer"] = feed.peer
+                if peer_column is not None:
+                    df[peer_column] = feed.peer
+                await source.emit_batch(df)
+            offset += _LEN + size
+    if buf:
+        await source.dead(
+            [
+                DeadLetter(
+                    raw=bytes(buf),
+                    origin=origin,
+                    offset=offset,
+                    reason=f"connection closed in the middle of a frame ({len(buf)} bytes)",
+                )
+            ]
+        )

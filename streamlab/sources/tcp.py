@@ -11,11 +11,12 @@ from ..core.checks import check_choice, check_number, check_port
 from ..core.source import BatchSource
 from ..errors import ConfigError, SourceError
 from ..parse import DEFAULT_MAX_RECORD, FORMATS, make_parser
-from .connection import Feed, pump
+from .connection import Feed, pump, pump_frames
 
 __all__ = ["FromTcp", "ListenTcp", "from_tcp", "listen_tcp"]
 
 _MAX_BUFFER = 8 << 20
+_MAX_FRAME = 64 << 20  # with codec=: the largest frame accepted
 
 
 class _SocketSource(BatchSource):
@@ -30,10 +31,18 @@ class _SocketSource(BatchSource):
         ssl,
         parse_options,
         stream_name,
+        codec=None,
     ) -> None:
         super().__init__(stream_name=stream_name)
         self.parse = check_choice("parse", parse, FORMATS)
         self.max_rows = check_number("max_rows", max_rows, low=1, integer=True)
+        if codec is not None:
+            from ..compress import codec as get_codec
+
+            codec = get_codec(codec)
+            max_record = _MAX_FRAME if max_record is None else max_record
+        self.codec = codec
+        max_record = DEFAULT_MAX_RECORD if max_record is None else max_record
         self.max_record = check_number("max_record", max_record, low=1, integer=True)
         self.max_buffer = check_number("max_buffer", max_buffer, low=1, integer=True)
         if ssl is not None and not isinstance(ssl, _ssl.SSLContext):
@@ -44,6 +53,15 @@ class _SocketSource(BatchSource):
         make_parser(self.parse, **parse_options)  # bad parser options fail here
 
     async def _pump(self, feed: Feed) -> None:
+        if self.codec is not None:
+            await pump_frames(
+                self,
+                feed,
+                codec=self.codec,
+                max_record=self.max_record,
+                peer_column=self.peer_column,
+            )
+            return
         await pump(
             self,
             feed,
@@ -216,9 +234,10 @@ def from_tcp(
     max_backoff: float = 5.0,
     ssl: _ssl.SSLContext | None = None,
     max_rows: int = 100_000,
-    max_record: int = DEFAULT_MAX_RECORD,
+    max_record: int | None = None,
     max_buffer: int = _MAX_BUFFER,
     peer_column: str | None = None,
+    codec=None,
     stream_name: str | None = None,
     **parse_options,
 ) -> FromTcp:
@@ -230,7 +249,9 @@ def from_tcp(
     (``backoff`` doubling up to ``max_backoff`` seconds); ``stats.reconnects`` counts them.
     A record cut by a disconnect goes to ``.errors``, never downstream. ``parse`` is one of
     ``csv``, ``jsonl``, ``text``, ``syslog``; other keywords go to the parser. For CSV without
-    ``columns=``, the first line of every connection is its header.
+    ``columns=``, the first line of every connection is its header. With ``codec=`` the
+    connection carries length-prefixed compressed frames (``to_tcp(codec=...)``) instead of
+    text: a frame that does not decode is a dead letter and the next one decodes.
 
     Examples
     --------
@@ -256,6 +277,7 @@ def from_tcp(
         ssl=ssl,
         parse_options=parse_options,
         stream_name=stream_name,
+        codec=codec,
     )
 
 
@@ -267,9 +289,10 @@ def listen_tcp(
     ssl: _ssl.SSLContext | None = None,
     backlog: int = 100,
     max_rows: int = 100_000,
-    max_record: int = DEFAULT_MAX_RECORD,
+    max_record: int | None = None,
     max_buffer: int = _MAX_BUFFER,
     peer_column: str | None = None,
+    codec=None,
     stream_name: str | None = None,
     **parse_options,
 ) -> ListenTcp:
@@ -308,4 +331,5 @@ def listen_tcp(
         ssl=ssl,
         parse_options=parse_options,
         stream_name=stream_name,
+        codec=codec,
     )
