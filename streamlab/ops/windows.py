@@ -126,6 +126,17 @@ class _Windowed(Stream):
             times = pd.to_datetime(times, utc=True)
         return col, as_ns(times)
 
+    def _timed(self, x: pd.DataFrame):
+        """The batch without rows that have no event time (counted), its time column and its
+        times in nanoseconds."""
+        col, t = self._times(x)
+        ok = t != np.iinfo(np.int64).min
+        if not ok.all():
+            self.stats.missing_time += int((~ok).sum())
+            x, t = x[ok], t[ok]
+        self.stats.rows += len(x)
+        return x, col, t
+
     def _prior_max(self, t: np.ndarray) -> np.ndarray:
         """For each row, the largest event time among the rows that arrived before it."""
         start = _NEVER if self._max_t is None else self._max_t
@@ -274,12 +285,7 @@ class window(_Windowed):
     def update(self, x: pd.DataFrame, who=None, metadata=None):
         if self.rows is not None:
             return self._update_count(x)
-        col, t = self._times(x)
-        ok = t != np.iinfo(np.int64).min
-        if not ok.all():
-            self.stats.missing_time += int((~ok).sum())
-            x, t = x[ok], t[ok]
-        self.stats.rows += len(x)
+        x, col, t = self._timed(x)
         per = -(-self.size // self.slide)
         if per == 1 and self._in_order(t):
             # the common case, a time-ordered batch in tumbling windows: no row can be late
@@ -533,12 +539,7 @@ class session_window(_Windowed):
         self.gap = _duration("gap", gap)
 
     def update(self, x: pd.DataFrame, who=None, metadata=None):
-        col, t = self._times(x)
-        ok = t != np.iinfo(np.int64).min
-        if not ok.all():
-            self.stats.missing_time += int((~ok).sum())
-            x, t = x[ok], t[ok]
-        self.stats.rows += len(x)
+        x, col, t = self._timed(x)
         prior = self._prior_max(t)
         late_rows = (
             (t < prior - self.lateness) if self.output != "complete" else np.zeros(len(t), bool)
