@@ -76,13 +76,17 @@ class Codec:
 
     def decode_frame(self, data: bytes) -> pd.DataFrame:
         if len(data) < _HEADER.size or data[:4] != MAGIC:
-            raise CodecError(f"{self.name}: not a streamlab frame (it does not start with "
-                             f"{MAGIC!r}; {len(data)} bytes)")
+            raise CodecError(
+                f"{self.name}: not a streamlab frame (it does not start with "
+                f"{MAGIC!r}; {len(data)} bytes)"
+            )
         _, n = _HEADER.unpack_from(data)
         name = data[_HEADER.size : _HEADER.size + n].decode("ascii", "replace")
         if name != self.name:
-            raise CodecError(f"{self.name}: this frame was written by codec {name!r}; decode it "
-                             f"with codec({name!r})")
+            raise CodecError(
+                f"{self.name}: this frame was written by codec {name!r}; decode it "
+                f"with codec({name!r})"
+            )
         try:
             return self._decode_frame(data[_HEADER.size + n :])
         except CodecError:

@@ -27,32 +27,48 @@ _OPTIONAL = {"zstd": "zstandard", "lz4": "lz4"}
 
 
 def _zlib(level: int = 6) -> Codec:
-    return ByteCodec("zlib" if level == 6 else f"zlib-{level}",
-                     lambda b: zlib.compress(b, level), zlib.decompress, (zlib.error,))
+    return ByteCodec(
+        "zlib" if level == 6 else f"zlib-{level}",
+        lambda b: zlib.compress(b, level),
+        zlib.decompress,
+        (zlib.error,),
+    )
 
 
 def _builtin(name: str, **params) -> Codec:
     if name == "zlib":
         return _zlib(**params)
     if name == "bz2":
-        return ByteCodec("bz2", lambda b: bz2.compress(b, params.get("level", 9)),
-                         bz2.decompress, (OSError, ValueError, EOFError))
+        return ByteCodec(
+            "bz2",
+            lambda b: bz2.compress(b, params.get("level", 9)),
+            bz2.decompress,
+            (OSError, ValueError, EOFError),
+        )
     if name == "lzma":
-        return ByteCodec("lzma", lambda b: lzma.compress(b, preset=params.get("level", 6)),
-                         lzma.decompress, (lzma.LZMAError, EOFError))
+        return ByteCodec(
+            "lzma",
+            lambda b: lzma.compress(b, preset=params.get("level", 6)),
+            lzma.decompress,
+            (lzma.LZMAError, EOFError),
+        )
     if name == "zstd":
         import zstandard
 
         level = params.get("level", 3)
         comp = zstandard.ZstdCompressor(level=level)
         dec = zstandard.ZstdDecompressor()
-        return ByteCodec("zstd" if level == 3 else f"zstd-{level}", comp.compress,
-                         lambda b: dec.decompress(b, max_output_size=1 << 31),
-                         (zstandard.ZstdError,))
+        return ByteCodec(
+            "zstd" if level == 3 else f"zstd-{level}",
+            comp.compress,
+            lambda b: dec.decompress(b, max_output_size=1 << 31),
+            (zstandard.ZstdError,),
+        )
     import lz4.frame
 
-    return ByteCodec("lz4", lambda b: lz4.frame.compress(b), lz4.frame.decompress,
-                     (RuntimeError, ValueError))
+    return ByteCodec(
+        "lz4", lambda b: lz4.frame.compress(b), lz4.frame.decompress, (RuntimeError, ValueError)
+    )
 
 
 def codecs() -> list[str]:
@@ -86,8 +102,9 @@ def codec(name: str, **params) -> Codec:
     if isinstance(name, Codec):
         return name
     if name in _OPTIONAL and importlib.util.find_spec(_OPTIONAL[name]) is None:
-        raise ConfigError(f"codec {name!r} needs the {_OPTIONAL[name]!r} package: "
-                          "pip install 'streamlab[codecs]'")
+        raise ConfigError(
+            f"codec {name!r} needs the {_OPTIONAL[name]!r} package: pip install 'streamlab[codecs]'"
+        )
     check_choice("codec", name, [*_STDLIB, *_OPTIONAL, *KNOWN])
     if name in KNOWN:
         module, factory = KNOWN[name].split(":")

@@ -1,0 +1,290 @@
+"""Compression: every codec on the same sensor CSV, and the time-series codecs on its frame.
+
+    python benchmarks/bench_compress.py [--mb 6] [--interval-ms 1000] [--quick] [--out FILE]
+
+Data (seeded): ``epoch_ms,value,sensor`` lines with a header, ``--sensors`` sensors (10) that
+each report every ``--interval-ms`` (1000) at the same instants, one line per sensor per
+instant; values are per-sensor random walks (steps N(0, 0.05), starts in [-50, 50]) printed
+with 3 decimals: ``1700000000000,-33.777,sensor-0``. About ``--mb`` MB (6).
+
+Rows (one table; JSON written to benchmarks/results/compress.json). MB is always MB of the
+CSV bytes (10**6), so every row's ratio and speed compare on the same footing:
+
+1. byte codecs on the CSV bytes through ``streamlab.compress.codec(name)``: zlib 1/6/9, bz2,
+   lzma, zstd 3/19, lz4, and the teaching codecs huffman and lzw if they import (else "not
+   available"). A codec too slow for the time budget runs on a prefix of the CSV (the row says
+   so). Best of ``--repeats`` for runs under a second.
+2. time-series codec (lossless) on the **parsed frame** (``pandas.read_csv`` of the same bytes,
+   ``epoch_ms`` turned into ``datetime64[ns, UTC]``; parsing is not timed): ratio = CSV bytes /
+   encoded frame bytes, speed = CSV MB / seconds of ``encode_frame`` (``decode_frame``). The
+   round trip is checked bit for bit. Context rows: zlib entropy stage, no grouping by sensor.
+3. lossy codecs on the same frame (values only; times and sensor ids exact), per sensor where
+   the algorithm is sequential (``by="sensor"``), with the max abs error against the bound.
+4. context: LTTB of one sensor's series down to 1000 points.
+
+Target: the best lossless time-series row reaches >= 3x zstd level 3's ratio at >= zstd 3's
+compress MB/s. Those two are timed alternately (``--target-rounds`` each, best of) so that
+machine load hits both alike; PASS/FAIL is printed. Decompression speed is reported too.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import io
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from streamlab.compress import codec
+from streamlab.compress.lossy import DeadbandCodec, QuantizeCodec, SwingingDoorCodec, lttb
+from streamlab.compress.timeseries import TimeSeriesCodec
+from streamlab.errors import ConfigError
+
+HERE = Path(__file__).resolve().parent
+SEED = 20260521
+BYTE_CODECS = [
+    ("zlib-1", "zlib", {"level": 1}),
+    ("zlib-6", "zlib", {}),
+    ("zlib-9", "zlib", {"level": 9}),
+    ("bz2", "bz2", {}),
+    ("lzma", "lzma", {}),
+    ("zstd-3", "zstd", {}),
+    ("zstd-19", "zstd", {"level": 19}),
+    ("lz4", "lz4", {}),
+    ("huffman", "huffman", {}),
+    ("lzw", "lzw", {}),
+]
+
+
+def sensor_csv(mb: float, sensors: int, interval_ms: int, seed: int) -> bytes:
+    rng = np.random.default_rng(seed)
+    per = int(mb * 1e6 / 29.5) // sensors
+    walk = np.cumsum(rng.normal(0, 0.05, (per, sensors)), axis=0) + rng.uniform(-50, 50, sensors)
+    t = 1_700_000_000_000 + np.arange(per) * interval_ms
+    df = pd.DataFrame(
+        {
+            "epoch_ms": np.repeat(t, sensors),
+            "value": walk.ravel(),
+            "sensor": np.tile([f"sensor-{i}" for i in range(sensors)], per),
+        }
+    )
+    return df.to_csv(index=False, float_format="%.3f", lineterminator="\n").encode()
+
+
+def parse(csv: bytes) -> pd.DataFrame:
+    df = pd.read_csv(io.BytesIO(csv))
+    df["epoch_ms"] = pd.to_datetime(df["epoch_ms"], unit="ms", utc=True).astype(
+        "datetime64[ns, UTC]"
+    )
+    df.attrs["time_column"] = "epoch_ms"
+    return df
+
+
+def best_time(fn, repeats: int) -> tuple[object, float]:
+    """Run once; again up to ``repeats`` times in all if a run takes under a second."""
+    out, best = None, float("inf")
+    for i in range(repeats):
+        t0 = time.perf_counter()
+        out = fn()
+        best = min(best, time.perf_counter() - t0)
+        if i == 0 and best > 1.0:
+            break
+    return out, best
+
+
+def row(
+    name: str, kind: str, csv_bytes: int, encoded: int, enc_s: float, dec_s: float, **extra
+) -> dict:
+    mb = csv_bytes / 1e6
+    return {"codec": name, "kind": kind, "csv_bytes": csv_bytes, "encoded_bytes": encoded,
+            "ratio": csv_bytes / encoded, "compress_mb_s": mb / enc_s, "decompress_mb_s": mb / dec_s,
+            "compress_s": enc_s, "decompress_s": dec_s, **extra}  # fmt: skip
+
+
+def bench_bytes(csv: bytes, args) -> list[dict]:
+    rows = []
+    for label, name, params in BYTE_CODECS:
+        try:
+            c = codec(name, **params)
+        except (ImportError, ConfigError) as exc:
+            rows.append(
+                {
+                    "codec": label,
+                    "kind": "bytes",
+                    "available": False,
+                    "note": f"not available ({exc})",
+                }
+            )
+            continue
+        data, note = csv, ""
+        probe = csv[: 1 << 18]
+        _, t = best_time(lambda c=c, p=probe: c.encode(p), 1)
+        if t * len(csv) / len(probe) > args.budget_s:  # too slow for the whole CSV
+            size = max(len(probe), int(len(probe) * args.budget_s / t) // 2)
+            data, note = csv[:size], f"on the first {size / 1e6:.2f} MB (too slow for all)"
+        blob, enc = best_time(lambda c=c, d=data: c.encode(d), args.repeats)
+        back, dec = best_time(lambda c=c, b=blob: c.decode(b), args.repeats)
+        assert back == data, label
+        rows.append(row(label, "bytes", len(data), len(blob), enc, dec, note=note))
+    return rows
+
+
+def bench_frame(codec_obj, label: str, kind: str, df: pd.DataFrame, csv_bytes: int, args, **extra):
+    blob, enc = best_time(lambda: codec_obj.encode_frame(df), args.repeats)
+    out, dec = best_time(lambda: codec_obj.decode_frame(blob), args.repeats)
+    if codec_obj.lossless:
+        pd.testing.assert_frame_equal(out, df, check_exact=True)
+        assert np.array_equal(out["value"].to_numpy().view("i8"), df["value"].to_numpy().view("i8"))
+        return row(label, kind, csv_bytes, len(blob), enc, dec, **extra)
+    rep = codec_obj.error_report(df, out).iloc[0]
+    ok = bool(rep["max_abs_error"] <= rep["bound"])
+    return row(label, kind, csv_bytes, len(blob), enc, dec, bound=float(rep["bound"]),
+               max_abs_error=float(rep["max_abs_error"]), rmse=float(rep["rmse"]), bound_held=ok, **extra)  # fmt: skip
+
+
+def bench_target(csv: bytes, df: pd.DataFrame, rounds: int) -> dict:
+    """zstd-3 on the CSV and the time-series codec on the frame, timed alternately."""
+    z, ts = codec("zstd"), TimeSeriesCodec()
+    zb, tb = z.encode(csv), ts.encode_frame(df)
+    times = {"zstd_enc": [], "ts_enc": [], "zstd_dec": [], "ts_dec": []}
+    for _ in range(rounds):
+        for key, fn in (("zstd_enc", lambda: z.encode(csv)), ("ts_enc", lambda: ts.encode_frame(df)),
+                        ("zstd_dec", lambda: z.decode(zb)), ("ts_dec", lambda: ts.decode_frame(tb))):  # fmt: skip
+            t0 = time.perf_counter()
+            fn()
+            times[key].append(time.perf_counter() - t0)
+    mb = len(csv) / 1e6
+    speed = {k: mb / min(v) for k, v in times.items()}
+    out = {"zstd3_ratio": len(csv) / len(zb), "timeseries_ratio": len(csv) / len(tb),
+           **{f"{k}_mb_s": v for k, v in speed.items()}, "rounds": rounds}  # fmt: skip
+    out["ratio_x"] = out["timeseries_ratio"] / out["zstd3_ratio"]
+    out["pass"] = bool(out["ratio_x"] >= 3 and speed["ts_enc"] >= speed["zstd_enc"])
+    return out
+
+
+def bench_lttb(df: pd.DataFrame) -> dict:
+    one = df[df["sensor"] == "sensor-0"]
+    t, y = one["epoch_ms"], one["value"].to_numpy()
+    idx, secs = best_time(lambda: lttb(t, y, 1000), 3)
+    return {
+        "codec": "lttb",
+        "kind": "context",
+        "points_in": len(y),
+        "points_out": len(idx),
+        "seconds": secs,
+    }
+
+
+def fmt(r: dict) -> str:
+    if not r.get("available", True):
+        return f"{r['codec']:<34} {r['kind']:<9} {'':>8} {'':>10} {'':>10}  {r['note']}"
+    if r["codec"] == "lttb":
+        return (f"{'lttb (sensor-0, 1000 points)':<34} {'context':<9} {'':>8} {'':>10} {'':>10}  "
+                f"{r['points_in']:,} -> {r['points_out']:,} points in {r['seconds'] * 1e3:.1f} ms")  # fmt: skip
+    note = r.get("note", "")
+    if "bound" in r:
+        held = "ok" if r["bound_held"] else "BOUND BROKEN"
+        note = f"max err {r['max_abs_error']:.4g} <= {r['bound']:g} {held}, rmse {r['rmse']:.3g}"
+    return (f"{r['codec']:<34} {r['kind']:<9} {r['ratio']:>8.2f} {r['compress_mb_s']:>10.1f} "
+            f"{r['decompress_mb_s']:>10.1f}  {note}")  # fmt: skip
+
+
+def machine_info() -> dict:
+    info = {"cores_logical": os.cpu_count(), "platform": platform.platform(),
+            "python": platform.python_version(), "numpy": np.__version__, "pandas": pd.__version__}  # fmt: skip
+    try:
+        with open("/proc/cpuinfo") as f:
+            info["cpu"] = next(
+                ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")
+            )
+    except (OSError, StopIteration):
+        pass
+    return info
+
+
+def parse_args(argv=None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--mb", type=float, default=6.0, help="CSV size in MB")
+    p.add_argument("--sensors", type=int, default=10)
+    p.add_argument("--interval-ms", type=int, default=1000, help="1000 or 100, say")
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--target-rounds", type=int, default=7)
+    p.add_argument("--budget-s", type=float, default=8.0, help="longest encode a byte codec gets")
+    p.add_argument("--quick", action="store_true", help="1 MB, fewer repeats")
+    p.add_argument("--seed", type=int, default=SEED)
+    p.add_argument("--out", type=Path, default=HERE / "results" / "compress.json")
+    args = p.parse_args(argv)
+    if args.quick:
+        args.mb, args.repeats, args.target_rounds, args.budget_s = 1.0, 2, 3, 2.0
+    return args
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    started, load0 = time.perf_counter(), os.getloadavg()
+    csv = sensor_csv(args.mb, args.sensors, args.interval_ms, args.seed)
+    df = parse(csv)
+    n = len(csv)
+    rows = bench_bytes(csv, args)
+    for c, label in [
+        (TimeSeriesCodec(), "timeseries (zstd)"),
+        (TimeSeriesCodec(entropy="zlib"), "timeseries (zlib)"),
+        (TimeSeriesCodec(by=None), "timeseries (zstd, no grouping)"),
+    ]:
+        rows.append(
+            bench_frame(c, label, "frame", df, n, args, methods=c.explain(df)["method"].tolist())
+        )
+    for c in [
+        QuantizeCodec(max_error=0.005),
+        QuantizeCodec(max_error=0.05),
+        DeadbandCodec(deadband=0.05, by="sensor"),
+        DeadbandCodec(deadband=0.2, by="sensor"),
+        SwingingDoorCodec(deviation=0.05, by="sensor"),
+        SwingingDoorCodec(deviation=0.2, by="sensor"),
+    ]:
+        rows.append(bench_frame(c, repr(c).replace("Codec", ""), "lossy", df, n, args))
+    rows.append(bench_lttb(df))
+    target = bench_target(csv, df, args.target_rounds)
+
+    print(
+        f"{n / 1e6:.2f} MB of CSV, {len(df):,} rows, {args.sensors} sensors every {args.interval_ms} ms\n"
+    )
+    head = f"{'codec':<34} {'input':<9} {'ratio':>8} {'comp MB/s':>10} {'dec MB/s':>10}  note"
+    print(head + "\n" + "-" * len(head))
+    for r in rows:
+        print(fmt(r))
+    verdict = "PASS" if target["pass"] else "FAIL"
+    print(
+        f"\ntarget (timed alternately, best of {target['rounds']}): timeseries ratio "
+        f"{target['timeseries_ratio']:.2f} = {target['ratio_x']:.2f}x zstd-3's {target['zstd3_ratio']:.2f} "
+        f"(need >= 3x); compress {target['ts_enc_mb_s']:.0f} MB/s vs zstd-3 {target['zstd_enc_mb_s']:.0f} "
+        f"MB/s (need >=): {verdict}\n(decompress {target['ts_dec_mb_s']:.0f} MB/s vs zstd-3 "
+        f"{target['zstd_dec_mb_s']:.0f} MB/s; not part of the target)"
+    )
+    report = {
+        "benchmark": "compress",
+        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+        "duration_s": round(time.perf_counter() - started, 1),
+        "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
+        "machine": {**machine_info(), "loadavg_start": load0, "loadavg_end": os.getloadavg()},
+        "data": {"csv_bytes": n, "rows": len(df), "first_line": csv.split(b"\n")[1].decode()},
+        "results": rows,
+        "target": target,
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(report, indent=2) + "\n")
+    print(
+        f"\n{report['duration_s']} s; load average {load0[0]:.1f} -> {os.getloadavg()[0]:.1f}; JSON written to {args.out}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,423 @@
+"""``stream.parallel(func, client=...)``: a step that runs on a dask.distributed cluster.
+
+Batches travel with their tasks (not scattered), so a lost worker's tasks are rerun elsewhere;
+a window of ``max_in_flight`` batches gives back-pressure; results come out in input order; with
+``key=`` each key partition's state lives in a dask Actor on one worker. Everything runs on the
+running event loop, through an asynchronous client (see :func:`streamlab.scale.cluster`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import inspect
+import time
+import uuid
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pandas as pd
+from streamz import Stream
+
+from ..core.checks import check_number
+from ..errors import ConfigError, StateError
+from .cluster import StepActor, check_picklable, import_distributed, run_batch
+
+__all__ = ["Parallel", "ParallelStats"]
+
+_EVENTS_EVERY = 1.0  # seconds between looks at the scheduler's log of lost workers
+
+
+@dataclass
+class ParallelStats:
+    """Counters of a ``parallel`` step.
+
+    ``retried``: tasks the scheduler ran again because the worker holding them was lost (from
+    the scheduler's event log); ``lost``: batches given up after that (the error is raised);
+    ``per_worker``: batches (or key partitions) each worker computed.
+
+    Examples
+    --------
+    >>> ParallelStats().as_dict()["in_flight"]
+    0
+    """
+
+    submitted: int = 0
+    done: int = 0
+    in_flight: int = 0
+    peak_in_flight: int = 0
+    waits: int = 0
+    retried: int = 0
+    lost: int = 0
+    failed: int = 0
+    dropped: int = 0
+    workers_lost: int = 0
+    per_worker: dict[str, int] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+async def _settle(results) -> None:
+    waits = [r for r in results or () if inspect.isawaitable(r)]
+    if waits:
+        await asyncio.gather(*waits)
+
+
+@Stream.register_api()
+class parallel(Stream):
+    """Run ``func(batch)`` on a dask.distributed cluster, in order, with bounded in-flight work.
+
+    ``client`` is an asynchronous ``distributed.Client`` (``await streamlab.scale.cluster(2)``).
+    At most ``max_in_flight`` batches (default: 2 per worker) are computing or waiting to be
+    emitted; then the source waits. ``ordered=False`` emits results as they complete.
+    ``retries`` reruns a task whose function raised; a lost worker's tasks are rerun by the
+    scheduler. ``key="sensor"`` makes the step stateful: ``func`` is then a factory of objects
+    with ``update(df) -> DataFrame`` (and optionally ``end_of_input()``), one per key partition,
+    each living on one worker; a batch's result is the partitions' results concatenated in
+    partition order (so each key's rows keep their order when ``ordered=True``). If that
+    worker is lost, the state is gone: the step raises :class:`~streamlab.errors.StateError`.
+    ``end_of_input()`` waits for all in-flight batches and emits them; ``.stats`` counts.
+    A batch travels inside its task: keep batches well under 10 MB (dask warns above that).
+
+    Examples
+    --------
+    >>> import threading
+    >>> from streamz import Stream
+    >>> lock = threading.Lock()
+    >>> Stream().parallel(lambda df: lock and df, client=None)
+    Traceback (most recent call last):
+    ...
+    streamlab.errors.ConfigError: func=streamlab.scale.parallel.<lambda> cannot be sent to the workers: pickling it failed with TypeError: cannot pickle '_thread.lock' object. A function run on a cluster must not hold sockets, locks, open files, clients or streams (a lambda or closure takes every outside variable it uses along): create such things inside the function, or pass plain values
+    """
+
+    def __init__(
+        self,
+        upstream,
+        func,
+        *,
+        client,
+        ordered=True,
+        max_in_flight=None,
+        key=None,
+        retries=2,
+        stream_name=None,
+    ) -> None:
+        if not callable(func):
+            raise ConfigError(
+                f"func must be a function of a batch (or, with key=, a factory of state objects), "
+                f"not {func!r}"
+            )
+        check_picklable(func)  # before anything is sent anywhere
+        distributed = import_distributed()
+        if not isinstance(client, distributed.Client) or not client.asynchronous:
+            raise ConfigError(
+                f"client must be an asynchronous distributed.Client, not {client!r}; "
+                "make one with `client = await streamlab.scale.cluster(2)` (a client made with "
+                "asynchronous=False runs its own event loop in a thread)"
+            )
+        keys = [key] if isinstance(key, str) else list(key) if isinstance(key, list | tuple) else []
+        if key is not None and (not keys or not all(isinstance(k, str) for k in keys)):
+            raise ConfigError(f"key must be a column name or a list of them, not {key!r}")
+        self.keys: list[str] = keys
+        workers = max(int(client.scheduler_info().get("n_workers") or 1), 1)
+        if max_in_flight is None:
+            max_in_flight = 2 * workers
+        self.max_in_flight = check_number("max_in_flight", max_in_flight, low=1, integer=True)
+        self.retries = check_number("retries", retries, low=0, integer=True)
+        self.func = func
+        self.client = client
+        self.ordered = bool(ordered)
+        self.partitions = workers if self.keys else 0
+        self.stats = ParallelStats()
+        fname = getattr(func, "__name__", "func").strip("<>")
+        super().__init__(upstream, stream_name=stream_name or f"parallel({fname})")
+        self._prefix = f"parallel-{fname}-{uuid.uuid4().hex[:8]}"
+        self._seq = 0
+        self._inflight: collections.deque[asyncio.Task] = collections.deque()  # input order
+        self._held: collections.deque[tuple[pd.DataFrame, asyncio.Future]] = collections.deque()
+        self._drainer: asyncio.Task | None = None
+        self._error: BaseException | None = None
+        self._events_seen = time.time()
+        self._events_checked = 0.0
+        self._actor_futures: list = []
+        self._actor_task: asyncio.Task | None = None
+        self._placed: list[str] = []
+        self._tails: list[asyncio.Future | None] = [None] * self.partitions
+
+    # -- input --------------------------------------------------------------------------------
+    def update(self, x, who=None, metadata=None):
+        self._raise_error()
+        if not self._held and len(self._inflight) < self.max_in_flight:
+            self._submit(x)
+            return None
+        if len(self._held) >= self.max_in_flight:
+            raise StateError(
+                f"{self.name}: {len(self._held)} batches are already held back waiting for room on "
+                "the cluster: the caller does not wait for what update() returns; drive this "
+                "step from a streamlab source, or await what emit() returns"
+            )
+        room = _running_loop().create_future()
+        self._held.append((x, room))
+        self.stats.waits += 1
+        return room
+
+    def _submit(self, x) -> None:
+        loop = _running_loop()
+        seq = self._seq
+        self._seq += 1
+        if self.keys:
+            parts = [self._call(i, part) for i, part in self._split(x)]
+            task = loop.create_task(self._join(parts))
+        else:
+            future = self.client.submit(
+                run_batch,
+                self.func,
+                x,
+                key=f"{self._prefix}-{seq}",
+                retries=self.retries,
+                pure=False,
+            )
+            task = loop.create_task(self._one(future))
+        self._inflight.append(task)
+        self.stats.submitted += 1
+        self.stats.in_flight = len(self._inflight)
+        self.stats.peak_in_flight = max(self.stats.peak_in_flight, self.stats.in_flight)
+        if self._drainer is None or self._drainer.done():
+            self._drainer = loop.create_task(self._drain(), name=f"streamlab:{self.name}")
+
+    def _wake(self) -> None:
+        """Submit held batches, oldest first, while there is room."""
+        while self._held and len(self._inflight) < self.max_in_flight:
+            x, room = self._held.popleft()
+            self._submit(x)
+            if not room.done():
+                room.set_result(None)
+
+    # -- output -------------------------------------------------------------------------------
+    async def _drain(self) -> None:
+        try:
+            while self._inflight:
+                if self.ordered:
+                    await asyncio.wait([self._inflight[0]])
+                else:
+                    await asyncio.wait(self._inflight, return_when=asyncio.FIRST_COMPLETED)
+                while self._inflight:
+                    ready = next((t for t in self._inflight if t.done()), None)
+                    if ready is None or (self.ordered and ready is not self._inflight[0]):
+                        break
+                    self._inflight.remove(ready)
+                    self.stats.in_flight = len(self._inflight)
+                    worker_results = ready.result()  # re-raises the batch's error
+                    for worker, _out in worker_results:
+                        self.stats.per_worker[worker] = self.stats.per_worker.get(worker, 0) + 1
+                    self.stats.done += 1
+                    out = self._combine([o for _, o in worker_results])
+                    if out is not None:
+                        await _settle(self._emit(out))
+                    self._wake()
+                await self._check_lost_workers()
+        except asyncio.CancelledError:
+            raise
+        except BaseException as exc:
+            self._fail(exc)
+
+    def _combine(self, outs):
+        if not self.keys:
+            return outs[0]
+        frames = [o for o in outs if o is not None]
+        if not frames:
+            return None
+        nonempty = [f for f in frames if len(f)] or frames[:1]
+        return pd.concat(nonempty, ignore_index=True) if len(nonempty) > 1 else nonempty[0]
+
+    def _fail(self, exc: BaseException) -> None:
+        distributed = import_distributed()
+        if isinstance(exc, distributed.KilledWorker):
+            self.stats.lost += 1
+        elif not isinstance(exc, StateError):
+            self.stats.failed += 1
+        self._error = exc
+        self._discard(exc)
+
+    def _discard(self, exc: BaseException) -> None:
+        """Cancel what is in flight and fail the held batches' waits with ``exc`` (after an
+        error, or on close); counted in ``stats.dropped``."""
+        self.stats.dropped += len(self._inflight) + len(self._held)
+        for task in self._inflight:
+            if task.done() and not task.cancelled():
+                task.exception()  # retrieved: the first error is the one raised
+            task.cancel()
+        self._inflight.clear()
+        self.stats.in_flight = 0
+        for _, room in self._held:
+            if not room.done():
+                room.set_exception(exc)
+        self._held.clear()
+
+    def _raise_error(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    async def _check_lost_workers(self, *, force: bool = False) -> None:
+        """Count workers lost since this step started and our tasks the scheduler reran."""
+        now = time.monotonic()
+        if not force and now - self._events_checked < _EVENTS_EVERY:
+            return
+        self._events_checked = now
+        try:
+            events = await self.client.get_events("all")
+        except Exception:  # the scheduler is gone: the next task reports that
+            return
+        ours = f"{self._prefix}-"
+        for stamp, msg in events:
+            if stamp <= self._events_seen or not isinstance(msg, dict):
+                continue
+            self._events_seen = stamp
+            if msg.get("action") == "remove-worker":
+                self.stats.workers_lost += 1
+                keys = set(msg.get("processing-tasks", ())) | set(
+                    msg.get("lost-computed-tasks", ())
+                )
+                self.stats.retried += sum(str(k).startswith(ours) for k in keys)
+
+    # -- stateless ----------------------------------------------------------------------------
+    @staticmethod
+    async def _one(future):
+        worker, out = await future
+        return [(worker, out)]
+
+    # -- keyed state --------------------------------------------------------------------------
+    def _split(self, x: pd.DataFrame):
+        missing = [k for k in self.keys if k not in x.columns]
+        if missing:
+            raise ConfigError(
+                f"key={missing[0]!r} is not a column of this stream; its columns are "
+                f"{list(x.columns)}"
+            )
+        hashed = pd.util.hash_pandas_object(x[self.keys], index=False).to_numpy()
+        part = hashed % np.uint64(self.partitions)
+        for i in range(self.partitions):
+            rows = np.flatnonzero(part == i)
+            if len(rows):
+                yield i, x.iloc[rows]
+
+    def _call(self, i: int, part: pd.DataFrame) -> asyncio.Future:
+        """Queue ``part`` for partition ``i`` after the partition's previous batch."""
+        task = _running_loop().create_task(self._call_after(i, part, self._tails[i]))
+        self._tails[i] = task
+        return task
+
+    async def _call_after(self, i, part, previous):
+        if previous is not None:
+            await asyncio.wait([previous])
+        actors = await self._actors()
+        out = await self._on_actor(i, actors[i].update(part))
+        return self._placed[i], out
+
+    async def _join(self, calls):
+        return list(await asyncio.gather(*calls))
+
+    async def _actors(self):
+        if self._actor_task is None:
+            self._actor_task = _running_loop().create_task(self._start_actors())
+        return await asyncio.shield(self._actor_task)
+
+    async def _start_actors(self):
+        workers = sorted(await self.client.nthreads())
+        self._placed = [workers[i % len(workers)] for i in range(self.partitions)]
+        self._actor_futures = [
+            self.client.submit(
+                StepActor,
+                self.func,
+                actor=True,
+                workers=[w],
+                key=f"state-{self._prefix}-{i}",
+                pure=False,
+            )
+            for i, w in enumerate(self._placed)
+        ]
+        with self.client.as_current():  # the actor proxies bind to this client, not a default
+            return [await f for f in self._actor_futures]
+
+    async def _on_actor(self, i, call):
+        """Await an actor call; if the worker holding partition ``i`` is lost, say so."""
+        waiting = asyncio.ensure_future(call)
+        while True:
+            await asyncio.wait([waiting], timeout=0.5)
+            if waiting.done():
+                exc = waiting.exception()
+                if isinstance(exc, OSError) and await self._worker_gone(i):
+                    self._lost_state(i)
+                return waiting.result()
+            if self._actor_futures[i].status != "finished":
+                waiting.cancel()
+                self._lost_state(i)
+
+    async def _worker_gone(self, i: int, *, patience: float = 5.0) -> bool:
+        """After a call failed with OSError: has partition ``i``'s worker left the cluster?
+        (An OSError raised by the state object itself leaves the worker in place.)"""
+        deadline = time.monotonic() + patience
+        while time.monotonic() < deadline:
+            if self._actor_futures[i].status != "finished":
+                return True
+            try:
+                if self._placed[i] not in await self.client.nthreads():
+                    return True
+            except OSError:
+                return True
+            await asyncio.sleep(0.1)
+        return False
+
+    def _lost_state(self, i: int):
+        self.stats.lost += 1
+        raise StateError(
+            f"{self.name}: the state of key partition {i} lived on worker {self._placed[i]}, which "
+            "was lost; keyed state is not replicated, so results from here on would be wrong. "
+            "Start the stream again to begin with fresh state"
+        )
+
+    # -- end ----------------------------------------------------------------------------------
+    def end_of_input(self):
+        """Wait for every batch in flight, emit the results (and, with ``key=``, what the
+        state objects' ``end_of_input()`` return); raise an error a batch met."""
+        return [self._finish()]
+
+    async def _finish(self) -> None:
+        while self._drainer is not None and not self._drainer.done():
+            await asyncio.wait([self._drainer])
+        self._raise_error()
+        if self._actor_task is not None:
+            actors = await self._actors()
+            out = self._combine(
+                [await self._on_actor(i, a.end_of_input()) for i, a in enumerate(actors)]
+            )
+            if out is not None:
+                await _settle(self._emit(out))
+        await self._check_lost_workers(force=True)
+
+    async def close(self) -> None:
+        """Stop: cancel what is in flight (counted in ``stats.dropped``) and free the state;
+        batches that come later raise :class:`~streamlab.errors.StateError`."""
+        self._error = StateError(f"{self.name} was closed; build a new step to go on")
+        self._discard(self._error)
+        if self._drainer is not None:
+            self._drainer.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._drainer
+        self._actor_futures = []
+        self._actor_task = None
+
+
+def _running_loop() -> asyncio.AbstractEventLoop:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        raise StateError(
+            "stream.parallel runs on the running event loop: drive it from a streamlab source "
+            "(source.start() in Jupyter, streamlab.run in a script), or from a coroutine"
+        ) from None
+
+
+Parallel = parallel
