@@ -1,7 +1,7 @@
 """streamlab: explore live data streams in Jupyter as pandas micro-batches on streamz."""
 
-from . import datasets as datasets
 from . import compress, ops, sinks, store  # noqa: F401  (register stream.window, .to_tcp... on streamz nodes)
+from . import datasets as datasets
 from .core.runner import arun as arun
 from .core.runner import run as run
 from .errors import ConfigError as ConfigError
