@@ -100,10 +100,11 @@ def cpu_marks() -> tuple[float, float]:
     return busy, ours
 
 
-OTHERS: list[float] = []  # per timed run: other programs' CPU, as a fraction of one core
+# per timed run of a second or more: (label, seconds, CPU-seconds other programs used meanwhile)
+OTHERS: list[tuple[str, float, float]] = []
 
 
-async def timed(frames, attach, repeats: int) -> tuple[float, list]:
+async def timed(label: str, frames, attach, repeats: int) -> tuple[float, list]:
     """Best seconds over ``repeats`` runs of ``frames`` through ``attach(source)``, after one
     warm-up run; and the outputs of the last run."""
     best, out = float("inf"), []
@@ -117,7 +118,8 @@ async def timed(frames, attach, repeats: int) -> tuple[float, list]:
         m1 = cpu_marks()
         if i:
             best = min(best, sec)
-            OTHERS.append(max(0.0, (m1[0] - m0[0]) - (m1[1] - m0[1])) / sec)
+            if sec >= 1.0:  # shorter runs are below the resolution of the CPU counters
+                OTHERS.append((label, sec, max(0.0, (m1[0] - m0[0]) - (m1[1] - m0[1]))))
     return best, out
 
 
@@ -126,20 +128,28 @@ async def measure(a) -> dict:
     cheap = make_frames(a.cheap_batches, a.cheap_rows, seed=1)
     heavy_rows = sum(len(df) for df in heavy)
     res: dict = {"heavy": {}, "cheap": {}}
-    sec, local = await timed(heavy, lambda s: s.map(zstd19), a.repeats)
+    sec, local = await timed("heavy local", heavy, lambda s: s.map(zstd19), a.repeats)
     res["heavy"]["local_map_s"] = sec
-    sec_cheap_local, local_cheap = await timed(cheap, lambda s: s.map(positive), a.repeats)
+    sec_cheap_local, local_cheap = await timed(
+        "cheap local", cheap, lambda s: s.map(positive), a.repeats
+    )
     for workers in (1, 2):
         async with streamlab.scale.cluster(workers) as client:
             await client.run(_warm)
             sec, got = await timed(
-                heavy, lambda s, c=client: s.parallel(zstd19, client=c), a.repeats
+                f"heavy {workers} worker(s)",
+                heavy,
+                lambda s, c=client: s.parallel(zstd19, client=c),
+                a.repeats,
             )
             assert pd.concat(got).equals(pd.concat(local)), "cluster results differ from local"
             res["heavy"][f"cluster_{workers}_workers_s"] = sec
             if workers == 2:
                 sec_c, got_c = await timed(
-                    cheap, lambda s, c=client: s.parallel(positive, client=c), a.repeats
+                    "cheap 2 workers",
+                    cheap,
+                    lambda s, c=client: s.parallel(positive, client=c),
+                    a.repeats,
                 )
                 assert all(x.equals(y) for x, y in zip(got_c, local_cheap, strict=True))
                 res["cheap"] = {
@@ -198,10 +208,11 @@ def main(argv=None) -> int:
     )
     status = "PASS" if speedup >= target else "FAIL"
     print(f"\ntargets\n  2 workers / 1 worker (CPU-heavy) {speedup:6.2f}x  >= {target}x  {status}")
-    busy = max(OTHERS)
+    busy = max((cpu / sec for _, sec, cpu in OTHERS), default=0.0)
     print(
         f"\nother programs used up to {busy:.0%} of one core during a timed run "
-        f"(load average {os.getloadavg()[0]:.2f})"
+        f"(load average {os.getloadavg()[0]:.2f}); per run: "
+        + ", ".join(f"{label} {cpu / sec:.0%}" for label, sec, cpu in OTHERS)
     )
     if busy > 0.2:
         print("  WARNING: the machine was busy; two workers can only use the cores that are free")
@@ -223,7 +234,10 @@ def main(argv=None) -> int:
                     "streamlab": streamlab.__version__,
                 },
                 "load_average": {"start": load_start, "end": os.getloadavg()},
-                "other_programs_cpu_fraction_per_run": OTHERS,
+                "other_programs_cpu": [
+                    {"run": label, "seconds": sec, "others_cpu_s": cpu}
+                    for label, sec, cpu in OTHERS
+                ],
                 "results": res,
                 "targets": [
                     {

@@ -1,6 +1,6 @@
 """streamlab: explore live data streams in Jupyter as pandas micro-batches on streamz."""
 
-from . import compress, ops, sinks, store  # noqa: F401  (register stream.window, .to_tcp... on streamz nodes)
+from . import compress, ops, scale, sinks, store  # noqa: F401  (register stream.window, .to_tcp... on streamz nodes)
 from . import datasets as datasets
 from .core.runner import arun as arun
 from .core.runner import run as run
@@ -9,6 +9,7 @@ from .errors import ParseError as ParseError
 from .errors import SourceError as SourceError
 from .errors import StateError as StateError
 from .errors import StreamlabError as StreamlabError
+from .scale import cluster as cluster
 from .sources.generate import generate as generate
 from .sources.replay import replay as replay
 from .sources.serve import serve as serve
@@ -25,6 +26,7 @@ __all__ = [
     "Store",
     "StreamlabError",
     "arun",
+    "cluster",
     "datasets",
     "from_tcp",
     "from_udp",

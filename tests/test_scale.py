@@ -17,8 +17,6 @@ import pytest
 import pytest_asyncio
 from streamz import Stream
 
-pytest.importorskip("distributed")  # the [scale] extra
-
 import streamlab
 import streamlab.scale  # registers stream.parallel
 from streamlab.core.source import BatchSource

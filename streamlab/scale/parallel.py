@@ -121,7 +121,8 @@ class parallel(Stream):
         if key is not None and (not keys or not all(isinstance(k, str) for k in keys)):
             raise ConfigError(f"key must be a column name or a list of them, not {key!r}")
         self.keys: list[str] = keys
-        workers = max(int(client.scheduler_info().get("n_workers") or 1), 1)
+        info = client.scheduler_info()  # cached; older distributed lists the workers instead
+        workers = max(int(info.get("n_workers") or len(info.get("workers") or ()) or 1), 1)
         if max_in_flight is None:
             max_in_flight = 2 * workers
         self.max_in_flight = check_number("max_in_flight", max_in_flight, low=1, integer=True)
