@@ -28,6 +28,10 @@ def test_demo_runs_offline_and_writes_a_standalone_report(tmp_path):
     assert "3 bad records went to dead letters" in out
     assert "expected 3 fields, saw 2" in out and "'warm' is not a valid float64" in out
     assert "402 days" in out
+    assert "stored     19,226 rows in" in out and "the coldest reading was" in out
+    assert re.search(r"compressed \d+\.\dx zlib, \d+\.\dx zstd, \d+\.\dx with the time-series", out)
+    readings = streamlab.Store(tmp_path / "readings.db").query("SELECT * FROM readings")
+    assert len(readings) == 19_226 and readings["time"].is_monotonic_increasing
     html = (tmp_path / "report.html").read_text()
     assert "Bokeh" in html and "cdn.bokeh.org" not in html  # BokehJS inline: opens offline
     assert done.stderr == ""
