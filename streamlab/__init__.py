@@ -1,6 +1,6 @@
 """streamlab: explore live data streams in Jupyter as pandas micro-batches on streamz."""
 
-from . import compress, ops, scale, sinks, store  # noqa: F401  (register stream.window, .to_tcp... on streamz nodes)
+from . import compress, learn, ops, scale, sinks, store  # noqa: F401  (register stream.window, .to_tcp... on streamz nodes)
 from . import datasets as datasets
 from .core.runner import arun as arun
 from .core.runner import run as run
