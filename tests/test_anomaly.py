@@ -274,13 +274,13 @@ BATCH = pd.DataFrame({"time": [T0], "value": [1.0]})
         ),
         (
             lambda: _emit("robust_zscore", BATCH, column="value", window=1),
-            "window must be a row count >= 2 such as 100 or a positive duration such as '30s', "
-            "not 1",
+            "window must be a row count >= 2 such as 100 or a positive duration such as '30s' or "
+            "'5min', not 1",
         ),
         (
             lambda: _emit("robust_zscore", BATCH, column="value", window="-5s"),
-            "window must be a row count >= 2 such as 100 or a positive duration such as '30s', "
-            "not '-5s'",
+            "window must be a row count >= 2 such as 100 or a positive duration such as '30s' or "
+            "'5min', not '-5s'",
         ),
         (
             lambda: _emit("isolation_forest", BATCH, column="value", window=1),

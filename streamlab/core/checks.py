@@ -7,9 +7,11 @@ import math
 from collections.abc import Iterable
 from typing import Any
 
+import pandas as pd
+
 from ..errors import ConfigError
 
-__all__ = ["check_choice", "check_number", "check_port"]
+__all__ = ["check_choice", "check_duration", "check_number", "check_port"]
 
 
 def check_choice(name: str, value: Any, allowed: Iterable[str]) -> str:
@@ -93,3 +95,28 @@ def check_port(name: str, value: Any, *, allow_zero: bool = True) -> int:
     if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= 65535:
         raise ConfigError(f"{name} must be in {low}..65535, not {value!r}; {fix}")
     return value
+
+
+def check_duration(
+    name: str, value: Any, *, allow_zero: bool = False, examples: str = "'30s', '5min' or '1h'"
+) -> pd.Timedelta:
+    """A duration (``'5min'``, a ``timedelta``) that is positive (or >= 0 with ``allow_zero``).
+
+    Examples
+    --------
+    >>> check_duration("size", "90s")
+    Timedelta('0 days 00:01:30')
+    >>> check_duration("size", "soon")
+    Traceback (most recent call last):
+    ...
+    streamlab.errors.ConfigError: size must be a duration > 0 such as '30s', '5min' or '1h', not 'soon'
+    """
+    try:
+        delta = pd.Timedelta(value) if not isinstance(value, bool) else pd.NaT
+    except (ValueError, TypeError):
+        delta = pd.NaT
+    zero = pd.Timedelta(0)
+    if delta is pd.NaT or delta < zero or (delta == zero and not allow_zero):
+        low = ">= 0" if allow_zero else "> 0"
+        raise ConfigError(f"{name} must be a duration {low} such as {examples}, not {value!r}")
+    return delta

@@ -11,7 +11,6 @@ detector has enough history get no score either (``stats.unscored``).
 
 from __future__ import annotations
 
-import datetime as dt
 import numbers
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -23,6 +22,7 @@ from streamz import Stream
 from ..core.batch import as_ns, time_column
 from ..core.checks import check_number
 from ..errors import ConfigError
+from ..ops.rolling import parse_window
 from .drift import check_columns, rows_by_key
 
 __all__ = [
@@ -144,19 +144,7 @@ class _Scorer(Stream):
 
 
 def _window(window):
-    if isinstance(window, numbers.Integral) and not isinstance(window, bool) and window >= 2:
-        return int(window)
-    if isinstance(window, str | dt.timedelta):
-        try:
-            span = pd.Timedelta(window)
-        except ValueError:
-            span = pd.NaT
-        if span is not pd.NaT and span > pd.Timedelta(0):
-            return span
-    raise ConfigError(
-        "window must be a row count >= 2 such as 100 or a positive duration such as '30s', "
-        f"not {window!r}"
-    )
+    return parse_window(window, min_rows=2)  # a median and a MAD need two rows
 
 
 @dataclass

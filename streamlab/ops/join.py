@@ -41,7 +41,7 @@ import pandas as pd
 from streamz import Stream
 
 from ..core.batch import TIME_ATTR, as_ns, time_column
-from ..core.checks import check_choice, check_number
+from ..core.checks import check_choice, check_duration, check_number
 from ..core.runner import find_sources
 from ..errors import ConfigError
 
@@ -51,15 +51,7 @@ _NEVER = -(2**62)  # "no time yet": far below any event time, with room to subtr
 
 
 def _duration(name: str, value) -> pd.Timedelta:
-    try:
-        delta = pd.Timedelta(value)
-    except (ValueError, TypeError):
-        delta = pd.NaT
-    if delta is pd.NaT or delta < pd.Timedelta(0) or isinstance(value, bool):
-        raise ConfigError(
-            f"{name} must be a duration >= 0 such as '0s', '500ms' or '1min', not {value!r}"
-        )
-    return delta
+    return check_duration(name, value, allow_zero=True, examples="'0s', '500ms' or '1min'")
 
 
 @Stream.register_api()

@@ -51,7 +51,7 @@ class RollingAgg:
     name: str
 
 
-def parse_window(window) -> int | pd.Timedelta:
+def parse_window(window, *, min_rows: int = 1) -> int | pd.Timedelta:
     """A row count (int >= 1) or a positive duration (``"30s"``, a ``timedelta``).
 
     Examples
@@ -64,7 +64,7 @@ def parse_window(window) -> int | pd.Timedelta:
     streamlab.errors.ConfigError: window must be a row count >= 1 such as 100 or a positive duration such as '30s' or '5min', not 'abc'
     """
     if isinstance(window, numbers.Integral) and not isinstance(window, bool):
-        if window >= 1:
+        if window >= min_rows:
             return int(window)
     elif isinstance(window, str | dt.timedelta):  # pd.Timedelta is a timedelta
         try:
@@ -74,7 +74,7 @@ def parse_window(window) -> int | pd.Timedelta:
         if delta is not pd.NaT and delta > pd.Timedelta(0):
             return delta
     raise ConfigError(
-        "window must be a row count >= 1 such as 100 or a positive duration such as "
+        f"window must be a row count >= {min_rows} such as 100 or a positive duration such as "
         f"'30s' or '5min', not {window!r}"
     )
 

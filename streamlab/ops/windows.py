@@ -30,7 +30,7 @@ import pandas as pd
 from streamz import Stream
 
 from ..core.batch import TIME_ATTR, as_ns, time_column
-from ..core.checks import check_choice, check_number
+from ..core.checks import check_choice, check_duration, check_number
 from ..errors import ConfigError
 from .aggregates import finalize, parse_agg, partials, reduce
 
@@ -43,16 +43,7 @@ LATE_POLICIES = ("drop", "stream", "update")
 
 def _duration(name: str, value, *, allow_zero: bool = False) -> int:
     """A duration ('5min', '1h', a Timedelta) in nanoseconds."""
-    try:
-        ns = pd.Timedelta(value).value
-    except (ValueError, TypeError):
-        ns = None
-    if ns is None or ns < 0 or (ns == 0 and not allow_zero):
-        low = ">= 0" if allow_zero else "> 0"
-        raise ConfigError(
-            f"{name} must be a duration {low} such as '30s', '5min' or '1h', not {value!r}"
-        )
-    return ns
+    return check_duration(name, value, allow_zero=allow_zero).value
 
 
 class _Seq:
