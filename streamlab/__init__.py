@@ -1,6 +1,6 @@
 """streamlab: explore live data streams in Jupyter as pandas micro-batches on streamz."""
 
-from . import compress, learn, ops, scale, sinks, store  # noqa: F401  (register stream.window, .to_tcp... on streamz nodes)
+from . import compress, lazy, ops, scale, sinks, store  # noqa: F401  (register stream.window, .to_tcp... on streamz nodes)
 from . import datasets as datasets
 from .core.runner import arun as arun
 from .core.runner import run as run
@@ -38,3 +38,13 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
+
+lazy.register_lazy_steps()  # stream.learn, .refit, .detect_drift...: scikit-learn on first use
+
+
+def __getattr__(name: str):
+    if name == "learn":  # imported on first use: scikit-learn takes half a second to load
+        import importlib
+
+        return importlib.import_module(".learn", __name__)
+    raise AttributeError(f"module 'streamlab' has no attribute {name!r}")

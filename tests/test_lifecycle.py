@@ -123,3 +123,18 @@ def test_rerunning_a_notebook_cell_replaces_its_source():
     finally:
         kc.stop_channels()
         km.shutdown_kernel(now=True)
+
+
+def test_import_stays_light_and_learning_steps_load_on_first_use():
+    code = textwrap.dedent("""
+        import sys, streamlab
+        from streamz import Stream
+        print("sklearn" in sys.modules)
+        from sklearn.linear_model import SGDRegressor
+        step = Stream().learn(SGDRegressor(), target="y", features=["x"])
+        print(type(step).__module__, "sklearn" in sys.modules, streamlab.learn.__name__)
+    """)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split("\n")
+    assert out[:2] == ["False", "streamlab.learn.steps True streamlab.learn"]
