@@ -47,4 +47,9 @@ def __getattr__(name: str):
         import importlib
 
         return importlib.import_module(".learn", __name__)
+    if name in ("viz", "Dashboard"):  # bokeh and ipywidgets load on first use too
+        import importlib
+
+        viz = importlib.import_module(".viz", __name__)
+        return viz if name == "viz" else viz.Dashboard
     raise AttributeError(f"module 'streamlab' has no attribute {name!r}")

@@ -31,6 +31,7 @@ LAZY_STEPS = {
         "isolation_forest",
     )
 }
+LAZY_STEPS["dashboard"] = "streamlab.viz"  # bokeh and ipywidgets
 
 
 def _stand_in(name: str, module: str):

@@ -55,6 +55,16 @@ def bytes_to_frame(data: bytes) -> pd.DataFrame:
     return table.to_pandas()
 
 
+def frame_codec_name(data: bytes, reader: str = "auto") -> str:
+    """The codec name in a frame's header (``CodecError`` if it is not a streamlab frame)."""
+    if len(data) < _HEADER.size or data[:4] != MAGIC:
+        raise CodecError(
+            f"{reader}: not a streamlab frame (it does not start with {MAGIC!r}; {len(data)} bytes)"
+        )
+    _, n = _HEADER.unpack_from(data)
+    return data[_HEADER.size : _HEADER.size + n].decode("ascii", "replace")
+
+
 class Codec:
     """Base class. Subclasses set ``name`` and ``lossless`` and implement the byte methods;
     column-aware codecs override ``_encode_frame``/``_decode_frame`` too."""
@@ -75,13 +85,8 @@ class Codec:
         return _HEADER.pack(MAGIC, len(name)) + name + self._encode_frame(df)
 
     def decode_frame(self, data: bytes) -> pd.DataFrame:
-        if len(data) < _HEADER.size or data[:4] != MAGIC:
-            raise CodecError(
-                f"{self.name}: not a streamlab frame (it does not start with "
-                f"{MAGIC!r}; {len(data)} bytes)"
-            )
-        _, n = _HEADER.unpack_from(data)
-        name = data[_HEADER.size : _HEADER.size + n].decode("ascii", "replace")
+        name = frame_codec_name(data, self.name)
+        n = len(name.encode("ascii", "replace"))
         if name != self.name:
             raise CodecError(
                 f"{self.name}: this frame was written by codec {name!r}; decode it "

@@ -10,16 +10,19 @@ import pandas as pd
 from streamz import Stream
 
 from ..core.deadletter import DeadLetter, dead_letter_frame
+from ..core.params import Param, Tunable
 from ..core.stats import Stats
+from ..errors import ConfigError
 from ..parse.serialize import to_bytes
-from .base import CodecError
+from .base import CodecError, frame_codec_name
 from .registry import codec as get_codec
+from .registry import codecs
 
 __all__ = ["compare", "compress", "decompress"]
 
 
 @Stream.register_api()
-class compress(Stream):
+class compress(Tunable, Stream):
     """Each batch becomes one self-describing compressed frame (``bytes``).
 
     Examples
@@ -37,19 +40,82 @@ class compress(Stream):
         super().__init__(upstream, stream_name=stream_name or f"compress({self.codec.name})")
         self.stats = Stats()
 
+    def params(self) -> dict[str, Param]:
+        """``codec``: switch to another lossless codec from the next batch (each frame names
+        its codec, so ``decompress`` reads frames of both)."""
+        return {"codec": Param("codec", help="codec of the next frames", choices=lossless())}
+
+    def _get_codec(self) -> str:
+        return self.codec.name
+
+    def _set_codec(self, name: str) -> None:
+        self.codec = get_codec(name)
+
     def update(self, x, who=None, metadata=None):
         frame = self.codec.encode_frame(x)
         self.stats.count_batch(rows=len(x), nbytes=len(frame))
         return self._emit(frame)
 
 
+#: codecs that need an error bound (they cannot be switched to without one)
+LOSSY = ("quantize", "deadband", "swinging_door")
+
+
+def lossless() -> tuple[str, ...]:
+    """The codecs a running ``compress`` step can switch between (lossless, no parameters)."""
+    return tuple(n for n in codecs() if n not in LOSSY)
+
+
+class _AutoCodec:
+    """Decodes a frame with the codec its header names (level suffixes such as ``-19`` do
+    not matter for decoding)."""
+
+    name = "auto"
+
+    def __init__(self) -> None:
+        self._by_name: dict = {}
+
+    def decode_frame(self, data: bytes) -> pd.DataFrame:
+        name = frame_codec_name(data)
+        if name not in self._by_name:
+            base = name.rsplit("-", 1)[0] if "-" in name else name
+            if base not in lossless():
+                raise CodecError(
+                    f"auto: the frame names codec {name!r}, which is not a lossless codec "
+                    f"known here ({', '.join(lossless())})"
+                )
+            c = get_codec(base)
+            c.name = name  # the frame's own name, as its header says
+            self._by_name[name] = c
+        return self._by_name[name].decode_frame(data)
+
+
 @Stream.register_api()
 class decompress(Stream):
     """Frames back into batches. A frame that does not decode goes to ``.errors`` (a
-    dead-letter batch with the reason) and the next one decodes as usual."""
+    dead-letter batch with the reason) and the next one decodes as usual.
+
+    ``codec="auto"`` reads each frame with the lossless codec its header names (follows a
+    ``compress`` step whose codec is changed while it runs).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> src = Stream()
+    >>> packed = src.compress("zlib")
+    >>> back = packed.decompress("auto").sink_to_list()
+    >>> src.emit(pd.DataFrame({"x": [1]}))
+    >>> packed.set_param("codec", "lzma")
+    >>> src.emit(pd.DataFrame({"x": [2]}))
+    >>> [b["x"].item() for b in back]
+    [1, 2]
+    """
 
     def __init__(self, upstream, codec, *, stream_name=None, **params) -> None:
-        self.codec = get_codec(codec, **params)
+        self.auto = codec == "auto"
+        if self.auto and params:
+            raise ConfigError(f"codec='auto' takes no parameters; got {sorted(params)}")
+        self.codec = _AutoCodec() if self.auto else get_codec(codec, **params)
         super().__init__(upstream, stream_name=stream_name or f"decompress({self.codec.name})")
         self.stats = Stats()
         self.errors = Stream(stream_name=f"{self.name}.errors")

@@ -154,6 +154,11 @@ class BatchSource(Source):
             print(f"streamlab: {self} stopped by an error:", file=sys.stderr)
             traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
 
+    @property
+    def buffered(self) -> int:
+        """Records received but not emitted yet (held in this process)."""
+        return 0
+
     # -- pause / resume / step --------------------------------------------------------------
     @property
     def paused(self) -> bool:

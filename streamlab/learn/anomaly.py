@@ -21,6 +21,7 @@ from streamz import Stream
 
 from ..core.batch import as_ns, time_column
 from ..core.checks import check_number
+from ..core.params import Param, Tunable
 from ..errors import ConfigError
 from ..ops.rolling import parse_window
 from .drift import check_columns, rows_by_key
@@ -79,7 +80,7 @@ class AnomalyStats:
     keys: int = 0
 
 
-class _Scorer(Stream):
+class _Scorer(Tunable, Stream):
     """What the three steps share: checks, keys, NaN policy, output columns, counters."""
 
     method = ""
@@ -99,6 +100,25 @@ class _Scorer(Stream):
         self.stats = AnomalyStats()
         name = stream_name or f"{type(self).__name__}({column!r})"
         super().__init__(upstream, stream_name=name)
+
+    #: where a threshold slider runs (the allowed range is any positive number)
+    threshold_span = (0.5, 20.0)
+
+    def params(self) -> dict[str, Param]:
+        if self.threshold is None:  # the model decides (isolation forest's own cut)
+            return {}
+        return {
+            "threshold": Param(
+                "threshold",
+                help=f"flag rows whose score is above this ({self.method})",
+                low=0,
+                span=self.threshold_span,
+            )
+        }
+
+    def _set_threshold(self, value: float) -> None:
+        check_number("threshold", value, low=0, low_open=True)
+        self.threshold = value
 
     def update(self, x, who=None, metadata=None):
         step = type(self).__name__
@@ -390,6 +410,14 @@ class isolation_forest(_Scorer):
             "random_state": check_number("seed", seed, integer=True),
         }
         super().__init__(upstream, column, key=key, threshold=threshold, stream_name=stream_name)
+
+    threshold_span = (0.4, 0.9)  # -score_samples lies in (0, 1]
+
+    def _set_threshold(self, value: float) -> None:
+        super()._set_threshold(value)
+        for st in self.state.values():  # the forests already fitted use it from the next row
+            if st.model is not None:
+                st.cut = value
 
     def _new_state(self) -> _Forest:
         return _Forest()

@@ -25,6 +25,7 @@ from streamz import Stream
 
 from ..core.batch import time_column
 from ..core.checks import check_choice, check_number
+from ..core.params import Param, Tunable
 from ..errors import ConfigError
 
 __all__ = ["ADWIN", "DDM", "DETECTORS", "DriftStats", "PageHinkley", "detect_drift"]
@@ -395,6 +396,32 @@ class DDM(_Restarting):
 
 DETECTORS = {"adwin": ADWIN, "page_hinkley": PageHinkley, "ddm": DDM}
 
+#: the one parameter of each detector a dashboard offers (its sensitivity)
+TUNABLE = {
+    "adwin": Param(
+        "delta",
+        help="ADWIN confidence: smaller finds fewer, surer changes",
+        low=0,
+        high=1,
+        log=True,
+        span=(1e-7, 0.5),
+        fix="use a value in (0, 1) such as 0.002",
+    ),
+    "page_hinkley": Param(
+        "threshold",
+        help="Page-Hinkley alarm level: higher finds fewer changes",
+        low=0,
+        log=True,
+        span=(1.0, 1000.0),
+    ),
+    "ddm": Param(
+        "drift",
+        help="DDM drift level (standard deviations)",
+        low=0,
+        span=(1.0, 10.0),
+    ),
+}
+
 
 def _make(method: str, params: dict):
     cls = DETECTORS[check_choice("method", method, DETECTORS)]
@@ -444,7 +471,7 @@ class DriftStats:
 
 
 @Stream.register_api()
-class detect_drift(Stream):  # streamz names its nodes in lower case
+class detect_drift(Tunable, Stream):  # streamz names its nodes in lower case
     """Detect drift in ``column`` (per ``key``) with ``method`` (``"adwin"``, ``"page_hinkley"``
     or ``"ddm"``); ``**params`` go to that detector's class (see :data:`DETECTORS`).
 
@@ -471,7 +498,8 @@ class detect_drift(Stream):  # streamz names its nodes in lower case
         self, upstream, column, *, method="adwin", key=None, stream_name=None, **params
     ) -> None:
         self.column, self.key, self.method = column, key, method
-        self._new = _make(method, params)
+        self._params = dict(params)
+        self._new = _make(method, self._params)
         self._new()  # check the parameters now, not at the first batch
         self.detectors: dict = {}
         self.stats = DriftStats()
@@ -479,6 +507,36 @@ class detect_drift(Stream):  # streamz names its nodes in lower case
         name = stream_name or f"detect_drift({column!r}, method={method!r})"
         super().__init__(upstream, stream_name=name)
         self.events = Stream(stream_name=f"{name}.events")
+
+    def params(self) -> dict[str, Param]:
+        """The detector's sensitivity: ADWIN's ``delta``, Page-Hinkley's ``threshold``,
+        DDM's ``drift`` level. A change applies to every key's detector from the next row."""
+        return {self._knob: TUNABLE[self.method]}
+
+    @property
+    def _knob(self) -> str:
+        return TUNABLE[self.method].name
+
+    def _get_delta(self):
+        return self._current(self._knob)
+
+    _get_threshold = _get_drift = _get_delta
+
+    def _current(self, name):
+        return self._params.get(
+            name, inspect.signature(DETECTORS[self.method]).parameters[name].default
+        )
+
+    def _apply(self, value) -> None:
+        name = self._knob
+        trial = dict(self._params, **{name: value})
+        _make(self.method, trial)()  # the detector's own checks (DDM: drift >= warning)
+        self._params = trial
+        self._new = _make(self.method, trial)
+        for det in self.detectors.values():
+            setattr(det, name, value)
+
+    _set_delta = _set_threshold = _set_drift = _apply
 
     def update(self, x, who=None, metadata=None):
         check_columns(x, "detect_drift", column=self.column, key=self.key)

@@ -17,6 +17,7 @@ from sklearn.base import clone
 from streamz import Stream
 
 from ..core.batch import time_column
+from ..core.params import Param, Tunable
 from ..errors import ConfigError
 from .prequential import Prequential
 
@@ -29,7 +30,7 @@ def _check_batch(x) -> None:
 
 
 @Stream.register_api()
-class learn(Stream):
+class learn(Tunable, Stream):
     """Test-then-train a scikit-learn estimator on each batch; emit the batch with predictions.
 
     Each batch is predicted by the model as it was before the batch (in chunks, see
@@ -108,6 +109,36 @@ class learn(Stream):
         super().__init__(upstream, stream_name=name)
         self.errors = Stream(stream_name=f"{name}.errors")
         self.metrics_stream = Stream(stream_name=f"{name}.metrics")
+
+    # -- tuning ----------------------------------------------------------------------------
+    def params(self) -> dict[str, Param]:
+        """``learning_rate`` when the estimator has one that ``partial_fit`` reads each call
+        (``eta0`` of SGD models with a non-"optimal" schedule and of ``Perceptron``, or
+        ``learning_rate_init`` of MLPs). It applies from the next chunk learned."""
+        if _rate_name(self.learner.estimator) is None:
+            return {}
+        return {
+            "learning_rate": Param(
+                "learning_rate",
+                help="step size of each partial_fit (the estimator's "
+                f"{_rate_name(self.learner.estimator)})",
+                low=0,
+                log=True,
+                span=(1e-5, 1.0),
+                fix="use a small positive value such as 0.01",
+            )
+        }
+
+    def _get_learning_rate(self) -> float:
+        return self.learner.estimator.get_params()[_rate_name(self.learner.estimator)]
+
+    def _set_learning_rate(self, value: float) -> None:
+        if value <= 0:
+            raise ConfigError(f"learning_rate must be > 0, not {value!r}; use 0.01 for example")
+        name = _rate_name(self.learner.estimator)
+        self.learner.estimator.set_params(**{name: value})  # models rebuilt from it keep it
+        if self.learner.model is not self.learner.estimator:
+            self.learner.model.set_params(**{name: value})
 
     @property
     def metrics(self) -> dict:
@@ -254,3 +285,13 @@ def _when(x: pd.DataFrame) -> dict:
     if col is None or col not in x.columns or not len(x):
         return {}
     return {"time": x[col].iloc[-1]}
+
+
+def _rate_name(estimator) -> str | None:
+    """The estimator's learning-rate parameter that ``partial_fit`` honours, if any."""
+    params = estimator.get_params(deep=False)
+    if "eta0" in params and params.get("learning_rate", "constant") != "optimal":
+        return "eta0"
+    if "learning_rate_init" in params:
+        return "learning_rate_init"
+    return None

@@ -33,6 +33,7 @@ from streamz import Stream
 
 from ..core.batch import as_ns, time_column
 from ..core.checks import check_choice
+from ..core.params import Param, Tunable
 from ..errors import ConfigError
 
 __all__ = ["AGGS", "Rolling", "RollingAgg", "parse_rolling_aggs", "parse_window"]
@@ -77,6 +78,16 @@ def parse_window(window, *, min_rows: int = 1) -> int | pd.Timedelta:
         f"window must be a row count >= {min_rows} such as 100 or a positive duration such as "
         f"'30s' or '5min', not {window!r}"
     )
+
+
+def _duration(window) -> pd.Timedelta:
+    span = parse_window(window)
+    if isinstance(span, int):
+        raise ConfigError(
+            f"window={window!r} is a row count; this rolling step counts time: give a "
+            "duration such as '30s'"
+        )
+    return span
 
 
 def _parse_one(column, name) -> RollingAgg:
@@ -131,7 +142,7 @@ def _columns(name: str, value) -> list:
 
 
 @Stream.register_api()
-class rolling(Stream):  # streamz names its nodes in lower case
+class rolling(Tunable, Stream):  # streamz names its nodes in lower case
     """Rolling aggregates over the whole stream, per key, exact against pandas.
 
     ``window`` is a row count (``100``) or a duration (``"30s"``, event time: ``on`` names the
@@ -181,6 +192,32 @@ class rolling(Stream):  # streamz names its nodes in lower case
         self.late_count = 0
         #: the rows the next batch can still see (needed columns only, arrival order)
         self.tail: pd.DataFrame | None = None
+
+    # -- tuning ----------------------------------------------------------------------------
+    def params(self) -> dict[str, Param]:
+        """``window`` can change while running; the kind (rows or time) stays.
+
+        A shorter window applies from the next batch; a longer one fills up from the rows
+        it kept (the first rows after the change see fewer than the new window holds).
+        """
+        if self.by_time:
+            return {"window": Param("window", help="rolling window (a duration)", parse=_duration)}
+        return {
+            "window": Param(
+                "window",
+                help="rolling window (rows)",
+                low=1,
+                integer=True,
+                log=True,
+                span=(1, 10_000),
+            )
+        }
+
+    def _get_window(self):
+        return self._asked
+
+    def _set_window(self, value) -> None:
+        self.span, self._asked = parse_window(value), value
 
     # -- checks ----------------------------------------------------------------------------
     def _time_col(self, df: pd.DataFrame) -> str | None:

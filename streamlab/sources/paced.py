@@ -17,6 +17,7 @@ import pandas as pd
 from ..core.batch import as_ns
 from ..core.checks import check_number
 from ..core.deadletter import DeadLetter
+from ..core.params import Param, Tunable
 from ..core.source import BatchSource
 
 __all__ = ["PacedSource"]
@@ -28,7 +29,7 @@ _SLICE = 0.05
 _SPIN = 0.0015
 
 
-class PacedSource(BatchSource):
+class PacedSource(Tunable, BatchSource):
     """Base class: subclasses implement ``_frames()`` yielding ``(frame, nbytes, dead)``."""
 
     def __init__(
@@ -63,6 +64,19 @@ class PacedSource(BatchSource):
         self._anchor = None
         if self._wake is not None:
             self._wake.set()
+
+    def params(self) -> dict[str, Param]:
+        return {
+            "speed": Param(
+                "speed",
+                help="replay speed: 1 = recorded timing, 10 = ten times faster, "
+                "0 = as fast as possible",
+                low=0,
+                log=True,
+                span=(0.01, 1000),
+                fix="use speed=0 for as fast as possible",
+            )
+        }
 
     def _frames(self) -> Iterator[tuple[pd.DataFrame | None, int, list[DeadLetter]]]:
         raise NotImplementedError

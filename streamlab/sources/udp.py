@@ -62,6 +62,11 @@ class FromUdp(BatchSource):
     def address(self) -> tuple[str, int]:
         return self.host, self.port
 
+    @property
+    def buffered(self) -> int:
+        """Datagrams received and not yet parsed."""
+        return 0 if self._buffer is None else len(self._buffer)
+
     def _prepare(self) -> None:
         family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
         sock = socket.socket(family, socket.SOCK_DGRAM)

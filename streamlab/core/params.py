@@ -1,0 +1,168 @@
+"""Parameters a running step can change: declared once, with bounds and help.
+
+A step that can be re-tuned while it runs (a replay's ``speed``, a rolling window's size, an
+anomaly threshold, a learner's learning rate, a codec) says so by returning :class:`Param`
+declarations from ``params()``. ``set_param(name, value)`` checks the value against the
+declaration (a bad value raises a :class:`~streamlab.errors.ConfigError` naming the value and
+the fix; the step is left as it was) and applies it from the next batch on. The dashboard
+builds its controls from the same declarations, so a slider can never send a value the step
+would refuse.
+
+Examples
+--------
+>>> import streamlab
+>>> src = streamlab.generate("noise", rows=10)
+>>> src.params()["speed"].help
+'replay speed: 1 = recorded timing, 10 = ten times faster, 0 = as fast as possible'
+>>> src.set_param("speed", 10)
+>>> src.speed
+10.0
+>>> src.set_param("speed", -1)
+Traceback (most recent call last):
+...
+streamlab.errors.ConfigError: speed must be >= 0, not -1; use speed=0 for as fast as possible
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import ConfigError
+from .checks import check_choice, check_number
+
+__all__ = ["Param", "Tunable", "tunable_nodes"]
+
+
+@dataclass(frozen=True)
+class Param:
+    """One tunable parameter: its bounds (numbers), its choices, or a checker (text).
+
+    ``low``/``high`` bound numbers (``log=True``: a slider should move on a log scale);
+    ``span`` is where a slider runs when it should not cover the whole allowed range;
+    ``choices`` lists the allowed values; ``parse`` checks free text such as ``"30s"``.
+    ``fix`` is the hint a refusal gives.
+    """
+
+    name: str
+    help: str = ""
+    low: float | None = None
+    high: float | None = None
+    integer: bool = False
+    log: bool = False
+    choices: tuple | None = None
+    parse: Callable[[Any], Any] | None = None
+    fix: str = ""
+    span: tuple[float, float] | None = None
+
+    @property
+    def kind(self) -> str:
+        """``"choice"``, ``"text"``, ``"int"`` or ``"float"`` (what kind of control fits)."""
+        if self.choices is not None:
+            return "choice"
+        if self.parse is not None:
+            return "text"
+        return "int" if self.integer else "float"
+
+    def check(self, value: Any) -> Any:
+        """Return ``value`` (ints widened to float for float params) or raise ConfigError.
+
+        Examples
+        --------
+        >>> Param("threshold", low=0, high=50).check(3)
+        3.0
+        >>> Param("codec", choices=("zlib", "zstd")).check("zsdt")
+        Traceback (most recent call last):
+        ...
+        streamlab.errors.ConfigError: codec='zsdt' is not one of 'zlib', 'zstd'. Did you mean 'zstd'?
+        """
+        if self.choices is not None:
+            return check_choice(self.name, value, self.choices)
+        if self.parse is not None:
+            self.parse(value)
+            return value
+        check_number(
+            self.name, value, low=self.low, high=self.high, integer=self.integer, fix=self.fix
+        )
+        return value if self.integer else float(value)
+
+    def slider_range(self) -> tuple[float, float]:
+        """Where a slider for this parameter should run (log params: a positive lower end)."""
+        if self.span is not None:
+            return float(self.span[0]), float(self.span[1])
+        low = 0.0 if self.low is None else float(self.low)
+        high = float(self.high) if self.high is not None else max(1.0, 100 * max(low, 1.0))
+        if self.log and low <= 0:
+            low = high / 1e5
+        return low, high
+
+
+class Tunable:
+    """Mixin for steps with :class:`Param` declarations.
+
+    Subclasses implement ``params()`` and, where setting the attribute of the same name is not
+    enough, ``_set_<name>(value)``. Reading uses ``_get_<name>()`` or the attribute.
+    """
+
+    def params(self) -> dict[str, Param]:
+        return {}
+
+    def get_param(self, name: str) -> Any:
+        self._declared(name)
+        getter = getattr(self, f"_get_{name}", None)
+        return getter() if getter is not None else getattr(self, name)
+
+    def set_param(self, name: str, value: Any) -> None:
+        """Check ``value`` against the declaration and apply it (from the next batch on)."""
+        param = self._declared(name)
+        value = param.check(value)
+        setter = getattr(self, f"_set_{name}", None)
+        if setter is not None:
+            setter(value)
+        else:
+            setattr(self, name, value)
+        for listener in list(getattr(self, "_param_listeners", ())):
+            listener(name, value)
+
+    def on_param_change(self, listener: Callable[[str, Any], None]) -> None:
+        """Call ``listener(name, value)`` after each successful ``set_param``."""
+        if "_param_listeners" not in self.__dict__:
+            self._param_listeners: list = []
+        self._param_listeners.append(listener)
+
+    def _declared(self, name: str) -> Param:
+        params = self.params()
+        if name not in params:
+            known = ", ".join(params) or "none"
+            raise ConfigError(
+                f"{self} has no tunable parameter {name!r}; its tunable parameters: {known}"
+            )
+        return params[name]
+
+
+def tunable_nodes(node) -> list:
+    """Every node connected to ``node`` (up to its sources, then down) that has parameters.
+
+    In a stable order: breadth first from the sources, as the graph was built.
+    """
+    seen: dict[int, Any] = {}
+    stack, roots = [node], []
+    while stack:  # up to the roots
+        n = stack.pop()
+        if id(n) in seen:
+            continue
+        seen[id(n)] = n
+        ups = [u for u in getattr(n, "upstreams", ()) if u is not None]
+        if not ups:
+            roots.append(n)
+        stack.extend(ups)
+    order: dict[int, Any] = {}
+    queue = list(roots)
+    while queue:  # then down from them, breadth first
+        n = queue.pop(0)
+        if id(n) in order:
+            continue
+        order[id(n)] = n
+        queue.extend(d for d in getattr(n, "downstreams", ()) if d is not None)
+    return [n for n in order.values() if isinstance(n, Tunable) and n.params()]
