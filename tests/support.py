@@ -73,3 +73,51 @@ def parse_all(parser, batches, origin="test"):
             assert len(df) and df.index.equals(pd.RangeIndex(len(df)))
             frames.append(df)
     return frames, dead
+
+
+class Kernel:
+    """A real ipykernel; ``run(code, cell_id)`` sends an execute request the way JupyterLab
+    does (with the cell's id in the metadata); ``value(expr)`` evaluates in it."""
+
+    def __init__(self) -> None:
+        from jupyter_client.manager import start_new_kernel
+
+        self.km, self.kc = start_new_kernel(kernel_name="python3")
+        self._out: list = []
+
+    def run(self, code: str, cell_id: str) -> dict:
+        msg = self.kc.session.msg(
+            "execute_request",
+            {
+                "code": code,
+                "silent": False,
+                "store_history": True,
+                "user_expressions": {},
+                "allow_stdin": False,
+                "stop_on_error": True,
+            },
+            metadata={"cellId": cell_id},
+        )
+        self.kc.shell_channel.send(msg)
+        reply = self.kc.get_shell_msg(timeout=60)
+        assert reply["content"]["status"] == "ok", reply["content"]
+        return reply
+
+    def value(self, expr: str):
+        reply = self.kc.execute_interactive(
+            f"print(repr({expr}))", timeout=60, output_hook=self._out.append
+        )
+        assert reply["content"]["status"] == "ok", reply["content"]
+        texts = [m["content"]["text"] for m in self._out if m["msg_type"] == "stream"]
+        self._out.clear()
+        return eval(texts[-1])
+
+    def close(self) -> None:
+        self.kc.stop_channels()
+        self.km.shutdown_kernel(now=True)
+
+    def __enter__(self) -> Kernel:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()

@@ -12,6 +12,8 @@ import pytest
 import streamlab
 from streamlab.errors import StateError
 
+from support import Kernel
+
 
 def test_import_starts_nothing_and_running_leaves_no_thread():
     code = textwrap.dedent("""
@@ -71,58 +73,23 @@ def test_a_downstream_error_stops_the_source_and_is_raised():
 
 
 def test_rerunning_a_notebook_cell_replaces_its_source():
-    from jupyter_client.manager import start_new_kernel
-
-    km, kc = start_new_kernel(kernel_name="python3")
-    try:
-
-        def run_cell(code: str, cell_id: str) -> dict:
-            msg = kc.session.msg(
-                "execute_request",
-                {
-                    "code": code,
-                    "silent": False,
-                    "store_history": True,
-                    "user_expressions": {},
-                    "allow_stdin": False,
-                    "stop_on_error": True,
-                },
-                metadata={"cellId": cell_id},
-            )
-            kc.shell_channel.send(msg)
-            reply = kc.get_shell_msg(timeout=60)
-            assert reply["content"]["status"] == "ok", reply["content"]
-            return reply
-
-        def value(expr: str):
-            reply = kc.execute_interactive(
-                f"print(repr({expr}))", timeout=60, output_hook=lambda m: out.append(m)
-            )
-            assert reply["content"]["status"] == "ok"
-            texts = [m["content"]["text"] for m in out if m["msg_type"] == "stream"]
-            out.clear()
-            return eval(texts[-1])
-
-        out: list = []
+    with Kernel() as k:
         cell = (
             "import streamlab\n"
             "src = streamlab.generate('sine', speed=1, rate=100)\n"
             "src.start()\n"
             "sources = globals().setdefault('sources', []); sources.append(src)\n"
         )
-        run_cell(cell, "cell-A")
-        run_cell("import asyncio; await asyncio.sleep(0.3)", "cell-B")
-        assert value("[s.running for s in sources]") == [True]
-        run_cell(cell, "cell-A")  # the same cell again
-        run_cell("await asyncio.sleep(0.3)", "cell-B")
-        assert value("[s.running for s in sources]") == [False, True]
-        run_cell(cell, "cell-C")  # another cell: both run
-        run_cell("await asyncio.sleep(0.3)", "cell-B")
-        assert value("[s.running for s in sources]") == [False, True, True]
-        assert value("sources[1].stats.rows > 0")
-    finally:
-        kc.stop_channels()
-        km.shutdown_kernel(now=True)
+        k.run(cell, "cell-A")
+        k.run("import asyncio; await asyncio.sleep(0.3)", "cell-B")
+        assert k.value("[s.running for s in sources]") == [True]
+        k.run(cell, "cell-A")  # the same cell again
+        k.run("await asyncio.sleep(0.3)", "cell-B")
+        assert k.value("[s.running for s in sources]") == [False, True]
+        k.run(cell, "cell-C")  # another cell: both run
+        k.run("await asyncio.sleep(0.3)", "cell-B")
+        assert k.value("[s.running for s in sources]") == [False, True, True]
+        assert k.value("sources[1].stats.rows > 0")
 
 
 def test_import_stays_light_and_learning_steps_load_on_first_use():

@@ -212,9 +212,12 @@ class BatchSource(Source):
             first = False
             col = time_column(part)
             if col is not None and len(part):
-                newest = part[col].iloc[-1]
-                self.stats.lag = time.time() - newest.timestamp()
+                self.stats.lag = self._lag(part[col].iloc[-1])
             await _settle(self._emit(part))
+
+    def _lag(self, newest: pd.Timestamp) -> float | None:
+        """Seconds between the wall clock and the newest event time emitted (live sources)."""
+        return time.time() - newest.timestamp()
 
     async def dead(self, letters: list[DeadLetter]) -> None:
         """Count bad records and send them to ``.errors``; the stream goes on."""

@@ -78,6 +78,15 @@ class PacedSource(Tunable, BatchSource):
             )
         }
 
+    def _lag(self, newest) -> float | None:
+        """How far behind schedule: now minus when the newest row was due (``None`` at
+        ``speed=0``, where nothing is scheduled). A recording's old timestamps are not lag."""
+        if self._speed == 0 or self._anchor is None or pd.isna(newest):
+            return None
+        wall0, ev0 = self._anchor
+        due = wall0 + (newest.value - ev0) / 1e9 / self._speed
+        return max(0.0, asyncio.get_running_loop().time() - due)
+
     def _frames(self) -> Iterator[tuple[pd.DataFrame | None, int, list[DeadLetter]]]:
         raise NotImplementedError
 

@@ -90,7 +90,8 @@ class Dashboard:
     (:func:`~streamlab.viz.line`, ``histogram``, ``table``, ``metric``...), or column names
     (each a line), or ``None`` for one line plot of the numeric columns. ``fps``: the most page
     updates per second. ``step_rows``: rows the Step button lets through. ``controls``:
-    ``False`` for plots and status only. ``title``: a heading.
+    ``False`` for plots and status only. ``title``: a heading. ``live=False``: no refresher
+    task; the page changes only when ``refresh()`` is called (scripts, reports, tests).
     """
 
     def __init__(
@@ -104,6 +105,7 @@ class Dashboard:
         step_rows: int = 100,
         controls: bool = True,
         dead_letters: int = 10,
+        live: bool = True,
     ) -> None:
         if not isinstance(stream, Stream):
             raise ConfigError(
@@ -118,6 +120,7 @@ class Dashboard:
         self.sources = sources_of(stream)
         self.plots: list[Plot] = self._plots(plots)
         self.closed = False
+        self.live = bool(live)
         self.flushes = 0
         self._sinks: list = []
         self._task: asyncio.Task | None = None
@@ -134,7 +137,8 @@ class Dashboard:
         except RuntimeError:
             pass
         else:  # in a notebook cell: refresh from now on (ends with the stream)
-            self.start()
+            if self.live:
+                self.start()
 
     # -- wiring -----------------------------------------------------------------------------
     def _plots(self, plots) -> list[Plot]:
@@ -170,7 +174,7 @@ class Dashboard:
         def feed(df) -> None:
             for p in plots:
                 p.push(df)
-            if self._task is None and not self.closed:
+            if self._task is None and self.live and not self.closed:
                 self.start()  # first batch inside a running loop (streamlab.run, a script)
 
         return feed
@@ -207,6 +211,7 @@ class Dashboard:
 
     # -- widgets ----------------------------------------------------------------------------
     def _build_widgets(self) -> None:
+        import bokeh.plotting  # noqa: F401  (loaded here, not on the loop at the first flush)
         import ipywidgets as w
 
         self.message = w.HTML("")

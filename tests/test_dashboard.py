@@ -1,0 +1,281 @@
+"""The dashboard without a kernel: widgets drive the steps, plots hold what they should
+(checked against pandas / numpy on the same rows), updates are coalesced, rollover bounds the
+page, dead letters show, and a saved report opens offline."""
+
+from __future__ import annotations
+
+import asyncio
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+from sklearn.linear_model import SGDClassifier
+
+import streamlab
+from streamlab.compress.lossy import lttb
+from streamlab.errors import ConfigError
+from streamlab.viz import Dashboard, histogram, line, metric, table
+
+from support import Kernel
+
+
+def test_import_streamlab_does_not_load_bokeh_or_widgets():
+    code = textwrap.dedent("""
+        import sys, streamlab
+        print("bokeh" in sys.modules, "ipywidgets" in sys.modules)
+        d = streamlab.generate("noise", rows=10).dashboard()
+        print(type(d).__name__, "bokeh" in sys.modules, streamlab.Dashboard is type(d))
+    """)
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout.split("\n")
+    assert out[:2] == ["False False", "Dashboard True True"]
+
+
+def test_every_row_reaches_the_plot_when_under_the_point_budget():
+    src = streamlab.generate("sine", rows=1500, batch_rows=100, seed=3)
+    rows = src.sink_to_list()
+    dash = src.dashboard(line("value", rollover=1000, max_points=2000), live=False)
+    streamlab.run(src)
+    dash.refresh()
+    df = pd.concat(rows, ignore_index=True)
+    data = dash.plots[0].sources["value"].data
+    # rollover keeps the newest 1,000 points; the flush had <= 2,000 rows: no LTTB
+    np.testing.assert_array_equal(data["y"], df["value"].to_numpy()[-1000:])
+    np.testing.assert_array_equal(data["x"], df["time"].astype("int64").to_numpy()[-1000:] / 1e6)
+    assert dash.status()["rows"] == 1500 and dash.status()["state"] == "finished"
+
+
+def test_a_long_flush_is_cut_down_with_lttb_and_keeps_the_ends():
+    src = streamlab.generate("random_walk", rows=100_000, batch_rows=10_000, seed=1)
+    rows = src.sink_to_list()
+    dash = src.dashboard(line("value", max_points=400, rollover=5000), live=False)
+    streamlab.run(src)
+    dash.refresh()  # one flush of 100,000 rows
+    df = pd.concat(rows, ignore_index=True)
+    x = df["time"].astype("int64").to_numpy() / 1e6
+    keep = lttb(x, df["value"].to_numpy(), 400)
+    data = dash.plots[0].sources["value"].data
+    assert len(data["x"]) == 400
+    np.testing.assert_array_equal(data["x"], x[keep])
+    np.testing.assert_array_equal(data["y"], df["value"].to_numpy()[keep])
+    assert data["x"][0] == x[0] and data["x"][-1] == x[-1]
+
+
+def test_one_series_per_key_and_too_many_keys_are_counted_not_drawn():
+    src = streamlab.generate("noise", rows=3000, keys=5, batch_rows=300)
+    rows = src.sink_to_list()
+    dash = src.dashboard(line("value", by="key", max_series=3, max_points=1000), live=False)
+    streamlab.run(src)
+    dash.refresh()
+    df = pd.concat(rows, ignore_index=True)
+    p = dash.plots[0]
+    assert len(p.sources) == 3 and len(p.hidden_keys) == 2
+    for name, cds in p.sources.items():
+        key = name.split("[")[1].rstrip("]")
+        np.testing.assert_array_equal(
+            cds.data["y"], df.loc[df["key"].astype(str) == key, "value"].to_numpy()
+        )
+    assert "2 keys not drawn" in dash.status_line.value
+
+
+def test_anomaly_markers_come_from_every_row_not_the_downsampled_line():
+    src = streamlab.generate("noise", rows=50_000, batch_rows=5000, anomaly_rate=0.002, seed=5)
+    scored = src.robust_zscore("value", window=200)
+    rows = scored.sink_to_list()
+    dash = scored.dashboard(line("value", max_points=100, rollover=50_000), live=False)
+    streamlab.run(src)
+    dash.refresh()
+    df = pd.concat(rows, ignore_index=True)
+    marks = dash.plots[0].marks["value_rz_anomaly"].data
+    flagged = df[df["value_rz_anomaly"]]
+    assert len(flagged) > 50
+    np.testing.assert_array_equal(marks["y"], flagged["value"].to_numpy())
+    assert len(dash.plots[0].sources["value"].data["x"]) == 100  # the line itself: LTTB
+
+
+def test_histogram_and_table_match_pandas():
+    src = streamlab.generate("noise", rows=5000, batch_rows=700, seed=2)
+    rows = src.sink_to_list()
+    dash = src.dashboard([histogram("value", bins=20, window=3000), table(rows=5)], live=False)
+    streamlab.run(src)
+    dash.refresh()
+    df = pd.concat(rows, ignore_index=True)
+    counts, edges = np.histogram(df["value"].to_numpy()[-3000:], bins=20)
+    h = dash.plots[0].source.data
+    np.testing.assert_array_equal(h["count"], counts)
+    np.testing.assert_allclose(h["left"], edges[:-1])
+    t = dash.plots[1].source.data
+    newest = df.iloc[::-1].head(5)
+    np.testing.assert_array_equal(t["value"], newest["value"].to_numpy())
+    assert t["time"] == [ts.isoformat() for ts in newest["time"]]
+
+
+def test_metric_curve_follows_the_learner():
+    src = streamlab.generate("noise", rows=20_000, batch_rows=1000, anomaly_rate=0.05, seed=1)
+    node = src.learn(
+        SGDClassifier(loss="log_loss", random_state=0),
+        target="is_anomaly",
+        features=["value"],
+        classes=[False, True],
+    )
+    seen = []
+    node.sink(lambda df: seen.append(node.metrics["accuracy"]))
+    dash = node.dashboard([metric(node, ["accuracy"])])
+    dash.refresh()  # before any row: nothing to draw
+    assert dash.plots[0].updates == 0
+    streamlab.run(src)
+    dash.refresh()
+    data = dash.plots[0].source.data
+    assert data["rows"][-1] == node.metrics["rows"] == 19_999  # the first row: no model yet
+    assert data["accuracy"][-1] == pytest.approx(node.metrics["accuracy"])
+    assert data["accuracy"][-1] == pytest.approx(seen[-1])
+
+
+def test_widgets_drive_the_steps_and_refusals_are_shown():
+    src = streamlab.generate("noise", rows=10, speed=1)
+    roll = src.rolling("10s", agg={"value": "mean"})
+    z = roll.robust_zscore("value_mean")
+    packed = z.compress("zlib")
+    dash = packed.dashboard(line("value"), controls=True)
+    dash_z = z.dashboard()
+    c = dash.controls
+    assert list(c) == ["speed", "window", "threshold", "codec"]
+    c["speed"].widget.value = 25.0
+    assert src.speed == 25.0
+    c["speed"].zero.value = True  # "as fast as possible"
+    assert src.speed == 0.0
+    c["threshold"].widget.value = 2.5
+    assert z.threshold == 2.5
+    c["codec"].widget.value = "lzma"
+    assert packed.codec.name == "lzma"
+    c["window"].widget.value = "30s"
+    assert roll.span == pd.Timedelta("30s")
+    c["window"].widget.value = "thirty seconds"  # refused: the step keeps 30s
+    assert roll.span == pd.Timedelta("30s") and c["window"].widget.value == "30s"
+    assert "window must be a row count" in dash.message.value
+    z.set_param("threshold", 6.0)  # code moves the sliders of both dashboards
+    assert c["threshold"].widget.value == 6.0
+    assert dash_z.controls["threshold"].widget.value == 6.0
+    assert dash.plots[0].updates == 0 and dash_z.plots[0].updates == 0
+
+
+async def test_buttons_pause_step_play_and_stop_a_running_replay():
+    src = streamlab.generate("noise", rate=2000, speed=1, batch_rows=20)
+    dash = src.dashboard()
+    b = dash.buttons
+    b["Play"].click()  # starts the source (not started yet)
+    await asyncio.sleep(0.3)
+    assert src.running and src.stats.rows > 0
+    b["Pause"].click()
+    await asyncio.sleep(0.05)
+    held = src.stats.rows
+    await asyncio.sleep(0.3)
+    assert src.stats.rows == held and dash.status()["state"] == "paused"
+    b["Step"].click()
+    await asyncio.sleep(0.3)
+    assert src.stats.rows == held + dash.step_rows
+    b["Play"].click()
+    await asyncio.sleep(0.3)
+    assert src.stats.rows > held + dash.step_rows
+    b["Stop"].click()
+    await asyncio.sleep(0.1)
+    assert not src.running and dash.status()["state"] == "finished"
+    await asyncio.sleep(0.2)
+    assert not dash.running  # the refresher ended with the stream
+    dash.close()
+
+
+async def test_updates_are_coalesced_whatever_the_input_rate():
+    src = streamlab.generate("noise", rows=400_000, batch_rows=200)  # as fast as possible
+    dash = src.dashboard(line("value", rollover=3000), fps=20)
+    t0 = time.monotonic()
+    await streamlab.arun(src)
+    elapsed = time.monotonic() - t0
+    await asyncio.sleep(0.3)
+    assert src.stats.rows == 400_000 and src.stats.batches >= 2000
+    assert 1 <= dash.flushes <= 20 * elapsed + 3, (dash.flushes, elapsed)
+    assert len(dash.plots[0].sources["value"].data["x"]) == 3000  # rollover
+    assert not dash.running
+
+
+def test_dead_letters_and_bad_counts_are_shown(tmp_path):
+    path = tmp_path / "r.csv"
+    lines = ["time,value"] + [f"2026-01-01T00:00:{i:02d}Z,{i}" for i in range(50)]
+    lines[10] = "2026-01-01T00:00:09Z,not-a-number"
+    lines[20] = "garbage"
+    path.write_text("\n".join(lines) + "\n")
+    src = streamlab.replay(path, speed=0, time_column="time")
+    dash = src.dashboard()
+    streamlab.run(src)
+    dash.refresh()
+    assert dash.status()["bad"] == src.stats.bad == 2
+    assert dash.status()["progress"] == 1.0 and dash.progress.value == 1.0
+    assert "garbage" in dash.dead_view.value and "not-a-number" in dash.dead_view.value
+    assert "bad 2" in dash.status_line.value
+
+
+def test_save_writes_an_offline_snapshot(tmp_path):
+    src = streamlab.generate("sine", rows=2000, batch_rows=500)
+    dash = src.dashboard([line("value"), histogram("value"), table()], title="Sine")
+    streamlab.run(src)
+    out = dash.save(tmp_path / "report.html")
+    text = out.read_text()
+    assert "Sine" in text and "rows 2,000" in text
+    assert "cdn.bokeh.org" not in text and "https://" not in text.split("<body>")[0]
+    assert len(text) > 500_000 and "Bokeh.embed" in text  # BokehJS itself is inline
+    live = dash.plots[0].sources["value"].data["y"]
+    assert str(round(float(live[-1]), 6))[:6] in text  # the data is in the page
+
+
+def test_close_detaches_and_bad_arguments_name_the_fix():
+    src = streamlab.generate("noise", rows=10)
+    before = len(src.downstreams)
+    dash = src.dashboard()
+    assert len(src.downstreams) == before + 1
+    dash.close()
+    assert len(src.downstreams) == before and dash.closed
+    with pytest.raises(ConfigError, match="dashboard needs a streamz node"):
+        Dashboard(pd.DataFrame())
+    with pytest.raises(ConfigError, match="plots= takes plots"):
+        src.dashboard([42])
+    with pytest.raises(ConfigError, match="fps must be <= 120, not 1000"):
+        src.dashboard(fps=1000)
+    with pytest.raises(ConfigError, match=r"column\(s\) \['nope'\] to plot are not in the batch"):
+        d = src.dashboard(line("nope"))
+        streamlab.run(src)
+        d.refresh()
+
+
+def test_rerunning_a_cell_replaces_its_dashboard_and_other_cells_run_meanwhile():
+    with Kernel() as k:
+        cell = (
+            "import streamlab\n"
+            "src = streamlab.generate('noise', speed=1, rate=2000, batch_rows=20)\n"
+            "dash = src.dashboard()\n"
+            "dash.play()\n"
+            "made = globals().setdefault('made', []); made.append(dash)\n"
+        )
+        k.run(cell, "cell-A")
+        k.run("import asyncio; await asyncio.sleep(1.0)", "cell-B")  # runs while it streams
+        assert k.value("[(d.closed, d.running) for d in made]") == [(False, True)]
+        assert k.value("made[0].flushes > 3 and made[0].status()['rows'] > 200")
+        k.run(cell, "cell-A")  # the same cell again: the old dashboard and source stop
+        k.run("await asyncio.sleep(0.5)", "cell-B")
+        assert k.value("[(d.closed, d.running) for d in made]") == [(True, False), (False, True)]
+        assert k.value("[d.sources[0].running for d in made]") == [False, True]
+        k.run("made[1].stop(); await asyncio.sleep(0.5)", "cell-B")
+        assert k.value("[d.running for d in made]") == [False, False]  # nothing left running
+
+
+async def test_lag_is_behind_schedule_for_replays_and_none_when_unpaced():
+    src = streamlab.generate("noise", rows=600, rate=2000, speed=1, batch_rows=20)
+    await streamlab.arun(src)
+    assert src.stats.lag is not None and 0 <= src.stats.lag < 0.5  # not months: on schedule
+    fast = streamlab.generate("noise", rows=600)
+    await streamlab.arun(fast)
+    assert fast.stats.lag is None  # speed=0: no schedule to be behind
