@@ -34,6 +34,7 @@ def test_demo_runs_offline_and_writes_a_standalone_report(tmp_path):
     assert len(readings) == 19_226 and readings["time"].is_monotonic_increasing
     html = (tmp_path / "report.html").read_text()
     assert "Bokeh" in html and "cdn.bokeh.org" not in html  # BokehJS inline: opens offline
+    assert "Sea temperature" in html and "dead letters" in html and "warm" in html
     assert done.stderr == ""
 
 

@@ -279,3 +279,26 @@ async def test_lag_is_behind_schedule_for_replays_and_none_when_unpaced():
     fast = streamlab.generate("noise", rows=600)
     await streamlab.arun(fast)
     assert fast.stats.lag is None  # speed=0: no schedule to be behind
+
+
+def test_a_dashboard_shown_before_any_data_fits_its_axis_and_adds_markers():
+    from bokeh.models import BasicTickFormatter, DatetimeTickFormatter
+    from streamz import Stream
+
+    src = streamlab.generate("noise", rows=20_000, batch_rows=2000, anomaly_rate=0.005, seed=2)
+    scored = src.robust_zscore("value", window=100)
+    dash = scored.dashboard(live=False)
+    dash._bokeh_model()  # what showing it in a notebook does, before any row
+    streamlab.run(src)
+    dash.refresh()
+    p = dash.plots[0]
+    assert isinstance(p.model.xaxis[0].formatter, DatetimeTickFormatter)
+    assert len(p.marks["value_rz_anomaly"].data["x"]) > 20
+    assert p.model.title.text.startswith("value")
+    plain = Stream()
+    d2 = plain.dashboard(line("y"), live=False)
+    d2._bokeh_model()
+    plain.emit(pd.DataFrame({"y": [5.0, 6.0, 7.0]}))
+    d2.refresh()
+    assert isinstance(d2.plots[0].model.xaxis[0].formatter, BasicTickFormatter)
+    assert d2.plots[0].sources["y"].data["x"].tolist() == [0.0, 1.0, 2.0]

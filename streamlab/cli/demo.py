@@ -3,7 +3,8 @@
 A replay server on loopback plays a year of sea temperatures from a buoy in the Gulf of Maine
 (every 30 minutes) at ten million times its recorded pace, with three malformed lines slipped
 in. A client pipeline attaches over TCP, cleans the readings, aggregates them per day on event
-time, prints a summary and writes a standalone bokeh page (BokehJS inline: it opens offline).
+time, prints a summary and saves a snapshot of its dashboard (``Dashboard.save``: a standalone
+bokeh page, BokehJS inline, so it opens offline).
 """
 
 from __future__ import annotations
@@ -96,6 +97,19 @@ async def _pipeline(out_dir: Path) -> dict:
 
     daily = DailyStats("time", "temperature_c")
     kept = src.map(clean)
+    from ..viz import Dashboard, histogram, line, table
+
+    dash = Dashboard(
+        kept,
+        [
+            line("temperature_c", max_points=20_000, rollover=20_000, title="Sea temperature, °C"),
+            histogram("temperature_c", bins=40, window=20_000, title="Readings, °C"),
+            table(rows=8, title="The last readings"),
+        ],
+        title="streamlab demo: sea temperature at buoy B01",
+        live=False,
+        controls=False,
+    )
     kept.sink(daily.update)
     raw = kept.sink_to_list()
     db = out_dir / "readings.db"
@@ -123,6 +137,7 @@ async def _pipeline(out_dir: Path) -> dict:
         "dead": letters,
         "dropped": cleaned["dropped"],
         "port": server.port,
+        "dashboard": dash,
         "expected_rows": datasets.DATASETS["sea_temperature"]["rows"],
     }
 
@@ -179,51 +194,15 @@ def _summary(r: dict, report: Path) -> str:
 
 
 def _report(r: dict, path: Path) -> None:
-    from bokeh.embed import file_html
-    from bokeh.layouts import column
-    from bokeh.models import ColumnDataSource, Div
-    from bokeh.plotting import figure
-    from bokeh.resources import INLINE
-
-    readings, daily = r["readings"], r["daily"].reset_index()
-    daily["day"] = daily["day"].dt.tz_localize(None)
-    p = figure(
-        title="Sea temperature at buoy B01: every reading, and the daily range",
-        x_axis_type="datetime",
-        height=380,
-        sizing_mode="stretch_width",
-        y_axis_label="°C",
-    )
-    band = ColumnDataSource(daily)
-    p.varea(x="day", y1="min", y2="max", source=band, fill_alpha=0.25, legend_label="daily min-max")
-    p.line(
-        readings["time"].dt.tz_localize(None),
-        readings["temperature_c"],
-        line_width=1,
-        alpha=0.6,
-        legend_label="30-min readings",
-    )
-    p.line(
-        x="day", y="mean", source=band, line_width=2, color="firebrick", legend_label="daily mean"
-    )
-    p.legend.location = "top_left"
     s = r["stats"]
-    dead = "".join(f"<li>offset {row.offset}: {row.reason}</li>" for row in r["dead"].itertuples())
-    info = Div(
-        text=(
-            f"<h2>streamlab demo</h2><p>{s.rows:,} rows in {s.batches} batches over a real TCP "
-            f"socket on loopback, {s.bad} bad records in the dead-letter stream, "
-            f"{r['dropped']} readings cleaned out; {len(daily)} days aggregated on event time.</p>"
-            f"<ul>{dead}</ul><p>Data: NERACOOS buoy B01, see datasets/README.md for provenance and "
-            "licence.</p>"
+    r["dashboard"].save(
+        path,
+        notes=(
+            f"<p>{s.rows:,} rows in {s.batches} batches over a real TCP socket on loopback, "
+            f"{s.bad} bad records in the dead-letter stream (below), {r['dropped']} readings "
+            f"cleaned out; {len(r['daily'])} days aggregated on event time.</p><p>Data: NERACOOS "
+            "buoy B01, see datasets/README.md for provenance and licence.</p>"
         ),
-        sizing_mode="stretch_width",
-    )
-    path.write_text(
-        file_html(
-            column(info, p, sizing_mode="stretch_width"), resources=INLINE, title="streamlab demo"
-        ),
-        encoding="utf-8",
     )
 
 

@@ -75,11 +75,25 @@ def sources_of(node) -> list[BatchSource]:
 
 
 def _fmt(n: float) -> str:
+    """A rate for the status line: ``950``, ``12.3k``, ``1.02M``."""
     if n >= 1e6:
         return f"{n / 1e6:.2f}M"
-    if n >= 1e4:
+    if n >= 1e3:
         return f"{n / 1e3:.1f}k"
-    return f"{n:,.0f}" if n == int(n) else f"{n:.3g}"
+    return f"{n:.0f}"
+
+
+def _duration(s: float) -> str:
+    """A lag for the status line: ``12 ms``, ``3.4 s``, ``5.0 min``, ``3.1 h``, ``402 days``."""
+    if s < 1:
+        return f"{s * 1e3:.0f} ms"
+    if s < 120:
+        return f"{s:.1f} s"
+    if s < 7200:
+        return f"{s / 60:.1f} min"
+    if s < 172_800:
+        return f"{s / 3600:.1f} h"
+    return f"{s / 86_400:,.0f} days"
 
 
 class Dashboard:
@@ -356,7 +370,7 @@ class Dashboard:
         rows = sum(s.stats.rows for s in self.sources)
         now = time.monotonic()
         rate = None
-        if self._rate is not None and now > self._rate[0]:
+        if self._rate is not None and now > self._rate[0] and self._state() == "running":
             rate = (rows - self._rate[1]) / (now - self._rate[0])
         lags = [s.stats.lag for s in self.sources if s.stats.lag is not None]
         return {
@@ -397,7 +411,7 @@ class Dashboard:
             f"<b>{st['state']}</b>",
             f"rows {st['rows']:,}",
             "rows/s " + ("–" if st["rows_per_s"] is None else _fmt(st["rows_per_s"])),
-            "lag " + ("–" if st["lag"] is None else f"{st['lag']:.3g} s"),
+            "lag " + ("–" if st["lag"] is None else _duration(st["lag"])),
             f"buffered {st['buffered']:,}",
             f"dropped {st['dropped']:,}",
             f"bad {st['bad']:,}",
@@ -453,8 +467,10 @@ class Dashboard:
             for child in _walk(self.widget):
                 child.close()
 
-    def save(self, path) -> Path:
-        """Write a static HTML snapshot (BokehJS inline: it opens offline); return the path."""
+    def save(self, path, *, notes: str = "") -> Path:
+        """Write a static HTML snapshot (BokehJS inline: it opens offline); return the path.
+
+        ``notes``: HTML put under the title (what the data is, where it comes from)."""
         from bokeh.embed import file_html
         from bokeh.layouts import column
         from bokeh.models import Div
@@ -463,7 +479,8 @@ class Dashboard:
         self.refresh()
         path = Path(path)
         title = self.title or "streamlab dashboard"
-        parts = [Div(text=f"<h2>{html.escape(title)}</h2>{self.status_line.value}")]
+        head = f"<h2>{html.escape(title)}</h2>{notes}<p>{self.status_line.value}</p>"
+        parts = [Div(text=head, sizing_mode="stretch_width")]
         parts += [m for m in (p.snapshot() for p in self.plots) if m is not None]
         dead = self._dead_html().replace("<details ", "<details open ")
         if dead:

@@ -213,6 +213,8 @@ class TimeSeries(Plot):
             self.flags = sorted(c for c in flagged if pd.api.types.is_bool_dtype(df[c]))
         if not self.title:
             self.title = ", ".join(map(str, self.y)) + (f" by {self.by}" if self.by else "")
+            if self._model is not None:  # shown before the first batch named the columns
+                self._model.title.text = self.title
 
     def push(self, df) -> None:
         if isinstance(df, pd.DataFrame) and len(df) and self.datetime is None:
@@ -220,14 +222,38 @@ class TimeSeries(Plot):
         super().push(df)
 
     def _build(self):
+        # Shown before any data arrived: a time axis (what most streams have); corrected at
+        # the first batch if x turns out not to be a time.
+        fig = self._figure(x_axis_type="linear" if self.datetime is False else "datetime")
+        self._fig, self._axis_datetime = fig, self.datetime is not False
+        return fig
+
+    def _fit_axis(self) -> None:
+        """Make the x axis match the data (once: the first batch fixed what x is)."""
+        if self._axis_datetime == self.datetime:
+            return
+        from bokeh.models import (
+            BasicTicker,
+            BasicTickFormatter,
+            DatetimeTicker,
+            DatetimeTickFormatter,
+        )
+
+        axis = self._fig.xaxis[0]
+        axis.ticker = DatetimeTicker() if self.datetime else BasicTicker()
+        axis.formatter = DatetimeTickFormatter() if self.datetime else BasicTickFormatter()
+        self._fig.xgrid[0].ticker = axis.ticker
+        self._axis_datetime = self.datetime
+
+    def _add_marks(self) -> None:
         from bokeh.models import ColumnDataSource
 
-        fig = self._figure(x_axis_type="datetime" if self.datetime else "linear")
-        self._fig = fig
         for flag in self.flags or ():
+            if flag in self.marks:
+                continue
             kind = "anomaly" if flag.endswith("_anomaly") else "drift"
             src = ColumnDataSource(_empty("x", "y"), name=f"mark:{flag}")
-            fig.scatter(
+            self._fig.scatter(
                 "x",
                 "y",
                 source=src,
@@ -237,7 +263,6 @@ class TimeSeries(Plot):
                 legend_label=flag,
             )
             self.marks[flag] = src
-        return fig
 
     def _series_name(self, col, key) -> str:
         return str(col) if self.by is None else f"{col} [{key}]"
@@ -265,6 +290,8 @@ class TimeSeries(Plot):
     def _send(self, df: pd.DataFrame) -> None:
         from ..compress.lossy import lttb
 
+        self._fit_axis()
+        self._add_marks()
         xs = self._xs(df)
         self.rows += len(df)
         groups = [(None, np.arange(len(df)))]
