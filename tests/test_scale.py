@@ -124,6 +124,22 @@ async def test_cluster_results_equal_local_results_exactly_and_in_order(client):
     assert step.max_in_flight == 4 and s.peak_in_flight <= 4
 
 
+async def test_dashboard_counters_show_workers_and_batches_in_flight(client):
+    from streamlab.viz import counters
+
+    src = Frames(batches(12))
+    step = src.parallel(summarize, client=client)
+    dash = step.dashboard([counters(step)], live=False)
+    await streamlab.arun(src)
+    dash.refresh()
+    data = dict(zip(*dash.plots[0].source.data.values(), strict=True))
+    assert data["submitted"] == "12" and data["done"] == "12" and data["in_flight"] == "0"
+    workers = {k: v for k, v in data.items() if k.startswith("per_worker ")}
+    assert len(workers) == 2
+    for name, text in workers.items():
+        assert text.startswith(f"{step.stats.per_worker[name.split(' ', 1)[1]]:,} (")
+
+
 async def test_keyed_state_lives_on_one_worker_per_key_and_matches_local(client):
     frames = batches(12, keys=9)
     reference = RunningTotals()

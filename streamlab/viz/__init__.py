@@ -12,11 +12,13 @@ from streamz import Stream
 from .controls import ParamControl
 from .dashboard import Dashboard, dashboard, ensure_bokehjs
 from .plots import (
+    Counters,
     Histogram,
     Metric,
     Plot,
     Table,
     TimeSeries,
+    counters,
     histogram,
     line,
     metric,
@@ -27,6 +29,7 @@ from .plots import (
 Stream.dashboard = dashboard  # replaces the stand-in registered by streamlab.lazy
 
 __all__ = [
+    "Counters",
     "Dashboard",
     "Histogram",
     "Metric",
@@ -34,6 +37,7 @@ __all__ = [
     "Plot",
     "Table",
     "TimeSeries",
+    "counters",
     "dashboard",
     "ensure_bokehjs",
     "histogram",

@@ -34,7 +34,7 @@ from ..core.checks import check_number
 from ..errors import ConfigError
 
 __all__ = ["Histogram", "Metric", "Plot", "Table", "TimeSeries", "histogram", "line", "metric"]
-__all__ += ["scatter", "table"]
+__all__ += ["Counters", "counters", "scatter", "table"]
 
 PALETTE = (
     "#1f77b4",
@@ -527,6 +527,80 @@ class Metric(Plot):
         for i, n in enumerate(self.names):
             fig.line("rows", n, source=copy, color=PALETTE[i % len(PALETTE)], legend_label=n)
         return fig
+
+
+class Counters(Plot):
+    """A step's counters (``node.stats``) as a table, refreshed at each flush when they
+    changed; a ``per_worker`` dict (``stream.parallel``) becomes one row per worker with its
+    rate since the last flush. Shows what a scale-out step is doing: workers, batches in
+    flight, per-worker throughput."""
+
+    def __init__(self, node, *, title=None, height=260) -> None:
+        if not hasattr(node, "stats"):
+            raise ConfigError(f"counters() needs a step with .stats, not {node!r}")
+        super().__init__(on=node, title=title or f"{node} counters", height=height)
+        self.node = node
+        self.source = None
+        self._last: dict | None = None
+        self._last_t = time.monotonic()
+        self._per_worker: dict = {}
+
+    def _current(self) -> dict:
+        st = self.node.stats
+        d = st.as_dict() if hasattr(st, "as_dict") else dict(vars(st))
+        return {k: v for k, v in d.items() if not k.startswith("_")}
+
+    def _build(self):
+        from bokeh.models import ColumnDataSource, DataTable, TableColumn
+
+        self.source = ColumnDataSource({"counter": [], "value": []}, name="counters")
+        cols = [TableColumn(field="counter", title="counter"), TableColumn(field="value")]
+        return DataTable(source=self.source, columns=cols, height=self.height, width=420)
+
+    def _rows(self, d: dict, dt: float) -> dict:
+        names, values = [], []
+        for k, v in d.items():
+            if isinstance(v, dict):
+                for worker, n in sorted(v.items()):
+                    before = self._per_worker.get(worker, 0)
+                    rate = (n - before) / dt if dt > 0 else 0.0
+                    names.append(f"{k} {worker}")
+                    values.append(f"{n:,} ({rate:,.1f}/s)")
+                self._per_worker = dict(v)
+            elif isinstance(v, float):
+                values.append(f"{v:.4g}")
+                names.append(k)
+            else:
+                values.append("–" if v is None else f"{v:,}" if isinstance(v, int) else str(v))
+                names.append(k)
+        return {"counter": names, "value": values}
+
+    def flush(self) -> bool:
+        self._pending.clear()
+        self._pending_rows = 0
+        d = self._current()
+        if d == self._last:
+            return False
+        _ = self.model
+        now = time.monotonic()
+        self.source.data = self._rows(d, now - self._last_t)
+        self._last, self._last_t = d, now
+        self.updates += 1
+        return True
+
+    def snapshot(self):
+        from bokeh.models import ColumnDataSource, DataTable, TableColumn
+
+        if self.source is None:
+            return None
+        copy = ColumnDataSource({k: list(v) for k, v in self.source.data.items()})
+        cols = [TableColumn(field="counter", title="counter"), TableColumn(field="value")]
+        return DataTable(source=copy, columns=cols, height=self.height, width=420)
+
+
+def counters(node, **kwargs) -> Counters:
+    """A live table of ``node.stats`` (see :class:`Counters`)."""
+    return Counters(node, **kwargs)
 
 
 def line(y=None, **kwargs) -> TimeSeries:
