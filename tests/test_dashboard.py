@@ -302,3 +302,23 @@ def test_a_dashboard_shown_before_any_data_fits_its_axis_and_adds_markers():
     d2.refresh()
     assert isinstance(d2.plots[0].model.xaxis[0].formatter, BasicTickFormatter)
     assert d2.plots[0].sources["y"].data["x"].tolist() == [0.0, 1.0, 2.0]
+
+
+async def test_a_dashboard_on_plain_streamz_nodes_rests_when_idle_and_wakes_on_data(monkeypatch):
+    from streamz import Stream
+
+    module = sys.modules["streamlab.viz.dashboard"]  # (streamlab.viz.dashboard: the function)
+    monkeypatch.setattr(module, "IDLE_SECONDS", 0.2)
+    plain = Stream()
+    dash = plain.dashboard(line("y"))  # built in a running loop: refreshing
+    plain.emit(pd.DataFrame({"y": [1.0, 2.0]}))
+    await asyncio.sleep(0.1)
+    assert dash.running and len(dash.plots[0].sources["y"].data["y"]) == 2
+    await asyncio.sleep(0.5)
+    assert not dash.running  # nothing came: no timer left behind
+    plain.emit(pd.DataFrame({"y": [3.0]}))
+    assert dash.running  # the next batch wakes it
+    await asyncio.sleep(0.1)
+    assert dash.plots[0].sources["y"].data["y"].tolist() == [1.0, 2.0, 3.0]
+    dash.close()
+    assert not dash.running

@@ -45,6 +45,9 @@ from .plots import Plot, line
 __all__ = ["Dashboard", "dashboard"]
 
 _BOKEHJS_SHOWN = False
+#: a dashboard without streamlab sources stops refreshing after this long without data (the
+#: next batch starts it again)
+IDLE_SECONDS = 2.0
 _BY_CELL: dict[str, weakref.WeakSet] = {}
 
 
@@ -188,8 +191,8 @@ class Dashboard:
         def feed(df) -> None:
             for p in plots:
                 p.push(df)
-            if self._task is None and self.live and not self.closed:
-                self.start()  # first batch inside a running loop (streamlab.run, a script)
+            if (self._task is None or self._task.done()) and self.live and not self.closed:
+                self.start()  # data inside a running loop (streamlab.run, a script), or again
 
         return feed
 
@@ -337,14 +340,19 @@ class Dashboard:
             if now >= next_status:
                 self.update_status()
                 next_status = now + self.status_every
-            done = self.sources and all(s.started and not s.running for s in self.sources)
-            if done:
-                idle_since = idle_since or now
-                if now - idle_since > 2 * period:  # a last flush after the final batch
-                    self.refresh()
-                    return
-            else:
+            if self.sources:  # ends a moment after the sources finished (a last flush)
+                idle = all(s.started and not s.running for s in self.sources)
+                patience = 2 * period
+            else:  # fed by plain streamz nodes: rests when nothing came for a while
+                idle = not any(p._pending for p in self.plots)
+                patience = IDLE_SECONDS
+            if not idle:
                 idle_since = None
+                continue
+            idle_since = idle_since or now
+            if now - idle_since > patience:
+                self.refresh()
+                return
 
     def flush(self) -> int:
         """Send pending data to every plot; the number of plots that changed."""
@@ -362,7 +370,8 @@ class Dashboard:
 
     @property
     def running(self) -> bool:
-        return self._task is not None and not self._task.done()
+        """True while the refresher task is on the loop (a closed dashboard is not running)."""
+        return not self.closed and self._task is not None and not self._task.done()
 
     # -- status -----------------------------------------------------------------------------
     def status(self) -> dict:
