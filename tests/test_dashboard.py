@@ -322,3 +322,17 @@ async def test_a_dashboard_on_plain_streamz_nodes_rests_when_idle_and_wakes_on_d
     assert dash.plots[0].sources["y"].data["y"].tolist() == [1.0, 2.0, 3.0]
     dash.close()
     assert not dash.running
+
+
+def test_compression_ratio_curves_one_per_codec():
+    src = streamlab.generate("random_walk", rows=6000, batch_rows=1000, seed=4)
+    cmp = src.compare(["zlib", "timeseries"])
+    rows = cmp.sink_to_list()
+    dash = src.dashboard([line("ratio", by="codec", on=cmp)], live=False)
+    streamlab.run(src)
+    dash.refresh()
+    df = pd.concat(rows, ignore_index=True)
+    for codec in ("zlib", "timeseries"):
+        got = dash.plots[0].sources[f"ratio [{codec}]"].data["y"]
+        np.testing.assert_array_equal(got, df.loc[df["codec"] == codec, "ratio"].to_numpy())
+    assert len(got) == src.stats.batches  # one point per batch
