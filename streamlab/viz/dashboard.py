@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import collections
+import functools
 import html
 import time
 import weakref
@@ -278,10 +279,9 @@ class Dashboard:
     def _bokeh_model(self):
         if self.bokeh is None:
             from bokeh.layouts import column
-            from jupyter_bokeh import BokehModel
 
             layout = column([p.model for p in self.plots], sizing_mode="stretch_width")
-            self.bokeh = BokehModel(layout)
+            self.bokeh = _one_way_bokeh_model()(layout)
             self._plot_box.children = [self.bokeh]
         return self.bokeh
 
@@ -333,8 +333,13 @@ class Dashboard:
         period = 1.0 / self.fps
         next_status = 0.0
         idle_since = None
+        loop = asyncio.get_running_loop()
+        due = loop.time()
         while not self.closed:
-            await asyncio.sleep(period)
+            # a fixed cadence: the flush's own time is not added to the period (after an
+            # overrun, start again from now rather than bursting to catch up)
+            due = max(due + period, loop.time())
+            await asyncio.sleep(due - loop.time())
             self.flush()
             now = time.monotonic()
             if now >= next_status:
@@ -500,6 +505,26 @@ class Dashboard:
 
     def __repr__(self) -> str:
         return f"<Dashboard of {self.stream}: {len(self.plots)} plots, {self._state()}>"
+
+
+@functools.cache
+def _one_way_bokeh_model():
+    """jupyter_bokeh's ``BokehModel``, one way: the kernel's changes go to the page, the page's
+    document events are not applied back (bokeh events such as ``document_ready`` still are).
+
+    jupyter_bokeh 4.1 echoes to the kernel the events its own patches caused in the page, and
+    the echo is stale: after a flush that added two renderers (say the anomaly markers, then
+    the line) the page sends back ``figure.renderers = [markers]``; applying it drops the line's
+    renderer and its ColumnDataSource from the document, so that series never updates again.
+    The dashboard needs nothing from the page's document (zoom and pan stay in the page)."""
+    from jupyter_bokeh import BokehModel
+
+    class OneWayBokehModel(BokehModel):
+        def _sync_model(self, model, content, buffers) -> None:
+            if content.get("kind") == "MessageSent":
+                super()._sync_model(model, content, buffers)
+
+    return OneWayBokehModel
 
 
 def _raw(value) -> str:
