@@ -336,3 +336,18 @@ def test_compression_ratio_curves_one_per_codec():
         got = dash.plots[0].sources[f"ratio [{codec}]"].data["y"]
         np.testing.assert_array_equal(got, df.loc[df["codec"] == codec, "ratio"].to_numpy())
     assert len(got) == src.stats.batches  # one point per batch
+
+
+def test_bokehjs_goes_to_the_page_inline_once_unless_forced(monkeypatch):
+    import bokeh.io
+    from bokeh.resources import INLINE
+
+    module = sys.modules["streamlab.viz.dashboard"]
+    calls = []
+    monkeypatch.setattr(bokeh.io, "output_notebook", lambda *a, **k: calls.append((a, k)))
+    monkeypatch.setattr(module, "_BOKEHJS_SHOWN", False)
+    module.ensure_bokehjs()
+    module.ensure_bokehjs()
+    assert calls == [((INLINE,), {"hide_banner": True})]  # inline: never from a CDN
+    module.ensure_bokehjs(force=True)
+    assert len(calls) == 2

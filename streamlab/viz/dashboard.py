@@ -52,10 +52,13 @@ IDLE_SECONDS = 2.0
 _BY_CELL: dict[str, weakref.WeakSet] = {}
 
 
-def ensure_bokehjs() -> None:
-    """Put BokehJS on the page, inline, once per kernel (jupyter_bokeh needs it there)."""
+def ensure_bokehjs(*, force: bool = False) -> None:
+    """Put BokehJS on the page, inline, once per kernel (jupyter_bokeh needs it there).
+
+    ``force=True`` sends it again: after reloading the browser page of an unsaved notebook,
+    the page has lost it while the kernel thinks it is there."""
     global _BOKEHJS_SHOWN
-    if _BOKEHJS_SHOWN:
+    if _BOKEHJS_SHOWN and not force:
         return
     from bokeh.io import output_notebook
     from bokeh.resources import INLINE
