@@ -63,7 +63,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import nbformat
 import psutil
 import pytest
 
@@ -80,6 +79,7 @@ from browser_support import (
     page_wait,
     run_all_cells,
     wait_for,
+    write_notebook,
 )
 
 MIB = 1 << 20
@@ -413,16 +413,6 @@ def _slope(xs, ys) -> float:
     return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sxx if sxx else 0.0
 
 
-def write_notebook(path: Path) -> None:
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in CELLS])
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3 (ipykernel)",
-        "language": "python",
-    }
-    nbformat.write(nb, path)
-
-
 def machine_info() -> dict:
     from importlib.metadata import PackageNotFoundError, version
 
@@ -603,7 +593,7 @@ def main(argv=None) -> int:
     results: dict = {}
     with tempfile.TemporaryDirectory(prefix="streamlab-bench-dash-") as tmp:
         root = Path(tmp)
-        write_notebook(root / "bench.ipynb")
+        write_notebook(root / "bench.ipynb", CELLS)
         with JupyterServer(root, args.flavor) as server, browser() as session:
             page = session.new_page()
             t = time.perf_counter()

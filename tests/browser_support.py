@@ -798,3 +798,38 @@ def set_slider(page, description: str, value: float, *, timeout: float = 15) -> 
 def widget_text(page, css: str) -> str:
     """Visible text of the single element matching ``css`` (e.g. an HTML widget's class)."""
     return page.locator(css).inner_text().strip()
+
+
+def write_notebook(path: Path, cells: list[str]) -> None:
+    """A notebook of code cells for the python3 kernel, written with nbformat."""
+    import nbformat
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in cells])
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3 (ipykernel)",
+        "language": "python",
+    }
+    nbformat.write(nb, path)
+
+
+@dataclass
+class Live:
+    """A notebook that has run in a page: its server, browser session, page and outputs."""
+
+    flavor: str
+    server: JupyterServer
+    session: BrowserSession
+    page: object
+    outputs: list
+
+
+@contextlib.contextmanager
+def live_notebook(root: Path, name: str, cells: list[str], flavor: str) -> Iterator[Live]:
+    """Write ``cells`` as ``root/name``, start a server of ``flavor`` on ``root``, open the
+    notebook in a fresh page and run all its cells; yield the :class:`Live` result."""
+    write_notebook(root / name, cells)
+    with JupyterServer(root, flavor) as server, browser() as session:
+        page = session.new_page()
+        outputs = run_all_cells(page, flavor, url=server.url(name))
+        yield Live(flavor, server, session, page, outputs)

@@ -6,17 +6,13 @@ from __future__ import annotations
 
 import os
 import sys
-from dataclasses import dataclass
-from pathlib import Path
 
-import nbformat
 import psutil
 import pytest
 
 from browser_support import (
     FLAVORS,
     KNOWN_ERRORS,
-    BrowserSession,
     JupyterServer,
     bokeh_data,
     bokeh_source,
@@ -27,10 +23,10 @@ from browser_support import (
     fail,
     install_update_counter,
     js_heap_bytes,
+    live_notebook,
     output_text,
     page_now,
     page_wait,
-    run_all_cells,
     set_slider,
     update_times,
     wait_for,
@@ -89,34 +85,12 @@ widgets.VBox([BokehModel(fig), pause, speed, status])""",
 ]
 
 
-def write_notebook(path: Path) -> None:
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in CELLS])
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3 (ipykernel)",
-        "language": "python",
-    }
-    nbformat.write(nb, path)
-
-
-@dataclass
-class Live:
-    flavor: str
-    server: JupyterServer
-    session: BrowserSession
-    page: object
-    outputs: list
-
-
 @pytest.fixture(scope="module", params=FLAVORS)
 def live(request, tmp_path_factory):
     flavor = request.param
     root = tmp_path_factory.mktemp(f"browser-{flavor}")
-    write_notebook(root / "live.ipynb")
-    with JupyterServer(root, flavor) as server, browser() as session:
-        page = session.new_page()
-        outputs = run_all_cells(page, flavor, url=server.url("live.ipynb"))
-        yield Live(flavor, server, session, page, outputs)
+    with live_notebook(root, "live.ipynb", CELLS, flavor) as result:
+        yield result
 
 
 def last_i(page) -> int:

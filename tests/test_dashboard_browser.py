@@ -13,28 +13,23 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from pathlib import Path
 
-import nbformat
 import pytest
 
 import streamlab
 
 from browser_support import (
     FLAVORS,
-    BrowserSession,
-    JupyterServer,
     bokeh_data,
     bokeh_source,
     bokeh_sources,
-    browser,
     click_button,
     fail,
     install_update_counter,
+    live_notebook,
     output_text,
     page_now,
     page_wait,
-    run_all_cells,
     set_slider,
     update_times,
     wait_for,
@@ -78,35 +73,13 @@ bad_dash""",
 ]
 
 
-def write_notebook(path: Path) -> None:
-    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(c) for c in CELLS])
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3 (ipykernel)",
-        "language": "python",
-    }
-    nbformat.write(nb, path)
-
-
-@dataclass
-class Live:
-    flavor: str
-    server: JupyterServer
-    session: BrowserSession
-    page: object
-    outputs: list
-
-
 @pytest.fixture(scope="module", params=FLAVORS)
 def live(request, tmp_path_factory):
     flavor = request.param
     root = tmp_path_factory.mktemp(f"dashboard-{flavor}")
-    write_notebook(root / "dashboard.ipynb")
     (root / "bad.csv").write_text(BAD_CSV)
-    with JupyterServer(root, flavor) as server, browser() as session:
-        page = session.new_page()
-        outputs = run_all_cells(page, flavor, url=server.url("dashboard.ipynb"))
-        yield Live(flavor, server, session, page, outputs)
+    with live_notebook(root, "dashboard.ipynb", CELLS, flavor) as result:
+        yield result
 
 
 # -- probes ---------------------------------------------------------------------------------
