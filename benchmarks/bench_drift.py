@@ -34,7 +34,7 @@ from streamz import Stream
 
 import streamlab
 from streamlab.learn.anomaly import score_against_truth
-from streamlab.learn.drift import ADWIN, DDM, PageHinkley
+from streamlab.learn.detectors import ADWIN, DDM, PageHinkley
 
 HERE = Path(__file__).parent
 AT, ROWS = 10_000, 20_000

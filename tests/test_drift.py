@@ -28,7 +28,7 @@ from streamz import Stream
 
 import streamlab
 from streamlab.errors import ConfigError
-from streamlab.learn.drift import ADWIN, DDM, DETECTORS, PageHinkley
+from streamlab.learn.detectors import ADWIN, DDM, DETECTORS, PageHinkley
 
 AT, ROWS, SEEDS = 5000, 10_000, range(50)
 

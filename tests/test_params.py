@@ -13,7 +13,7 @@ from streamz import Stream
 import streamlab
 from streamlab.core.params import Param, tunable_nodes
 from streamlab.errors import ConfigError
-from streamlab.learn.drift import PageHinkley
+from streamlab.learn.detectors import PageHinkley
 
 
 def frame(values, start=0, freq="1s"):

@@ -11,10 +11,10 @@ from .anomaly import ewma_chart as ewma_chart
 from .anomaly import isolation_forest as isolation_forest
 from .anomaly import robust_zscore as robust_zscore
 from .anomaly import score_against_truth as score_against_truth
-from .drift import ADWIN as ADWIN
-from .drift import DDM as DDM
+from .detectors import ADWIN as ADWIN
+from .detectors import DDM as DDM
+from .detectors import PageHinkley as PageHinkley
 from .drift import DriftStats as DriftStats
-from .drift import PageHinkley as PageHinkley
 from .drift import detect_drift as detect_drift
 from .metrics import ClassificationMetrics as ClassificationMetrics
 from .metrics import ClusteringMetrics as ClusteringMetrics
