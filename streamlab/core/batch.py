@@ -18,11 +18,12 @@ Examples
 
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError
 
-__all__ = ["TIME_ATTR", "as_ns", "event_times", "time_column", "with_time_column"]
+__all__ = ["TIME_ATTR", "as_ns", "event_times", "rows_by_key", "time_column", "with_time_column"]
 
 TIME_ATTR = "time_column"
 
@@ -61,3 +62,19 @@ def as_ns(times: pd.Series):
     if getattr(times.dtype, "unit", None) == "ns":
         return times.array.asi8  # no copy
     return times.to_numpy(dtype="datetime64[ns]").view("i8")
+
+
+def rows_by_key(keys: np.ndarray, rows: np.ndarray) -> list:
+    """``(key, rows of that key in arrival order)`` for each key among ``keys[rows]``, in order
+    of first appearance (one stable sort, not one mask per key).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> [(str(k), r.tolist()) for k, r in rows_by_key(np.array(["a", "b", "a"]), np.arange(3))]
+    [('a', [0, 2]), ('b', [1])]
+    """
+    codes, uniq = pd.factorize(keys[rows], use_na_sentinel=False)
+    order = np.argsort(codes, kind="stable")
+    bounds = np.searchsorted(codes[order], np.arange(len(uniq) + 1))
+    return [(k, rows[order[bounds[g] : bounds[g + 1]]]) for g, k in enumerate(uniq)]

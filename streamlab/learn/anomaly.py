@@ -19,12 +19,12 @@ import numpy as np
 import pandas as pd
 from streamz import Stream
 
-from ..core.batch import as_ns, time_column
+from ..core.batch import as_ns, rows_by_key, time_column
 from ..core.checks import check_number
 from ..core.params import Param, Tunable
 from ..errors import ConfigError
 from ..ops.rolling import parse_window
-from .drift import check_columns, rows_by_key
+from .drift import check_columns
 
 __all__ = [
     "AnomalyStats",

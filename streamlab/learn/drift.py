@@ -15,20 +15,12 @@ import numpy as np
 import pandas as pd
 from streamz import Stream
 
-from ..core.batch import time_column
+from ..core.batch import rows_by_key, time_column
 from ..core.params import Param, Tunable
 from ..errors import ConfigError
 from .detectors import ADWIN, DDM, DETECTORS, TUNABLE, PageHinkley, _make
 
 __all__ = ["ADWIN", "DDM", "DETECTORS", "DriftStats", "PageHinkley", "detect_drift"]
-
-
-def rows_by_key(keys: np.ndarray, rows: np.ndarray):
-    """``(key, rows of that key in arrival order)`` for each key among ``keys[rows]``."""
-    codes, uniq = pd.factorize(keys[rows], use_na_sentinel=False)
-    order = np.argsort(codes, kind="stable")
-    bounds = np.searchsorted(codes[order], np.arange(len(uniq) + 1))
-    return [(k, rows[order[bounds[g] : bounds[g + 1]]]) for g, k in enumerate(uniq)]
 
 
 def check_columns(x, step: str, **columns) -> None:

@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..core.batch import as_ns, time_column
+from ..core.batch import as_ns, rows_by_key, time_column
 from ..core.checks import check_number
 from ..errors import ConfigError
 
@@ -294,10 +294,8 @@ class TimeSeries(Plot):
         self._add_marks()
         xs = self._xs(df)
         self.rows += len(df)
-        groups = [(None, np.arange(len(df)))]
-        if self.by is not None:
-            codes, keys = pd.factorize(df[self.by], use_na_sentinel=False)
-            groups = [(k, np.flatnonzero(codes == i)) for i, k in enumerate(keys)]
+        rows = np.arange(len(df))
+        groups = [(None, rows)] if self.by is None else rows_by_key(df[self.by].to_numpy(), rows)
         for key, rows in groups:
             for col in self.y:
                 name = self._series_name(col, key)
