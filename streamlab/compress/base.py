@@ -55,14 +55,15 @@ def bytes_to_frame(data: bytes) -> pd.DataFrame:
     return table.to_pandas()
 
 
-def frame_codec_name(data: bytes, reader: str = "auto") -> str:
-    """The codec name in a frame's header (``CodecError`` if it is not a streamlab frame)."""
+def read_header(data: bytes, reader: str = "auto") -> tuple[str, int]:
+    """A frame's codec name and where its payload starts (``CodecError`` if it is not a
+    streamlab frame; ``reader`` names who was reading, for the message)."""
     if len(data) < _HEADER.size or data[:4] != MAGIC:
         raise CodecError(
             f"{reader}: not a streamlab frame (it does not start with {MAGIC!r}; {len(data)} bytes)"
         )
     _, n = _HEADER.unpack_from(data)
-    return data[_HEADER.size : _HEADER.size + n].decode("ascii", "replace")
+    return data[_HEADER.size : _HEADER.size + n].decode("ascii", "replace"), _HEADER.size + n
 
 
 class Codec:
@@ -85,15 +86,14 @@ class Codec:
         return _HEADER.pack(MAGIC, len(name)) + name + self._encode_frame(df)
 
     def decode_frame(self, data: bytes) -> pd.DataFrame:
-        name = frame_codec_name(data, self.name)
-        n = len(name.encode("ascii", "replace"))
+        name, start = read_header(data, self.name)
         if name != self.name:
             raise CodecError(
                 f"{self.name}: this frame was written by codec {name!r}; decode it "
                 f"with codec({name!r})"
             )
         try:
-            return self._decode_frame(data[_HEADER.size + n :])
+            return self._decode_frame(data[start:])
         except CodecError:
             raise
         except Exception as exc:  # a codec library's own error on corrupt input

@@ -11,7 +11,7 @@ from ..core.checks import check_choice
 from ..errors import ConfigError
 from .base import ByteCodec, Codec
 
-__all__ = ["KNOWN", "codec", "codecs"]
+__all__ = ["KNOWN", "codec", "codecs", "lossless_codecs"]
 
 #: name -> "module:factory" for codecs that live in their own module (loaded on first use)
 KNOWN: dict[str, str] = {
@@ -107,6 +107,22 @@ def codec(name: str, **params) -> Codec:
         )
     check_choice("codec", name, [*_STDLIB, *_OPTIONAL, *KNOWN])
     if name in KNOWN:
-        module, factory = KNOWN[name].split(":")
-        return getattr(importlib.import_module(module), factory)(**params)
+        return _factory(name)(**params)
     return _builtin(name, **params)
+
+
+def _factory(name: str):
+    module, factory = KNOWN[name].split(":")
+    return getattr(importlib.import_module(module), factory)
+
+
+def lossless_codecs() -> list[str]:
+    """The available codecs that give the bytes back exactly (the codec classes say so;
+    nothing is built). The byte codecs all are; the column codecs declare ``lossless``.
+
+    Examples
+    --------
+    >>> "zlib" in lossless_codecs() and "quantize" not in lossless_codecs()
+    True
+    """
+    return [n for n in codecs() if n not in KNOWN or _factory(n).lossless]

@@ -14,9 +14,9 @@ from ..core.params import Param, Tunable
 from ..core.stats import Stats
 from ..errors import ConfigError
 from ..parse.serialize import to_bytes
-from .base import CodecError, frame_codec_name
+from .base import CodecError, read_header
 from .registry import codec as get_codec
-from .registry import codecs
+from .registry import lossless_codecs
 
 __all__ = ["compare", "compress", "decompress"]
 
@@ -43,7 +43,11 @@ class compress(Tunable, Stream):
     def params(self) -> dict[str, Param]:
         """``codec``: switch to another lossless codec from the next batch (each frame names
         its codec, so ``decompress`` reads frames of both)."""
-        return {"codec": Param("codec", help="codec of the next frames", choices=lossless())}
+        return {
+            "codec": Param(
+                "codec", help="codec of the next frames", choices=tuple(lossless_codecs())
+            )
+        }
 
     def _get_codec(self) -> str:
         return self.codec.name
@@ -57,15 +61,6 @@ class compress(Tunable, Stream):
         return self._emit(frame)
 
 
-#: codecs that need an error bound (they cannot be switched to without one)
-LOSSY = ("quantize", "deadband", "swinging_door")
-
-
-def lossless() -> tuple[str, ...]:
-    """The codecs a running ``compress`` step can switch between (lossless, no parameters)."""
-    return tuple(n for n in codecs() if n not in LOSSY)
-
-
 class _AutoCodec:
     """Decodes a frame with the codec its header names (level suffixes such as ``-19`` do
     not matter for decoding)."""
@@ -76,13 +71,13 @@ class _AutoCodec:
         self._by_name: dict = {}
 
     def decode_frame(self, data: bytes) -> pd.DataFrame:
-        name = frame_codec_name(data)
+        name, _ = read_header(data)
         if name not in self._by_name:
             base = name.rsplit("-", 1)[0] if "-" in name else name
-            if base not in lossless():
+            if base not in lossless_codecs():
                 raise CodecError(
                     f"auto: the frame names codec {name!r}, which is not a lossless codec "
-                    f"known here ({', '.join(lossless())})"
+                    f"known here ({', '.join(lossless_codecs())})"
                 )
             c = get_codec(base)
             c.name = name  # the frame's own name, as its header says
