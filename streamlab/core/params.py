@@ -25,6 +25,7 @@ streamlab.errors.ConfigError: speed must be >= 0, not -1; use speed=0 for as fas
 
 from __future__ import annotations
 
+import collections
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -32,7 +33,7 @@ from typing import Any
 from ..errors import ConfigError
 from .checks import check_choice, check_number
 
-__all__ = ["Param", "Tunable", "tunable_nodes"]
+__all__ = ["Param", "Tunable", "pipeline_nodes", "tunable_nodes"]
 
 
 @dataclass(frozen=True)
@@ -141,28 +142,30 @@ class Tunable:
         return params[name]
 
 
-def tunable_nodes(node) -> list:
-    """Every node connected to ``node`` (up to its sources, then down) that has parameters.
-
-    In a stable order: breadth first from the sources, as the graph was built.
-    """
-    seen: dict[int, Any] = {}
+def pipeline_nodes(node) -> list:
+    """Every node connected to ``node``: up to its roots (the sources), then down from them
+    breadth first, in the order the graph was built. Each node once."""
+    seen: set[int] = set()
     stack, roots = [node], []
     while stack:  # up to the roots
         n = stack.pop()
         if id(n) in seen:
             continue
-        seen[id(n)] = n
+        seen.add(id(n))
         ups = [u for u in getattr(n, "upstreams", ()) if u is not None]
         if not ups:
             roots.append(n)
         stack.extend(ups)
     order: dict[int, Any] = {}
-    queue = list(roots)
-    while queue:  # then down from them, breadth first
-        n = queue.pop(0)
-        if id(n) in order:
-            continue
-        order[id(n)] = n
-        queue.extend(d for d in getattr(n, "downstreams", ()) if d is not None)
-    return [n for n in order.values() if isinstance(n, Tunable) and n.params()]
+    queue = collections.deque(roots)
+    while queue:  # then down from them
+        n = queue.popleft()
+        if id(n) not in order:
+            order[id(n)] = n
+            queue.extend(d for d in getattr(n, "downstreams", ()) if d is not None)
+    return list(order.values())
+
+
+def tunable_nodes(node) -> list:
+    """The nodes of ``node``'s pipeline (:func:`pipeline_nodes`) that have parameters."""
+    return [n for n in pipeline_nodes(node) if isinstance(n, Tunable) and n.params()]

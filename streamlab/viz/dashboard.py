@@ -37,7 +37,7 @@ from streamz import Stream
 
 from ..core.checks import check_number
 from ..core.lifecycle import cell_key
-from ..core.params import tunable_nodes
+from ..core.params import pipeline_nodes, tunable_nodes
 from ..core.source import BatchSource
 from ..errors import ConfigError
 from .controls import ParamControl
@@ -186,7 +186,7 @@ class Dashboard:
             by_node.setdefault(id(node), (node, []))[1].append(p)
         for node, plots in by_node.values():
             self._sinks.append(node.sink(self._feeder(plots)))
-        for node in self._graph():  # every dead-letter stream of the pipeline
+        for node in pipeline_nodes(self.stream):  # every dead-letter stream of the pipeline
             errors = getattr(node, "errors", None)
             if isinstance(errors, Stream) and not isinstance(node, BatchSource):
                 self._sinks.append(errors.sink(self._note_errors))
@@ -208,18 +208,6 @@ class Dashboard:
                 self._errors.append(
                     (str(d.get("origin", "")), str(d.get("reason", "")), _raw(d.get("raw", d)))
                 )
-
-    def _graph(self) -> list:
-        seen, order = set(), []
-        queue = list(self.sources) or [self.stream]
-        while queue:
-            n = queue.pop(0)
-            if n is None or id(n) in seen:
-                continue
-            seen.add(id(n))
-            order.append(n)
-            queue.extend(getattr(n, "downstreams", ()))
-        return order
 
     def _register(self) -> None:
         key = cell_key()
