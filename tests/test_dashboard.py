@@ -18,7 +18,7 @@ from sklearn.linear_model import SGDClassifier
 import streamlab
 from streamlab.compress.lossy import lttb
 from streamlab.errors import ConfigError
-from streamlab.viz import Dashboard, histogram, line, metric, table
+from streamlab.viz import Dashboard, counters, histogram, line, metric, table
 
 from support import Kernel
 
@@ -351,3 +351,19 @@ def test_bokehjs_goes_to_the_page_inline_once_unless_forced(monkeypatch):
     assert calls == [((INLINE,), {"hide_banner": True})]  # inline: never from a CDN
     module.ensure_bokehjs(force=True)
     assert len(calls) == 2
+
+
+def test_save_snapshots_metric_and_counter_plots(tmp_path):
+    src = streamlab.generate("noise", rows=5000, batch_rows=500, anomaly_rate=0.05, seed=1)
+    node = src.learn(
+        SGDClassifier(loss="log_loss", random_state=0),
+        target="is_anomaly",
+        features=["value"],
+        classes=[False, True],
+    )
+    dash = node.dashboard([metric(node, ["accuracy"]), counters(src)], live=False)
+    streamlab.run(src)
+    text = dash.save(tmp_path / "r.html").read_text()
+    acc = dash.plots[0].source.data["accuracy"][-1]
+    assert f"{acc:.6f}"[:7] in text  # the metric curve's last point is in the page
+    assert '"5,000"' in text  # the source's row counter, as the table shows it

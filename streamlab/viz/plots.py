@@ -59,6 +59,13 @@ def _ms(times: pd.Series) -> np.ndarray:
     return as_ns(times).astype("float64") / 1e6
 
 
+def _copy(source):
+    """A detached copy of a ColumnDataSource's current data (a model lives in one document)."""
+    from bokeh.models import ColumnDataSource
+
+    return ColumnDataSource({k: list(v) for k, v in source.data.items()})
+
+
 def _empty(*names) -> dict:
     """Empty float columns (numpy: bokeh then streams them as binary arrays)."""
     return {n: np.empty(0, dtype="float64") for n in names}
@@ -125,9 +132,14 @@ class Plot:
     def _send(self, df: pd.DataFrame) -> None:
         raise NotImplementedError
 
+    def _draw(self, source):
+        """The bokeh model around ``source`` (the live one, or a copy for a snapshot)."""
+        raise NotImplementedError
+
     def snapshot(self):
         """A new, standalone bokeh model holding the data shown now (for a saved report)."""
-        raise NotImplementedError
+        source = getattr(self, "source", None)
+        return None if source is None else self._draw(_copy(source))
 
     def _figure(self, **kw):
         from bokeh.plotting import figure
@@ -245,24 +257,28 @@ class TimeSeries(Plot):
         self._fig.xgrid[0].ticker = axis.ticker
         self._axis_datetime = self.datetime
 
+    def _draw_series(self, fig, name: str, src, i: int) -> None:
+        colour = PALETTE[i % len(PALETTE)]
+        if self.kind == "scatter":
+            fig.scatter("x", "y", source=src, size=4, color=colour, legend_label=name)
+        else:
+            fig.line("x", "y", source=src, line_width=1.5, color=colour, legend_label=name)
+
+    @staticmethod
+    def _draw_marks(fig, flag: str, src) -> None:
+        kind = "anomaly" if flag.endswith("_anomaly") else "drift"
+        marker = "x" if kind == "anomaly" else "triangle"
+        fig.scatter(
+            "x", "y", source=src, size=9, marker=marker, color=MARK_COLOURS[kind], legend_label=flag
+        )
+
     def _add_marks(self) -> None:
         from bokeh.models import ColumnDataSource
 
         for flag in self.flags or ():
-            if flag in self.marks:
-                continue
-            kind = "anomaly" if flag.endswith("_anomaly") else "drift"
-            src = ColumnDataSource(_empty("x", "y"), name=f"mark:{flag}")
-            self._fig.scatter(
-                "x",
-                "y",
-                source=src,
-                size=9,
-                marker="x" if kind == "anomaly" else "triangle",
-                color=MARK_COLOURS[kind],
-                legend_label=flag,
-            )
-            self.marks[flag] = src
+            if flag not in self.marks:
+                self.marks[flag] = ColumnDataSource(_empty("x", "y"), name=f"mark:{flag}")
+                self._draw_marks(self._fig, flag, self.marks[flag])
 
     def _series_name(self, col, key) -> str:
         return str(col) if self.by is None else f"{col} [{key}]"
@@ -271,11 +287,7 @@ class TimeSeries(Plot):
         from bokeh.models import ColumnDataSource
 
         src = ColumnDataSource(_empty("x", "y"), name=f"series:{name}")
-        colour = PALETTE[len(self.sources) % len(PALETTE)]
-        if self.kind == "scatter":
-            self._fig.scatter("x", "y", source=src, size=4, color=colour, legend_label=name)
-        else:
-            self._fig.line("x", "y", source=src, line_width=1.5, color=colour, legend_label=name)
+        self._draw_series(self._fig, name, src, len(self.sources))
         self._fig.legend.location = "top_left"
         self._fig.legend.click_policy = "hide"
         self.sources[name] = src
@@ -322,29 +334,13 @@ class TimeSeries(Plot):
                 src.stream({"x": xs[hit], "y": y}, rollover=self.rollover)
 
     def snapshot(self):
-        from bokeh.models import ColumnDataSource
-
         if self._model is None:
             return None
         fig = self._figure(x_axis_type="datetime" if self.datetime else "linear")
         for i, (name, src) in enumerate(self.sources.items()):
-            copy = ColumnDataSource({k: list(v) for k, v in src.data.items()})
-            colour = PALETTE[i % len(PALETTE)]
-            if self.kind == "scatter":
-                fig.scatter("x", "y", source=copy, size=4, color=colour, legend_label=name)
-            else:
-                fig.line("x", "y", source=copy, line_width=1.5, color=colour, legend_label=name)
+            self._draw_series(fig, name, _copy(src), i)
         for flag, src in self.marks.items():
-            kind = "anomaly" if flag.endswith("_anomaly") else "drift"
-            fig.scatter(
-                "x",
-                "y",
-                source=ColumnDataSource({k: list(v) for k, v in src.data.items()}),
-                size=9,
-                marker="x" if kind == "anomaly" else "triangle",
-                color=MARK_COLOURS[kind],
-                legend_label=flag,
-            )
+            self._draw_marks(fig, flag, _copy(src))
         if fig.legend:
             fig.legend.location = "top_left"
         return fig
@@ -376,8 +372,11 @@ class Histogram(Plot):
         from bokeh.models import ColumnDataSource
 
         self.source = ColumnDataSource({"left": [], "right": [], "count": []}, name="histogram")
+        return self._draw(self.source)
+
+    def _draw(self, source):
         fig = self._figure()
-        fig.quad(left="left", right="right", top="count", bottom=0, source=self.source, alpha=0.7)
+        fig.quad(left="left", right="right", top="count", bottom=0, source=source, alpha=0.7)
         return fig
 
     def _send(self, df: pd.DataFrame) -> None:
@@ -397,16 +396,6 @@ class Histogram(Plot):
         counts, edges = np.histogram(values, bins=self.bins)
         self.source.data = {"left": edges[:-1], "right": edges[1:], "count": counts}
 
-    def snapshot(self):
-        from bokeh.models import ColumnDataSource
-
-        if self.source is None:
-            return None
-        fig = self._figure()
-        copy = ColumnDataSource({k: list(v) for k, v in self.source.data.items()})
-        fig.quad(left="left", right="right", top="count", bottom=0, source=copy, alpha=0.7)
-        return fig
-
 
 class Table(Plot):
     """The latest ``rows`` rows (newest first)."""
@@ -418,12 +407,17 @@ class Table(Plot):
         self.source = None
 
     def _build(self):
-        from bokeh.models import ColumnDataSource, DataTable, TableColumn
+        from bokeh.models import ColumnDataSource
 
         self.source = ColumnDataSource({str(c): [] for c in self.columns or ()}, name="table")
+        return self._draw(self.source)
+
+    def _draw(self, source):
+        from bokeh.models import DataTable, TableColumn
+
         cols = [TableColumn(field=str(c), title=str(c)) for c in self.columns or ()]
         return DataTable(
-            source=self.source, columns=cols, height=self.height, sizing_mode="stretch_width"
+            source=source, columns=cols, height=self.height, sizing_mode="stretch_width"
         )
 
     def push(self, df) -> None:
@@ -446,15 +440,6 @@ class Table(Plot):
 
     def _send(self, df: pd.DataFrame) -> None:
         self.source.data = self._data(df)
-
-    def snapshot(self):
-        from bokeh.models import ColumnDataSource, DataTable, TableColumn
-
-        if self.source is None:
-            return None
-        copy = ColumnDataSource({k: list(v) for k, v in self.source.data.items()})
-        cols = [TableColumn(field=str(c), title=str(c)) for c in self.columns]
-        return DataTable(source=copy, columns=cols, height=self.height, sizing_mode="stretch_width")
 
 
 class Metric(Plot):
@@ -490,9 +475,12 @@ class Metric(Plot):
                 if isinstance(v, int | float) and not isinstance(v, bool) and "rows" not in k
             ]
         self.source = ColumnDataSource(_empty("rows", *self.names), name="metrics")
+        return self._draw(self.source)
+
+    def _draw(self, source):
         fig = self._figure(x_axis_label="rows seen")
         for i, n in enumerate(self.names):
-            fig.line("rows", n, source=self.source, color=PALETTE[i % len(PALETTE)], legend_label=n)
+            fig.line("rows", n, source=source, color=PALETTE[i % len(PALETTE)], legend_label=n)
         fig.legend.location = "bottom_right"
         return fig
 
@@ -514,17 +502,6 @@ class Metric(Plot):
         self.source.stream(row, rollover=self.rollover)
         self.updates += 1
         return True
-
-    def snapshot(self):
-        from bokeh.models import ColumnDataSource
-
-        if self.source is None:
-            return None
-        fig = self._figure(x_axis_label="rows seen")
-        copy = ColumnDataSource({k: list(v) for k, v in self.source.data.items()})
-        for i, n in enumerate(self.names):
-            fig.line("rows", n, source=copy, color=PALETTE[i % len(PALETTE)], legend_label=n)
-        return fig
 
 
 class Counters(Plot):
@@ -549,11 +526,16 @@ class Counters(Plot):
         return {k: v for k, v in d.items() if not k.startswith("_")}
 
     def _build(self):
-        from bokeh.models import ColumnDataSource, DataTable, TableColumn
+        from bokeh.models import ColumnDataSource
 
         self.source = ColumnDataSource({"counter": [], "value": []}, name="counters")
+        return self._draw(self.source)
+
+    def _draw(self, source):
+        from bokeh.models import DataTable, TableColumn
+
         cols = [TableColumn(field="counter", title="counter"), TableColumn(field="value")]
-        return DataTable(source=self.source, columns=cols, height=self.height, width=420)
+        return DataTable(source=source, columns=cols, height=self.height, width=420)
 
     def _rows(self, d: dict, dt: float) -> dict:
         names, values = [], []
@@ -585,15 +567,6 @@ class Counters(Plot):
         self._last, self._last_t = d, now
         self.updates += 1
         return True
-
-    def snapshot(self):
-        from bokeh.models import ColumnDataSource, DataTable, TableColumn
-
-        if self.source is None:
-            return None
-        copy = ColumnDataSource({k: list(v) for k, v in self.source.data.items()})
-        cols = [TableColumn(field="counter", title="counter"), TableColumn(field="value")]
-        return DataTable(source=copy, columns=cols, height=self.height, width=420)
 
 
 def counters(node, **kwargs) -> Counters:
