@@ -34,13 +34,13 @@ import datetime as _dt
 import io
 import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from benchinfo import machine_info
 
 from streamlab.compress import codec
 from streamlab.compress.lossy import DeadbandCodec, QuantizeCodec, SwingingDoorCodec, lttb
@@ -196,19 +196,6 @@ def fmt(r: dict) -> str:
             f"{r['decompress_mb_s']:>10.1f}  {note}")  # fmt: skip
 
 
-def machine_info() -> dict:
-    info = {"cores_logical": os.cpu_count(), "platform": platform.platform(),
-            "python": platform.python_version(), "numpy": np.__version__, "pandas": pd.__version__}  # fmt: skip
-    try:
-        with open("/proc/cpuinfo") as f:
-            info["cpu"] = next(
-                ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")
-            )
-    except (OSError, StopIteration):
-        pass
-    return info
-
-
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--mb", type=float, default=6.0, help="CSV size in MB")
@@ -273,7 +260,11 @@ def main(argv=None) -> int:
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "duration_s": round(time.perf_counter() - started, 1),
         "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
-        "machine": {**machine_info(), "loadavg_start": load0, "loadavg_end": os.getloadavg()},
+        "machine": {
+            **machine_info("zstandard", "lz4", "pyarrow"),
+            "loadavg_start": load0,
+            "loadavg_end": os.getloadavg(),
+        },
         "data": {"csv_bytes": n, "rows": len(df), "first_line": csv.split(b"\n")[1].decode()},
         "results": rows,
         "target": target,

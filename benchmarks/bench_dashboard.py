@@ -55,9 +55,9 @@ import datetime as _dt
 import itertools
 import json
 import os
-import platform
 import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -68,6 +68,8 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "tests"))
+
+from benchinfo import machine_info
 
 from browser_support import (
     JupyterServer,
@@ -413,30 +415,13 @@ def _slope(xs, ys) -> float:
     return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sxx if sxx else 0.0
 
 
-def machine_info() -> dict:
-    from importlib.metadata import PackageNotFoundError, version
-
-    info = {
-        "cores_logical": os.cpu_count(),
-        "cores_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "memory_gib": round(psutil.virtual_memory().total / (1 << 30), 1),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-    }
-    for dist in ("streamlab", "bokeh", "jupyter_bokeh", "ipywidgets", "jupyterlab", "notebook"):
-        try:
-            info[dist] = version(dist)
-        except PackageNotFoundError:
-            info[dist] = None
+def chromium_version() -> str | None:
     try:
-        import subprocess
-
-        info["chromium"] = subprocess.run(
+        return subprocess.run(
             ["/usr/bin/chromium", "--version"], capture_output=True, text=True, timeout=20
         ).stdout.strip()
     except Exception:
-        info["chromium"] = None
-    return info
+        return None
 
 
 def check(name, value, target, op, note="") -> dict:
@@ -647,7 +632,10 @@ def main(argv=None) -> int:
             "rollover": ROLLOVER,
             "cells": CELLS,
         },
-        "machine": machine_info(),
+        "machine": {
+            **machine_info("bokeh", "jupyter_bokeh", "ipywidgets", "jupyterlab", "notebook"),
+            "chromium": chromium_version(),
+        },
         "load_average": {"start": load_start, "end": load_end},
         "machine_busy_cores": others / total,
         "results": results,

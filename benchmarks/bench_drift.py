@@ -22,14 +22,13 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
-import os
-import platform
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from benchinfo import machine_info
 from streamz import Stream
 
 import streamlab
@@ -241,29 +240,6 @@ def print_tables(res: dict) -> None:
         )
 
 
-def machine_info() -> dict:
-    from importlib.metadata import version
-
-    info = {
-        "cores_logical": os.cpu_count(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "pandas": pd.__version__,
-        "river": version("river"),
-        "scikit-learn": version("scikit-learn"),
-        "load_average": os.getloadavg(),
-    }
-    try:
-        with open("/proc/cpuinfo") as f:
-            info["cpu"] = next(
-                ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")
-            )
-    except (OSError, StopIteration):
-        pass
-    return info
-
-
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--seeds", type=int, default=30)
@@ -295,7 +271,7 @@ def main(argv=None) -> int:
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "duration_s": round(time.perf_counter() - start, 1),
         "config": {k: v for k, v in vars(args).items() if k != "out"},
-        "machine": machine_info(),
+        "machine": machine_info("river", "scikit-learn"),
         "results": res,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

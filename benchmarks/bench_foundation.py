@@ -28,7 +28,6 @@ import datetime as _dt
 import io
 import json
 import os
-import platform
 import signal
 import socket
 import subprocess
@@ -39,6 +38,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from benchinfo import machine_info
 
 HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
@@ -631,49 +631,10 @@ def bench_memory(children: Children, rows: int, interval: float) -> dict:
 # ------------------------------------------------------------------------------------------
 # reporting
 # ------------------------------------------------------------------------------------------
-def machine_info() -> dict:
-    import pandas as pd
-    import streamz
-
-    import streamlab
-
-    info = {
-        "cores_logical": os.cpu_count(),
-        "cores_usable": len(os.sched_getaffinity(0))
-        if hasattr(os, "sched_getaffinity")
-        else os.cpu_count(),
-        "platform": platform.platform(),
-        "machine": platform.machine(),
-        "python": platform.python_version(),
-        "python_implementation": platform.python_implementation(),
-        "pandas": pd.__version__,
-        "numpy": np.__version__,
-        "streamz": streamz.__version__,
-        "streamlab": getattr(streamlab, "__version__", "?"),
-    }
-    from importlib.metadata import PackageNotFoundError, version
-
-    for dist in ("tornado", "pyarrow", "psutil"):
-        try:
-            info[dist] = version(dist)
-        except PackageNotFoundError:
-            info[dist] = None
+def git_info() -> dict:
+    """Which code was measured, and was it edited (read-only git queries)."""
+    info: dict = {}
     try:
-        import psutil
-
-        info["cores_physical"] = psutil.cpu_count(logical=False)
-        info["memory_gib"] = round(psutil.virtual_memory().total / (1 << 30), 1)
-    except Exception:
-        pass
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    info["cpu"] = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    try:  # read-only git queries: which code was measured, and was it edited
         info["git_commit"] = (
             subprocess.run(
                 ["git", "-C", str(REPO), "rev-parse", "HEAD"],
@@ -1026,7 +987,7 @@ def main(argv=None) -> int:
         "date": date,
         "duration_s": total,
         "config": cfg,
-        "machine": machine_info(),
+        "machine": {**machine_info("tornado", "pyarrow", "psutil"), **git_info()},
         "load_average": {"start": load_start, "end": load_end},
         "other_processes_cpu_s": others,
         "results": results,

@@ -22,7 +22,6 @@ import argparse
 import datetime as dt
 import json
 import os
-import platform
 import shutil
 import tempfile
 import time
@@ -32,10 +31,9 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-import streamz
+from benchinfo import machine_info
 from streamz import Stream
 
-import streamlab
 from streamlab.store.parquet_read import read_parquet_frames
 
 T0 = pd.Timestamp("2026-01-01", tz="UTC")
@@ -187,20 +185,6 @@ def bench_seek(data, root: Path, repeats: int) -> dict:
     return res
 
 
-def machine() -> dict:
-    return {
-        "cores_logical": os.cpu_count(),
-        "cores_usable": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "pandas": pd.__version__,
-        "numpy": np.__version__,
-        "pyarrow": pa.__version__,
-        "streamz": streamz.__version__,
-        "streamlab": streamlab.__version__,
-    }
-
-
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--batches", type=int, default=100)
@@ -245,7 +229,7 @@ def main(argv=None) -> int:
             "compression": "zstd",
             "row_group_rows": GROUP,
         },
-        "machine": machine(),
+        "machine": machine_info("pyarrow"),
         "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         "results": results,
         "targets": targets,

@@ -29,8 +29,6 @@ from __future__ import annotations
 import argparse
 import datetime as _dt
 import json
-import os
-import platform
 import sys
 import time
 from collections.abc import Callable
@@ -38,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from benchinfo import machine_info
 
 from streamlab.stats import KLL, HyperLogLog, SpaceSaving
 
@@ -316,27 +315,6 @@ def print_table(rows: list[dict]) -> None:
         )
 
 
-def machine_info() -> dict:
-    from importlib.metadata import version
-
-    info = {
-        "cores_logical": os.cpu_count(),
-        "platform": platform.platform(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "pandas": pd.__version__,
-        "river": version("river"),
-    }
-    try:
-        with open("/proc/cpuinfo") as f:
-            info["cpu"] = next(
-                ln.split(":", 1)[1].strip() for ln in f if ln.startswith("model name")
-            )
-    except (OSError, StopIteration):
-        pass
-    return info
-
-
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--quick", action="store_true", help="smaller sizes (n 200k, river 50k)")
@@ -371,7 +349,7 @@ def main(argv=None) -> int:
         "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
         "duration_s": round(time.perf_counter() - started, 1),
         "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
-        "machine": machine_info(),
+        "machine": machine_info("river"),
         "results": rows,
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)
