@@ -78,9 +78,9 @@ from browser_support import (
     install_update_counter,
     js_heap_bytes,
     page_now,
-    page_wait,
     run_all_cells,
     wait_for,
+    wait_for_status,
     write_notebook,
 )
 
@@ -293,13 +293,7 @@ def bench_pause(page, reps: int) -> dict:
         page.evaluate("() => { window.__bench_clicks.length = 0 }")
         t_before = page_now(page)
         click_button(page, "Pause")
-        t_ack = page_wait(
-            page,
-            "() => { const el = document.querySelector('.streamlab-status');"
-            " return el && el.textContent.startsWith('paused') && performance.now(); }",
-            timeout=20,
-            what="the status line to say paused",
-        )
+        t_ack = wait_for_status(page, "paused")
         page.wait_for_timeout(700)
         after = [t for t in drain_updates(page) if t > t_before]
         clicks = [

@@ -833,3 +833,16 @@ def live_notebook(root: Path, name: str, cells: list[str], flavor: str) -> Itera
         page = session.new_page()
         outputs = run_all_cells(page, flavor, url=server.url(name))
         yield Live(flavor, server, session, page, outputs)
+
+
+def wait_for_status(page, state: str, *, timeout: float = 20) -> float:
+    """Wait until the first streamlab dashboard's status line starts with ``state`` (such as
+    ``"paused"``); return the page time (``performance.now()``) when it was seen."""
+    return page_wait(
+        page,
+        "(state) => { const el = document.querySelector('.streamlab-status');"
+        " return el && el.textContent.startsWith(state) && performance.now(); }",
+        state,
+        timeout=timeout,
+        what=f"the status line to say {state}",
+    )

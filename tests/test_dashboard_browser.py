@@ -29,10 +29,10 @@ from browser_support import (
     live_notebook,
     output_text,
     page_now,
-    page_wait,
     set_slider,
     update_times,
     wait_for,
+    wait_for_status,
     wait_visible,
 )
 
@@ -199,13 +199,7 @@ def test_pause_stops_updates_and_play_resumes(live):
     click_button(page, "Pause")
     # Dashboard.pause() pauses the source, then writes the status line; the refresher may
     # still flush rows emitted before the pause (within one frame, 33 ms) after that.
-    t_ack = page_wait(
-        page,
-        "() => { const el = document.querySelector('.streamlab-status');"
-        " return el && el.textContent.startsWith('paused') && performance.now(); }",
-        timeout=20,
-        what="the status line to say paused",
-    )
+    t_ack = wait_for_status(page, "paused")
     quiet_from = max(t_click + 300, t_ack + 250)
     page.wait_for_timeout(max(0, quiet_from - page_now(page)) + 50)
     held = sample(page)
