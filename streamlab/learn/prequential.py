@@ -38,6 +38,7 @@ from sklearn.base import clone, is_classifier, is_clusterer
 
 from ..core.checks import check_choice, check_number
 from ..errors import ConfigError
+from .fastpath import fast_path
 from .features import ON_BAD, FeatureCheck, raw_kind
 from .metrics import (
     CLASSIFICATION,
@@ -158,6 +159,8 @@ class Prequential:
         self.memory: collections.deque = collections.deque()  # (X raw, y) chunks
         self._memory_n = 0
         self.fitted = False
+        self.fast = None  # an SGDFastPath for the current model, when it can serve it
+        self._refusal: str | None = "the model has not been fitted yet"
         self.has_proba = self.task == "classification" and hasattr(estimator, "predict_proba")
         family, cls = {
             "classification": (CLASSIFICATION, ClassificationMetrics),
@@ -170,6 +173,11 @@ class Prequential:
         self.metrics = cls(window=window, names=names)
         self.stats = LearnStats()
         self._seen = 0
+
+    @property
+    def fast_reason(self) -> str | None:
+        """Why the model is not on the checked fast path (``None``: it is; see ``fastpath``)."""
+        return self._refusal if self.fast is None else self.fast.reason
 
     # -- one batch ----------------------------------------------------------------------------
     def update(self, df: pd.DataFrame):
@@ -228,12 +236,15 @@ class Prequential:
                 codes = self._model_codes
                 if codes is None:  # our code of each of the model's classes_, once per model
                     codes = self._model_codes = self._class_index.get_indexer(model.classes_)
+                fast = self.fast
                 if self.has_proba:
-                    proba = model.predict_proba(Xt)
+                    proba = (fast or model).predict_proba(Xt)
                     return codes[proba.argmax(axis=1)], proba, codes
+                if fast is not None:
+                    return codes[fast.predict_index(Xt)], None, codes
                 return self._class_index.get_indexer(model.predict(Xt)), None, codes
             if self.task == "regression":
-                return np.asarray(model.predict(Xt), dtype=float)
+                return np.asarray((self.fast or model).predict(Xt), dtype=float)
             pred = model.predict(Xt)
             dist = model.transform(Xt).min(axis=1) ** 2 if hasattr(model, "transform") else None
             return pred, dist
@@ -265,12 +276,15 @@ class Prequential:
         self.stats.learned += len(X) if self.fitted else self._memory_n
         self.model, self.fitted = model, True
         self._model_codes = None
+        self.fast, self._refusal = fast_path(model)
         if self.task != "classification" or self.fixed:
             self.memory.clear()
             self._memory_n = 0
 
     def _fit(self, model, Xt, y, *, first=False) -> None:
-        if self.task == "clustering":
+        if not first and self.fast is not None:
+            self.fast.partial_fit(Xt, y)
+        elif self.task == "clustering":
             model.partial_fit(Xt)
         elif self.task == "regression":
             model.partial_fit(Xt, y.astype(float))
