@@ -23,7 +23,16 @@ import pandas as pd
 
 from ..errors import ConfigError
 
-__all__ = ["TIME_ATTR", "as_ns", "event_times", "rows_by_key", "time_column", "with_time_column"]
+__all__ = [
+    "TIME_ATTR",
+    "as_ns",
+    "column_arrays",
+    "event_times",
+    "rows_by_key",
+    "time_column",
+    "with_columns",
+    "with_time_column",
+]
 
 TIME_ATTR = "time_column"
 
@@ -78,3 +87,46 @@ def rows_by_key(keys: np.ndarray, rows: np.ndarray) -> list:
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(len(uniq) + 1))
     return [(k, rows[order[bounds[g] : bounds[g + 1]]]) for g, k in enumerate(uniq)]
+
+
+def column_arrays(df: pd.DataFrame, positions) -> list:
+    """The columns of ``df`` at ``positions`` as their arrays (a numpy array, or pandas'
+    extension array for strings, nullable numbers...), without making a Series for each:
+    ``df[name]`` costs about 9 µs a column in pandas 3, which a learner that splits a batch
+    into features pays on every batch. Uses pandas' own column getter where it has one.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"a": [1, 2], "b": [0.5, 1.5], "c": ["x", "y"]})
+    >>> [a.tolist() for a in column_arrays(df, [1, 0])]
+    [[0.5, 1.5], [1, 2]]
+    """
+    get = getattr(df, "_get_column_array", None)  # private: with a public fallback
+    if get is not None:
+        return [get(i) for i in positions]
+    return [df.iloc[:, i].array for i in positions]  # pragma: no cover - other pandas
+
+
+def with_columns(df: pd.DataFrame, names: pd.Index, arrays: list) -> pd.DataFrame:
+    """``df`` with new columns ``names`` (none of them in ``df``) holding ``arrays``, and
+    ``df``'s attrs. The same frame as ``pd.concat([df, pd.DataFrame(dict(zip(names,
+    arrays)), index=df.index)], axis=1)`` in about half the time (pandas' own array-level
+    constructor where it has one): a learner adds its prediction columns to every batch.
+
+    Examples
+    --------
+    >>> import numpy as np, pandas as pd
+    >>> out = with_columns(pd.DataFrame({"x": [1, 2]}), pd.Index(["p"]), [np.array([0.5, 1.5])])
+    >>> out.columns.tolist(), out["p"].tolist()
+    (['x', 'p'], [0.5, 1.5])
+    """
+    build = getattr(pd.DataFrame, "_from_arrays", None)  # private: with a public fallback
+    if build is not None and hasattr(df, "_get_column_array"):
+        own = [df._get_column_array(i) for i in range(df.shape[1])]
+        out = build(own + list(arrays), columns=df.columns.append(names), index=df.index)
+    else:  # pragma: no cover - other pandas
+        extra = pd.DataFrame(dict(zip(names, arrays, strict=True)), index=df.index, copy=False)
+        out = pd.concat([df, extra], axis=1)
+    out.attrs = dict(df.attrs)
+    return out

@@ -185,7 +185,13 @@ class SGDFastPath:
         self.checked = False
         self._predict_checked = False
         self.reason: str | None = None
-        self._weights_for = None  # (class_weight, n classes) _expanded_class_weight is for
+        # (class_weight, n classes) that _expanded_class_weight is for: the public
+        # partial_fit that fitted the model has just computed it
+        self._weights_for = (
+            (model.class_weight, len(model.classes_))
+            if self.classifier and hasattr(model, "_expanded_class_weight")
+            else None
+        )
         self._seed_memo: dict = {}
 
     # -- input the fast path mirrors -------------------------------------------------------

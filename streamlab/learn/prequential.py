@@ -28,6 +28,7 @@ gains from it). Rows older than ``memory`` are forgotten then (``stats.rebuilds`
 from __future__ import annotations
 
 import collections
+import contextlib
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -36,10 +37,11 @@ import scipy.sparse as sp
 import sklearn
 from sklearn.base import clone, is_classifier, is_clusterer
 
+from ..core.batch import with_columns
 from ..core.checks import check_choice, check_number
 from ..errors import ConfigError
 from .fastpath import fast_path
-from .features import ON_BAD, FeatureCheck, raw_kind
+from .features import ON_BAD, FeatureCheck, class_codes, raw_kind
 from .metrics import (
     CLASSIFICATION,
     CLUSTERING,
@@ -173,6 +175,7 @@ class Prequential:
         self.metrics = cls(window=window, names=names)
         self.stats = LearnStats()
         self._seen = 0
+        self._names: tuple | None = None  # (names, Index) of the prediction columns
 
     @property
     def fast_reason(self) -> str | None:
@@ -226,7 +229,10 @@ class Prequential:
         return X
 
     def _fast(self):
-        """sklearn's own checks are done by FeatureCheck; skip them after the first fit."""
+        """sklearn's own checks are done by FeatureCheck; skip them after the first fit
+        (the fast path skips them anyway: no context to enter)."""
+        if self.fast is not None and self.fast.active:
+            return contextlib.nullcontext()
         return sklearn.config_context(assume_finite=True, skip_parameter_validation=True)
 
     def _predict(self, Xt):
@@ -235,14 +241,14 @@ class Prequential:
             if self.task == "classification":
                 codes = self._model_codes
                 if codes is None:  # our code of each of the model's classes_, once per model
-                    codes = self._model_codes = self._class_index.get_indexer(model.classes_)
+                    codes = self._model_codes = class_codes(self._class_index, model.classes_)
                 fast = self.fast
                 if self.has_proba:
                     proba = (fast or model).predict_proba(Xt)
                     return codes[proba.argmax(axis=1)], proba, codes
                 if fast is not None:
                     return codes[fast.predict_index(Xt)], None, codes
-                return self._class_index.get_indexer(model.predict(Xt)), None, codes
+                return class_codes(self._class_index, model.predict(Xt)), None, codes
             if self.task == "regression":
                 return np.asarray((self.fast or model).predict(Xt), dtype=float)
             pred = model.predict(Xt)
@@ -253,7 +259,7 @@ class Prequential:
     def _learn(self, X, Xt, y) -> None:
         new = False
         if self.task == "classification" and not self.fixed:
-            fresh = pd.unique(y[self._class_index.get_indexer(y) < 0])
+            fresh = pd.unique(y[class_codes(self._class_index, y) < 0])
             if len(fresh):
                 self.classes = self.classes + list(fresh)
                 self._class_index = pd.Index(self.classes)
@@ -271,7 +277,14 @@ class Prequential:
         Xm = _stack([m[0] for m in self.memory])
         ym = None if y is None else np.concatenate([m[1] for m in self.memory])
         model = clone(self.estimator) if self.fitted else self.model
-        self._fit(model, self._features(Xm, learn=False), ym, first=True)
+        Xf = self._features(Xm, learn=False)
+        validate = getattr(model, "_validate_params", None)
+        if validate is None or not hasattr(model, "_parameter_constraints"):
+            self._fit(model, Xf, ym, first=True)  # an estimator with checks of its own
+        else:  # its parameters are checked (a bad one is scikit-learn's own error), once
+            validate()
+            with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
+                self._fit(model, Xf, ym, first=True)
         self.stats.rebuilds += int(self.fitted)
         self.stats.learned += len(X) if self.fitted else self._memory_n
         self.model, self.fitted = model, True
@@ -337,12 +350,19 @@ class Prequential:
                         dist[i:j] = r[1]
             self.metrics.update(dist[scored])
             cols["prediction"] = pred.astype("int64") if scored.all() else pred
-        if not any(name in kept.columns for name in cols):  # one concat: cheaper than assign
-            out = pd.concat([kept, pd.DataFrame(cols, index=kept.index)], axis=1)
-        else:
-            out = kept.assign(**cols)
+        names = self._output_names(cols)
+        if not any(name in kept.columns for name in cols):
+            return with_columns(kept, names, list(cols.values()))
+        out = kept.assign(**cols)
         out.attrs = dict(kept.attrs)
         return out
+
+    def _output_names(self, cols: dict) -> pd.Index:
+        """The prediction columns' names as an Index, made again only when they change."""
+        key = tuple(cols)
+        if self._names is None or self._names[0] != key:
+            self._names = (key, pd.Index(key))
+        return self._names[1]
 
     def _columns_classification(self, n, y, parts, scored) -> dict:
         K = len(self.classes)
@@ -352,11 +372,10 @@ class Prequential:
             if r is None:
                 continue
             code[i:j] = r[0]
-            if proba is not None:
-                block = np.zeros((j - i, K))
-                block[:, r[2]] = r[1]
-                proba[i:j] = block
-        true = self._class_index.get_indexer(y)
+            if proba is not None:  # the model's classes_ may be fewer, in another order
+                proba[i:j] = 0.0
+                proba[i:j, r[2]] = r[1]
+        true = class_codes(self._class_index, y)
         p_true = None
         if proba is not None:
             p_true = proba[np.flatnonzero(scored), true[scored]]

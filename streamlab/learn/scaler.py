@@ -50,14 +50,19 @@ class RunningScaler(TransformerMixin, BaseEstimator):
 
     def partial_fit(self, X, y=None) -> RunningScaler:
         """Fold the rows of ``X`` into the running mean and variance (``y`` is ignored)."""
-        X = np.asarray(X, dtype=float)
+        if type(X) is not np.ndarray or X.dtype != np.float64:
+            X = np.asarray(X, dtype=float)
         if X.ndim != 2:
             raise ValueError(f"RunningScaler takes a 2-D array of rows, not shape {X.shape}")
         nb = X.shape[0]
         if nb == 0:
             return self
-        mb = X.mean(axis=0)
-        m2b = ((X - mb) ** 2).sum(axis=0)
+        if nb == 1:  # one row (the first chunks of a learner): no spread within it
+            mb, m2b = X[0].copy(), np.zeros(X.shape[1])
+        else:
+            mb = X.sum(axis=0) / nb
+            d = X - mb
+            m2b = np.einsum("ij,ij->j", d, d)
         n = getattr(self, "n_samples_seen_", 0)
         if n == 0:
             self.mean_, self._m2 = mb, m2b
@@ -80,7 +85,8 @@ class RunningScaler(TransformerMixin, BaseEstimator):
 
     def transform(self, X):
         """``(X - mean_) / scale_`` (each part only if ``with_mean`` / ``with_std``)."""
-        X = np.asarray(X, dtype=float)
+        if type(X) is not np.ndarray or X.dtype != np.float64:
+            X = np.asarray(X, dtype=float)
         if getattr(self, "n_samples_seen_", 0) == 0:
             return X.copy()
         out = X - self.mean_ if self.with_mean else X.copy()
