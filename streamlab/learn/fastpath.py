@@ -182,13 +182,12 @@ class SGDFastPath:
         self.classifier = isinstance(model, CLASSIFIERS)
         self.proba = self.classifier and getattr(model, "loss", None) == "log_loss"
         self.active = True
-        self.checked = False
-        self._predict_checked = False
+        self._passed: set[tuple] = set()  # the _keys of calls checked equal (here or before)
         self.reason: str | None = None
-        # (class_weight, n classes) that _expanded_class_weight is for: the public
-        # partial_fit that fitted the model has just computed it
+        # the number of classes _expanded_class_weight is for, with class_weight=None: the
+        # public partial_fit that fitted the model has just computed it
         self._weights_for = (
-            (model.class_weight, len(model.classes_))
+            len(model.classes_)
             if self.classifier and hasattr(model, "_expanded_class_weight")
             else None
         )
@@ -196,11 +195,12 @@ class SGDFastPath:
 
     # -- input the fast path mirrors -------------------------------------------------------
     def _mirrors(self, X) -> bool:
+        """``X`` is input the fast path mirrors: rows (at least one) of the model's width,
+        C-ordered float64, or CSR float64 with 32-bit indices (else: the public method)."""
         width = self.model.coef_.shape[-1]
         if isinstance(X, np.ndarray):
-            return (X.dtype == np.float64 and X.ndim == 2 and X.flags.c_contiguous) and X.shape[
-                1
-            ] == width
+            dense = X.dtype == np.float64 and X.ndim == 2 and X.flags.c_contiguous
+            return dense and X.shape[1] == width and X.shape[0] > 0
         return (
             sp.issparse(X)
             and X.format == "csr"
@@ -208,6 +208,7 @@ class SGDFastPath:
             and X.indices.dtype == np.int32
             and X.indptr.dtype == np.int32
             and X.shape[1] == width
+            and X.shape[0] > 0
         )
 
     def _off(self, why: str) -> None:
@@ -221,20 +222,27 @@ class SGDFastPath:
         if not self.active or not self._mirrors(X):
             model.partial_fit(X, y)
             return
-        if not self.checked:
-            key = self._key(X, "partial_fit")
+        key = self._key(X, "partial_fit")
+        if key not in self._passed:
             if key not in _CHECKED:  # the chunk is learned by the check, one way or the other
                 _CHECKED[key] = self._check_learning(X, y)
-                self.checked = _CHECKED[key] is None
-                if not self.checked:
+                if _CHECKED[key] is None:
+                    self._passed.add(key)
+                else:
                     self._off(_CHECKED[key])
                 return
             if _CHECKED[key] is not None:
                 self._off(_CHECKED[key])
                 model.partial_fit(X, y)
                 return
-            self.checked = True
-        self._learn(X, y)
+            self._passed.add(key)
+        if not self._learn(X, y):  # labels partial_fit refuses: let it say so
+            model.partial_fit(X, y)
+
+    @property
+    def checked(self) -> bool:
+        """Whether an update of this model's current kind passed its check (``_key``)."""
+        return any(k[1] == "partial_fit" for k in self._passed)
 
     def _key(self, X, method: str) -> tuple:
         """What decides which of scikit-learn's code paths a call takes: a check of one
@@ -255,7 +263,8 @@ class SGDFastPath:
         if rng is not None:  # both draw the same seeds from numpy's global generator
             np.random.set_state(rng)
         try:
-            self._learn(X, y)
+            if not self._learn(X, y):
+                raise ValueError("labels outside classes_ (partial_fit refuses them)")
             if _same_state(model, reference):
                 return None
             what = "differed from partial_fit"
@@ -268,8 +277,9 @@ class SGDFastPath:
             "partial_fit is used from now on"
         )
 
-    def _learn(self, X, y) -> None:
-        """One epoch over the chunk: ``partial_fit`` after its checks, step by step."""
+    def _learn(self, X, y) -> bool:
+        """One epoch over the chunk: ``partial_fit`` after its checks, step by step.
+        ``False`` (and nothing learned) for labels outside ``classes_``."""
         model = self.model
         n = X.shape[0]
         weight = np.ones(n, dtype=np.float64)
@@ -277,7 +287,7 @@ class SGDFastPath:
             (seeds,) = self._seeds(1, regressor=True)
             coef, intercept, n_iter = self._sgd(
                 X,
-                np.asarray(y, dtype=np.float64),
+                np.ascontiguousarray(y, dtype=np.float64),
                 weight,
                 seeds,
                 model.coef_,
@@ -289,14 +299,18 @@ class SGDFastPath:
             model.t_ += n_iter * n
             model.n_iter_ = n_iter
             model.intercept_ = np.atleast_1d(intercept)
-            return
+            return True
         y = np.asarray(y)
         classes = model.classes_
-        if self._weights_for != (model.class_weight, len(classes)):
+        hits = [y == c for c in classes]
+        if sum(int(h.sum()) for h in hits) != n:
+            return False
+        if model.class_weight is not None or self._weights_for != len(classes):
+            # a dict (perhaps changed in place) or "balanced" (per chunk): as partial_fit does
             model._expanded_class_weight = compute_class_weight(
                 model.class_weight, classes=classes, y=y
             )
-            self._weights_for = (model.class_weight, len(classes))
+            self._weights_for = len(classes)
         weights = model._expanded_class_weight
         loss = model._loss_function_ = model._get_loss_function(model.loss)
         negative = 0.0 if isinstance(loss, _sgd.CyHalfBinomialLoss) else -1.0
@@ -304,7 +318,7 @@ class SGDFastPath:
             (seeds,) = self._seeds(1)
             coef, intercept, n_iter = self._sgd(
                 X,
-                _one_vs_rest(y, classes[1], negative),
+                _one_vs_rest(hits[1], negative),
                 weight,
                 seeds,
                 model.coef_.ravel(),
@@ -317,12 +331,12 @@ class SGDFastPath:
             model.n_iter_ = n_iter
             model.coef_ = coef.reshape(1, -1)
             model.intercept_ = np.atleast_1d(intercept)
-            return
+            return True
         most = 0.0
         for i, seeds in enumerate(self._seeds(len(classes))):
             _, intercept, n_iter = self._sgd(
                 X,
-                _one_vs_rest(y, classes[i], negative),
+                _one_vs_rest(hits[i], negative),
                 weight,
                 seeds,
                 model.coef_[i],
@@ -335,6 +349,7 @@ class SGDFastPath:
             most = max(most, n_iter)
         model.t_ += most * n
         model.n_iter_ = most
+        return True
 
     def _sgd(self, X, target, weight, seeds, coef, intercept, loss, pos, neg):
         """scikit-learn's compiled SGD epoch, with the arguments ``fit_binary`` and
@@ -385,8 +400,9 @@ class SGDFastPath:
         time: they are remembered. The seeds only order the rows when ``shuffle=True``."""
         model = self.model
         state = model.random_state
-        if isinstance(state, numbers.Integral) and (k, regressor) in self._seed_memo:
-            return self._seed_memo[(k, regressor)]
+        memo = (k, regressor, state, bool(model.shuffle))  # set_params may change any of them
+        if isinstance(state, numbers.Integral) and memo in self._seed_memo:
+            return self._seed_memo[memo]
         rng = check_random_state(state)
         if k == 1:  # fit_binary / _fit_regressor draw from the model's generator
             if regressor:  # _fit_regressor: the SGD seed first, then make_dataset's
@@ -403,7 +419,7 @@ class SGDFastPath:
                 else:  # unused without shuffling: skip making k generators per chunk
                     pairs.append((1, 0))
         if isinstance(state, numbers.Integral):
-            self._seed_memo[(k, regressor)] = pairs
+            self._seed_memo[memo] = pairs
         return pairs
 
     # -- prediction -------------------------------------------------------------------------
@@ -423,10 +439,9 @@ class SGDFastPath:
             return np.searchsorted(classes, self.model.predict(X))
         scores = self.decision(X)
         index = (scores > 0).astype(np.intp) if scores.ndim == 1 else scores.argmax(axis=1)
-        if not self._predict_checked:
-            expected = self._check(X, classes[index], self.model.predict)
-            if expected is not None:
-                return np.searchsorted(classes, expected)
+        expected = self._check(X, classes[index], self.model.predict)
+        if expected is not None:
+            return np.searchsorted(classes, expected)
         return index
 
     def predict(self, X) -> np.ndarray:
@@ -436,10 +451,8 @@ class SGDFastPath:
         if self.classifier:
             return self.model.classes_[self.predict_index(X)]
         pred = self.decision(X)
-        if not self._predict_checked:
-            expected = self._check(X, pred, self.model.predict)
-            return pred if expected is None else expected
-        return pred
+        expected = self._check(X, pred, self.model.predict)
+        return pred if expected is None else expected
 
     def predict_proba(self, X) -> np.ndarray:
         """``predict_proba(X)`` (``loss="log_loss"``)."""
@@ -455,17 +468,17 @@ class SGDFastPath:
                 prob[zero, :] = 1
                 total[zero] = prob.shape[1]
             prob /= total.reshape(-1, 1)
-        if not self._predict_checked:
-            expected = self._check(X, prob, self.model.predict_proba)
-            return prob if expected is None else expected
-        return prob
+        expected = self._check(X, prob, self.model.predict_proba)
+        return prob if expected is None else expected
 
     def _check(self, X, fast, public):
         """The first fast prediction of its kind against the public one: ``None`` if equal,
         else the public result (and the fast path is off from now on)."""
         key = self._key(X, public.__name__)
-        self._predict_checked = True
+        if key in self._passed:
+            return None
         if _CHECKED.get(key, "unchecked") is None:
+            self._passed.add(key)
             return None
         expected = public(X)
         if key not in _CHECKED:
@@ -479,15 +492,16 @@ class SGDFastPath:
                 )
             )
         if _CHECKED[key] is None:
+            self._passed.add(key)
             return None
         self._off(_CHECKED[key])
         return expected
 
 
-def _one_vs_rest(y, positive, negative: float) -> np.ndarray:
-    """``_prepare_fit_binary``'s target: 1 where ``y`` is ``positive``, else ``negative``."""
-    target = np.ones(y.shape, dtype=np.float64)
-    target[y != positive] = negative
+def _one_vs_rest(positive: np.ndarray, negative: float) -> np.ndarray:
+    """``_prepare_fit_binary``'s target: 1 where ``positive``, else ``negative``."""
+    target = np.ones(positive.shape, dtype=np.float64)
+    target[~positive] = negative
     return target
 
 

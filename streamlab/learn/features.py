@@ -190,9 +190,9 @@ class FeatureCheck:
         key = tuple(df.columns)
         if self._where is None or self._where[0] != key:
             pos = None
-            if df.columns.is_unique:
-                idx = df.columns.get_indexer(self.features)
-                pos = None if (idx < 0).any() else idx.tolist()
+            where = {c: i for i, c in enumerate(key)}
+            if len(where) == len(key) and all(f in where for f in self.features):
+                pos = [where[f] for f in self.features]
             self._where = (key, pos)
         return self._where[1]
 
