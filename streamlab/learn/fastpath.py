@@ -188,7 +188,9 @@ class SGDFastPath:
         # public partial_fit that fitted the model has just computed it
         self._weights_for = (
             len(model.classes_)
-            if self.classifier and hasattr(model, "_expanded_class_weight")
+            if self.classifier
+            and model.class_weight is None
+            and hasattr(model, "_expanded_class_weight")
             else None
         )
         self._seed_memo: dict = {}
@@ -198,7 +200,7 @@ class SGDFastPath:
         """``X`` is input the fast path mirrors: rows (at least one) of the model's width,
         C-ordered float64, or CSR float64 with 32-bit indices (else: the public method)."""
         width = self.model.coef_.shape[-1]
-        if isinstance(X, np.ndarray):
+        if type(X) is np.ndarray:  # not np.matrix, which partial_fit refuses
             dense = X.dtype == np.float64 and X.ndim == 2 and X.flags.c_contiguous
             return dense and X.shape[1] == width and X.shape[0] > 0
         return (
@@ -219,13 +221,14 @@ class SGDFastPath:
     def partial_fit(self, X, y) -> None:
         """Learn one chunk, as ``model.partial_fit(X, y)`` would."""
         model = self.model
-        if not self.active or not self._mirrors(X):
+        target = self._target(X, y) if self.active and self._mirrors(X) else None
+        if target is None:  # input partial_fit would convert or refuse: let it
             model.partial_fit(X, y)
             return
         key = self._key(X, "partial_fit")
         if key not in self._passed:
             if key not in _CHECKED:  # the chunk is learned by the check, one way or the other
-                _CHECKED[key] = self._check_learning(X, y)
+                _CHECKED[key] = self._check_learning(X, y, target)
                 if _CHECKED[key] is None:
                     self._passed.add(key)
                 else:
@@ -236,12 +239,30 @@ class SGDFastPath:
                 model.partial_fit(X, y)
                 return
             self._passed.add(key)
-        if not self._learn(X, y):  # labels partial_fit refuses: let it say so
-            model.partial_fit(X, y)
+        self._learn(X, y, target)
+
+    def _target(self, X, y):
+        """What the SGD loop learns from ``y`` for ``X``'s rows: the float targets of a
+        regressor, or a mask per class of a classifier's labels; ``None`` for labels that
+        ``partial_fit`` would convert (a column) or refuse (another length, NaN or inf in a
+        regression target, a label outside ``classes_``)."""
+        n = X.shape[0]
+        if type(y) is not np.ndarray:
+            y = np.asarray(y)
+        if y.ndim != 1 or len(y) != n:
+            return None
+        if not self.classifier:
+            y = np.ascontiguousarray(y, dtype=np.float64) if y.dtype.kind in "biuf" else None
+            return y if y is not None and np.isfinite(y).all() else None
+        hits = [y == c for c in self.model.classes_]
+        if not all(isinstance(h, np.ndarray) and h.shape == (n,) for h in hits):
+            return None
+        return hits if sum(int(h.sum()) for h in hits) == n else None
 
     @property
     def checked(self) -> bool:
-        """Whether an update of this model's current kind passed its check (``_key``)."""
+        """Whether some update of this model passed its check (or was checked before in
+        this process); each kind of update (``_key``) is checked on its own first call."""
         return any(k[1] == "partial_fit" for k in self._passed)
 
     def _key(self, X, method: str) -> tuple:
@@ -253,7 +274,7 @@ class SGDFastPath:
         state = "int" if isinstance(state, numbers.Integral) else type(state).__name__
         return (type(m), method, kind, sp.issparse(X), m.loss, bool(m.shuffle), state)
 
-    def _check_learning(self, X, y) -> str | None:
+    def _check_learning(self, X, y, target) -> str | None:
         """Learn the chunk by the fast path and, on a copy, by ``partial_fit``; ``None`` if
         the states are identical, else why not (and the model takes the public state)."""
         model = self.model
@@ -263,8 +284,7 @@ class SGDFastPath:
         if rng is not None:  # both draw the same seeds from numpy's global generator
             np.random.set_state(rng)
         try:
-            if not self._learn(X, y):
-                raise ValueError("labels outside classes_ (partial_fit refuses them)")
+            self._learn(X, y, target)
             if _same_state(model, reference):
                 return None
             what = "differed from partial_fit"
@@ -277,9 +297,9 @@ class SGDFastPath:
             "partial_fit is used from now on"
         )
 
-    def _learn(self, X, y) -> bool:
-        """One epoch over the chunk: ``partial_fit`` after its checks, step by step.
-        ``False`` (and nothing learned) for labels outside ``classes_``."""
+    def _learn(self, X, y, target) -> None:
+        """One epoch over the chunk: ``partial_fit`` after its checks, step by step
+        (``target``: from :meth:`_target`)."""
         model = self.model
         n = X.shape[0]
         weight = np.ones(n, dtype=np.float64)
@@ -287,7 +307,7 @@ class SGDFastPath:
             (seeds,) = self._seeds(1, regressor=True)
             coef, intercept, n_iter = self._sgd(
                 X,
-                np.ascontiguousarray(y, dtype=np.float64),
+                target,
                 weight,
                 seeds,
                 model.coef_,
@@ -299,18 +319,17 @@ class SGDFastPath:
             model.t_ += n_iter * n
             model.n_iter_ = n_iter
             model.intercept_ = np.atleast_1d(intercept)
-            return True
-        y = np.asarray(y)
+            return
         classes = model.classes_
-        hits = [y == c for c in classes]
-        if sum(int(h.sum()) for h in hits) != n:
-            return False
-        if model.class_weight is not None or self._weights_for != len(classes):
-            # a dict (perhaps changed in place) or "balanced" (per chunk): as partial_fit does
+        hits = target
+        unweighted = len(classes) if model.class_weight is None else None
+        if unweighted is None or self._weights_for != unweighted:
+            # a dict (perhaps changed in place) or "balanced" (per chunk), or back to None:
+            # as partial_fit does on every call
             model._expanded_class_weight = compute_class_weight(
-                model.class_weight, classes=classes, y=y
+                model.class_weight, classes=classes, y=np.asarray(y)
             )
-            self._weights_for = len(classes)
+            self._weights_for = unweighted
         weights = model._expanded_class_weight
         loss = model._loss_function_ = model._get_loss_function(model.loss)
         negative = 0.0 if isinstance(loss, _sgd.CyHalfBinomialLoss) else -1.0
@@ -331,7 +350,7 @@ class SGDFastPath:
             model.n_iter_ = n_iter
             model.coef_ = coef.reshape(1, -1)
             model.intercept_ = np.atleast_1d(intercept)
-            return True
+            return
         most = 0.0
         for i, seeds in enumerate(self._seeds(len(classes))):
             _, intercept, n_iter = self._sgd(
@@ -349,7 +368,6 @@ class SGDFastPath:
             most = max(most, n_iter)
         model.t_ += most * n
         model.n_iter_ = most
-        return True
 
     def _sgd(self, X, target, weight, seeds, coef, intercept, loss, pos, neg):
         """scikit-learn's compiled SGD epoch, with the arguments ``fit_binary`` and
