@@ -13,6 +13,12 @@ Algorithm only (``stream.learn`` adapts it). For each batch:
    batch, sets the learning granularity: a fast source's big batches cost no accuracy;
 3. the metrics take the batch's predictions in one vectorised update.
 
+Speed: for ``SGDClassifier``, ``Perceptron`` and ``SGDRegressor`` the chunks go through
+:mod:`~streamlab.learn.fastpath` (scikit-learn's own compiled SGD epoch and ``coef_``-based
+predictions, without repeating per call the input checks ``FeatureCheck`` has done; checked
+against the public methods on the first call of each kind). ``fast_reason`` says why a model
+is not on it (``None``: it is). Any other estimator goes through its public methods.
+
 Rows that come before the model can predict (it has not been fitted yet) have no prediction
 and are not scored (``stats.unscored``). The first ``partial_fit`` waits for enough rows: two
 classes for a classifier without ``classes=``, ``n_clusters`` rows for a clusterer.
