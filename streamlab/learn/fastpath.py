@@ -10,9 +10,9 @@ few thousand rows they are most of the time. ``stream.learn`` has already checke
 What: for ``SGDClassifier``, ``Perceptron`` and ``SGDRegressor`` (these exact classes, not
 subclasses), after the model's first public ``partial_fit`` has set it up, :class:`SGDFastPath`
 
-- learns a chunk by calling scikit-learn's own per-model routines (``fit_binary`` per class,
-  ``_fit_binary``, ``_fit_regressor``: its compiled SGD loop), as ``partial_fit`` would after
-  its checks, with a sequential loop over classes instead of joblib;
+- learns a chunk by calling scikit-learn's compiled SGD epoch (``_plain_sgd64``) with the
+  arguments ``fit_binary`` (one call per class, one-vs-rest, in a plain loop instead of
+  joblib) and ``_fit_regressor`` give it, drawing the same seeds from the same generators;
 - predicts from ``coef_`` and ``intercept_`` as ``decision_function`` does (and
   ``predict_proba`` for ``loss="log_loss"``: scipy's ``expit``, normalised over classes).
 
@@ -20,14 +20,19 @@ Safety: these are private parts of scikit-learn, so nothing is trusted blindly.
 
 1. :func:`fast_path` refuses (returning ``None`` and a reason) when a routine is missing or
    its signature is not the one this module was written against, or for settings it does not
-   mirror (``early_stopping``, a float32 model).
-2. The first fast ``partial_fit`` and the first fast prediction of each model are *checked*:
-   the same rows also go through the public method (on a copy, for learning) and the results
-   must be identical (coefficients, intercepts and ``t_`` bit for bit; predictions equal).
-   On any difference the model takes the public result and the fast path switches itself
-   off for good, saying why (``reason``). After the check every call is the fast one.
-3. A call whose input is not what it mirrors (not a C-ordered float64 array or CSR matrix
-   with 32-bit indices, another width) goes to the public method, unchecked by us.
+   mirror (``early_stopping``, ``average``, a float32 model, a method replaced on the
+   instance).
+2. The first fast call of each *kind* (``SGDFastPath._key``: the class, the method, binary or
+   not, dense or CSR, the loss, shuffling, the kind of ``random_state``) is *checked*: the
+   same rows also go through the public method (on a copy, for learning) and the results must
+   be identical (coefficients, intercepts and ``t_`` bit for bit; predictions equal). The
+   verdict holds for the process (scikit-learn does not change under a running kernel): the
+   first model of a kind pays for its check, later ones do not. On any difference the model
+   takes the public result and the fast path switches itself off, saying why (``reason``).
+3. Input it does not mirror goes to the public method, so scikit-learn converts it or raises
+   its own error: not a C-ordered float64 array or CSR matrix with 32-bit indices, another
+   width, no rows, ``np.matrix``; targets of another length or shape, NaN or inf in a
+   regression target, labels outside ``classes_``.
 
 Examples
 --------
