@@ -122,8 +122,8 @@ def with_columns(df: pd.DataFrame, names: pd.Index, arrays: list) -> pd.DataFram
     (['x', 'p'], [0.5, 1.5])
     """
     build = getattr(pd.DataFrame, "_from_arrays", None)  # private: with a public fallback
-    if build is not None and hasattr(df, "_get_column_array"):
-        own = [df._get_column_array(i) for i in range(df.shape[1])]
+    if build is not None:
+        own = column_arrays(df, range(df.shape[1]))
         out = build(own + list(arrays), columns=df.columns.append(names), index=df.index)
     else:  # pragma: no cover - other pandas
         extra = pd.DataFrame(dict(zip(names, arrays, strict=True)), index=df.index, copy=False)
