@@ -42,8 +42,10 @@ VOCAB = [f"w{i}" for i in range(40)]
 def unchecked():
     """Every test starts (and leaves) with no check cached in this process."""
     fastpath._CHECKED.clear()
+    fastpath._internals.cache_clear()
     yield
     fastpath._CHECKED.clear()
+    fastpath._internals.cache_clear()
 
 
 # -- data ------------------------------------------------------------------------------------
@@ -768,14 +770,14 @@ def test_missing_internals_refuse_every_model(monkeypatch, name):
         _fitted(Perceptron(random_state=0)),
         _fitted(SGDRegressor(random_state=0)),
     ]
-    monkeypatch.setattr(fastpath, "_INTERNALS", [])  # computed afresh, then cached
+    fastpath._internals.cache_clear()  # computed afresh, then cached
     breaks, why = INTERNALS[name]
     breaks(monkeypatch)
     assert fastpath._internals() == why
     for model in models:
         assert fast_path(model) == (None, why)
-    cached = fastpath._INTERNALS
-    assert cached == [why]
+    cached = fastpath._internals.cache_info()
+    assert cached.currsize == 1 and cached.misses == 1 and cached.hits == len(models)
     # a model of another class is still refused for its class first
     assert "MultinomialNB is not one of" in fast_path(_naive_bayes())[1]
 

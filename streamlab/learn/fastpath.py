@@ -57,6 +57,7 @@ True
 from __future__ import annotations
 
 import copy
+import functools
 import inspect
 import numbers
 
@@ -124,8 +125,10 @@ _NAMES = {
 _HELPERS = ("_get_loss_function", "_get_penalty_type", "_get_learning_rate_type", "_get_l1_ratio")
 
 
+@functools.cache
 def _internals() -> str | None:
-    """Why scikit-learn's internals are not the ones mirrored here, or ``None`` if they are."""
+    """Why scikit-learn's internals are not the ones mirrored here, or ``None`` if they are
+    (worked out once per process)."""
     version = sklearn.__version__
     for module, (found, names) in _NAMES.items():
         missing = [n for n in names if not hasattr(found, n)]
@@ -144,7 +147,6 @@ def _internals() -> str | None:
     return None
 
 
-_INTERNALS: list = []  # [reason or None], computed once
 # Checks of one fast call against the public one, by SGDFastPath._key: None = identical,
 # else why not. Per process: scikit-learn's code does not change under a running kernel.
 _CHECKED: dict[tuple, str | None] = {}
@@ -155,10 +157,9 @@ def fast_path(model) -> tuple[SGDFastPath | None, str | None]:
     kind = type(model)
     if kind not in CLASSIFIERS + REGRESSORS:
         return None, f"{kind.__name__} is not one of SGDClassifier, Perceptron, SGDRegressor"
-    if not _INTERNALS:
-        _INTERNALS.append(_internals())
-    if _INTERNALS[0] is not None:
-        return None, _INTERNALS[0]
+    broken = _internals()
+    if broken is not None:
+        return None, broken
     coef = getattr(model, "coef_", None)
     if coef is None or not hasattr(model, "t_"):
         return None, "the model has not been fitted yet (its first partial_fit is public)"
