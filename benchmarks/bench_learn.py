@@ -167,9 +167,14 @@ def run_streamlab(path: Path, classes: list, batch: int) -> dict:
     src = streamlab.replay(path, speed=0, max_rows=batch)
     node = src.learn(sgd(), target="y", transform=RunningScaler(), classes=classes)
     streamlab.run(src)
+    return learned(node)
+
+
+def learned(node) -> dict:
+    """A learn step's outcome: accuracy over every row (unscored rows count as wrong)."""
     st, m = node.stats, node.metrics
     return {
-        "accuracy": m["accuracy"] * st.scored / st.rows,  # unscored rows count as wrong
+        "accuracy": m["accuracy"] * st.scored / st.rows,
         "rows": st.rows,
         "scored_accuracy": m["accuracy"],
         "unscored": st.unscored,
@@ -185,14 +190,7 @@ def run_streamlab_memory(batches: list, classes: list) -> dict:
     node = src.learn(sgd(), target="y", transform=RunningScaler(), classes=classes)
     for batch in batches:
         src.emit(batch)
-    st, m = node.stats, node.metrics
-    return {
-        "accuracy": m["accuracy"] * st.scored / st.rows,
-        "rows": st.rows,
-        "scored_accuracy": m["accuracy"],
-        "unscored": st.unscored,
-        "batches": st.batches,
-    }
+    return learned(node)
 
 
 def same_batches(df: pd.DataFrame, path: Path, batch: int) -> list:
@@ -221,25 +219,21 @@ def river_converters(df: pd.DataFrame) -> dict:
 
 
 def run_river_file(path: Path, converters: dict, multi: bool) -> dict:
-    """River reading the same CSV file as ``streamlab.replay`` (``river.stream.iter_csv``)."""
+    """River reading the same CSV file as ``streamlab.replay`` (``river.stream.iter_csv``:
+    lazy, so its parsing is timed with the learning)."""
+    return run_river(river.stream.iter_csv(path, target="y", converters=converters), multi)
+
+
+def run_river(rows, multi: bool) -> dict:
+    """River test-then-train, one row at a time, over ``(x, y)`` pairs."""
     lr = linear_model.LogisticRegression()
     model = preprocessing.StandardScaler() | (multiclass.OneVsRestClassifier(lr) if multi else lr)
     hits = n = 0
-    for x, y in river.stream.iter_csv(path, target="y", converters=converters):
+    for x, y in rows:
         hits += model.predict_one(x) == y
         model.learn_one(x, y)
         n += 1
     return {"accuracy": hits / n, "rows": n}
-
-
-def run_river(rows, multi: bool) -> dict:
-    lr = linear_model.LogisticRegression()
-    model = preprocessing.StandardScaler() | (multiclass.OneVsRestClassifier(lr) if multi else lr)
-    hits = 0
-    for x, y in rows:
-        hits += model.predict_one(x) == y
-        model.learn_one(x, y)
-    return {"accuracy": hits / len(rows), "rows": len(rows)}
 
 
 def run_sklearn_per_row(df: pd.DataFrame, classes, limit: int) -> dict:
