@@ -1,16 +1,29 @@
-"""Which sources are running, so that a notebook cell run again replaces what it started.
+"""Which sources are running, so that a notebook cell run again replaces what it started; and
+what a stopped source lets go of, so that a stopped pipeline is freed.
 
 Only in an IPython kernel, and only for sources started from a cell: the cell's id (JupyterLab
 and Notebook 7 send it with every execution) keys the sources it started. Running the cell again
 stops them before the new ones start. Nothing here imports IPython or runs at import.
+
+When a source stops (or its input ends), :func:`release` takes the streamz sinks below it out
+of streamz's global set (``core.streamz_compat``) once no running source feeds them, and asks
+sinks that hold something (a database connection, a socket, buffered rows) to let it go; they
+open again lazily if their source starts again. The source keeps its sinks, so a stopped
+source can be started again; dropping it frees the whole pipeline.
 """
 
 from __future__ import annotations
 
 import sys
+import traceback
 import weakref
 
-__all__ = ["cell_key", "register", "running_sources"]
+from . import streamz_compat
+
+__all__ = ["SIDE_OUTPUTS", "cell_key", "register", "release", "running_sources", "sinks_below"]
+
+#: Attributes that name a node's side-output streams (dead letters, late rows).
+SIDE_OUTPUTS = ("errors", "late")
 
 # cell id -> the sources that cell started (weak: a stopped, forgotten source can be collected)
 _BY_CELL: dict[str, weakref.WeakSet] = {}
@@ -60,3 +73,81 @@ def running_sources() -> list:
     []
     """
     return [s for s in _ALL if s.running]
+
+
+def sinks_below(node) -> tuple[list, dict[int, object]]:
+    """The streamz sinks fed by ``node``: through its downstreams and the side outputs
+    (``.errors``, ``.late``) of every node on the way. Also returns, for each side-output
+    stream met, the node that owns it (by ``id``)."""
+    sinks, owners, seen, stack = [], {}, set(), [node]
+    while stack:
+        n = stack.pop()
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        if streamz_compat.is_sink(n):
+            sinks.append(n)
+        stack.extend(d for d in list(getattr(n, "downstreams", ())) if d is not None)
+        for name in SIDE_OUTPUTS:
+            side = n.__dict__.get(name) if hasattr(n, "__dict__") else None
+            if side is not None and hasattr(side, "downstreams"):
+                owners[id(side)] = n
+                stack.append(side)
+    return sinks, owners
+
+
+def _fed_only_by_stopped_sources(sink, owners: dict[int, object]) -> bool:
+    """True if every root above ``sink`` is a streamlab source that has run and is not running
+    (a side-output stream counts as its owner). A plain streamz root, or a source not started
+    yet, may still feed the sink: then it is kept."""
+    from .source import BatchSource
+
+    seen, stack = set(), [sink]
+    while stack:
+        n = stack.pop()
+        if id(n) in seen:
+            continue
+        seen.add(id(n))
+        ups = [u for u in getattr(n, "upstreams", ()) if u is not None]
+        if ups:
+            stack.extend(ups)
+        elif id(n) in owners:
+            stack.append(owners[id(n)])
+        elif not (isinstance(n, BatchSource) and n.started and not n.running):
+            return False
+    return True
+
+
+def release(source) -> list:
+    """``source`` has stopped: keep its sinks on the source itself (so it can start again),
+    take out of streamz's global set those that no running source feeds, and call their
+    ``release()`` (close a connection, a socket; write buffered rows). Returns the sinks let go.
+
+    Examples
+    --------
+    >>> import streamlab
+    >>> src = streamlab.generate("sine", rows=10)
+    >>> out = []
+    >>> sink = src.sink(out.append)
+    >>> streamz_compat.is_held(sink)
+    True
+    >>> _ = streamlab.run(src)  # the source ended: the sink is no longer held by streamz
+    >>> streamz_compat.is_held(sink), sink in src._kept_sinks, len(out)
+    (False, True, 1)
+    """
+    sinks, owners = sinks_below(source)
+    source._kept_sinks = list(sinks)
+    let_go = []
+    for sink in sinks:
+        if not _fed_only_by_stopped_sources(sink, owners):
+            continue
+        streamz_compat.forget_sink(sink)
+        hook = getattr(sink, "release", None)
+        if callable(hook):
+            try:
+                hook()
+            except Exception as exc:  # not silent, and the other sinks are still released
+                print(f"streamlab: releasing {sink} failed:", file=sys.stderr)
+                traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+        let_go.append(sink)
+    return let_go

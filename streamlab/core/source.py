@@ -6,12 +6,20 @@ streamlab source binds to nothing when it is built. ``start()`` schedules it as 
 on the loop that is running: the kernel's loop in Jupyter, ``asyncio.run`` in ``streamlab.run``
 and in tests. Downstream streamz operators that need a loop (``timed_window``, ``rate_limit``)
 are told about the same loop when the source starts.
+
+A source never holds the loop for long: it yields to it after every batch it emits, whatever its
+pace and however slow the steps below it, so other cells, widgets and the Pause button keep
+running. Time (pacing, lag, backoff, pause accounting) comes from the source's ``clock``
+(``core.clock``: the loop's by default, a ``ManualClock`` in tests). When a source stops or its
+input ends, the sinks below it are released (``core.lifecycle.release``): a stopped pipeline
+nobody references is freed, its database closed.
 """
 
 from __future__ import annotations
 
 import asyncio
 import collections
+import contextlib
 import inspect
 import sys
 import time
@@ -24,6 +32,7 @@ from ..errors import StateError
 from . import lifecycle
 from .batch import time_column
 from .checks import check_number
+from .clock import resolve_clock
 from .deadletter import DeadLetter, dead_letter_frame
 from .stats import Stats
 
@@ -35,12 +44,16 @@ class BatchSource(Source):
 
     Subclasses implement ``async _produce()`` and call ``await self.emit_batch(df)`` and
     ``await self.dead(letters)``; the base class handles start/stop, pause/resume/step,
-    back-pressure from asynchronous sinks and the notebook lifecycle.
+    back-pressure from asynchronous sinks, yielding to the loop, the notebook lifecycle and
+    releasing the pipeline when the source stops. ``clock``: see ``streamlab.core.clock``.
     """
 
-    def __init__(self, *, stream_name: str | None = None, keep_errors: int = 1000) -> None:
+    def __init__(
+        self, *, stream_name: str | None = None, keep_errors: int = 1000, clock=None
+    ) -> None:
         # Deliberately not Source.__init__: see the module docstring.
         Stream.__init__(self, stream_name=stream_name)
+        self.clock = resolve_clock(clock)
         self.stopped = True
         self.started = False
         self.stats = Stats()
@@ -52,7 +65,11 @@ class BatchSource(Source):
         self._budget: int | None = None  # None: flowing; n >= 0: paused with n rows to step
         self._wake: asyncio.Event | None = None
         self._paused_at: float | None = None
-        self.paused_seconds = 0.0
+        self._paused_total = 0.0
+        self._holding = False
+        self._progress: asyncio.Event | None = None  # set after each batch and at the end
+        self._delivered = 0  # rows whose emit has returned (async sinks awaited)
+        self._kept_sinks: list = []  # the sinks below, kept by the source once it stopped
         try:  # built inside a running loop (a notebook cell, a coroutine): bind to it now
             asyncio.get_running_loop()
         except RuntimeError:
@@ -101,7 +118,7 @@ class BatchSource(Source):
             self._inform_asynchronous(True)
 
     async def _main(self) -> None:
-        self.stats.started_at = time.monotonic()
+        self.stats.started_at = time.monotonic()  # Stats.rows_per_s reads time.monotonic()
         try:
             await self._produce()
             if not self.stopped:  # the input ended by itself (not stop()): flush what waits
@@ -134,25 +151,79 @@ class BatchSource(Source):
 
     async def wait(self) -> None:
         """Wait until the source ends; re-raise the error that ended it, if any."""
-        if self._task is None:
-            return
-        try:
-            await asyncio.shield(self._task)
-        except asyncio.CancelledError:
-            if not self._task.cancelled():
-                raise
+        task = self._task
+        if task is not None:
+            # asyncio.wait, not shield: a shield's CancelledError keeps this frame, and the
+            # whole pipeline with it, alive after a stop (seen on CPython 3.11)
+            await asyncio.wait([task])
+            if not task.cancelled() and task.exception() is not None:
+                raise task.exception()
         if self.exception is not None:
             raise self.exception
 
+    async def wait_rows(self, n: int, *, timeout: float = 30.0) -> int:
+        """Wait until ``n`` rows in all have gone through the pipeline below the source (their
+        emit returned, asynchronous sinks awaited); return how many have. Raises the error that stopped the source, ``StateError`` if it ended
+        with fewer rows, and ``TimeoutError`` after ``timeout`` real seconds (a bound against
+        hanging, not a schedule: wait for what you expect instead of sleeping a guessed time).
+
+        Examples
+        --------
+        >>> import asyncio, streamlab
+        >>> async def main():
+        ...     src = streamlab.generate("sine", rows=3000, batch_rows=1000).start()
+        ...     first = await src.wait_rows(1000)
+        ...     try:
+        ...         await src.wait_rows(5000)
+        ...     except streamlab.StateError as e:
+        ...         return first >= 1000, str(e)
+        >>> asyncio.run(main())
+        (True, "generate('sine') ended after 3000 rows, before 5000; wait for fewer rows, or check src.stats and src.errors")
+        """
+        check_number("n", n, low=0, integer=True)
+        check_number("timeout", timeout, low=0, low_open=True, fix="e.g. timeout=30")
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        if self._progress is None:
+            self._progress = asyncio.Event()
+        while self._delivered < n:
+            if self.exception is not None:
+                raise self.exception
+            if self.started and not self.running:
+                raise StateError(
+                    f"{self} ended after {self._delivered} rows, before {n}; wait for fewer "
+                    "rows, or check src.stats and src.errors"
+                )
+            left = deadline - loop.time()
+            if left <= 0:
+                state = "paused" if self.paused else "running" if self.running else "not started"
+                raise TimeoutError(
+                    f"{self} emitted {self._delivered} rows in {timeout:g} s, not {n} "
+                    f"(it is {state})"
+                )
+            self._progress.clear()
+            with contextlib.suppress(TimeoutError):  # checked at the top of the loop
+                await asyncio.wait_for(self._progress.wait(), left)
+        return self._delivered
+
     def _report(self, task: asyncio.Task) -> None:
-        self._release()
+        current = self._task is task  # else a newer run owns the sockets and the sinks
+        if current:
+            self._task = None
+            self._release()
         if task.cancelled():
-            return
-        exc = task.exception()
-        if exc is not None:
-            self.exception = exc
-            print(f"streamlab: {self} stopped by an error:", file=sys.stderr)
-            traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+            with contextlib.suppress(asyncio.CancelledError):
+                task.exception()  # drops the saved CancelledError: its frames held batches
+        else:
+            exc = task.exception()
+            if exc is not None:
+                self.exception = exc
+                print(f"streamlab: {self} stopped by an error:", file=sys.stderr)
+                traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
+        if current:
+            lifecycle.release(self)
+        if self._progress is not None:
+            self._progress.set()
 
     @property
     def buffered(self) -> int:
@@ -164,18 +235,31 @@ class BatchSource(Source):
     def paused(self) -> bool:
         return self._budget is not None
 
+    @property
+    def holding(self) -> bool:
+        """True while paused with nothing to step and the source waits at its gate: nothing is
+        in flight, and no row leaves until ``step()`` or ``resume()``."""
+        return self._holding and self._budget == 0
+
+    @property
+    def paused_seconds(self) -> float:
+        """Seconds spent paused (stepping included), on the source's clock, the current
+        pause included."""
+        ongoing = 0.0 if self._paused_at is None else self.clock.now() - self._paused_at
+        return self._paused_total + ongoing
+
     def pause(self) -> None:
         """Hold batches back (sockets stop being read, so producers feel back-pressure)."""
         if self._budget is None:
             self._budget = 0
-            self._paused_at = time.monotonic()
+            self._paused_at = self.clock.now()
 
     def resume(self) -> None:
         """Let batches flow again (a replay keeps its pace from where it paused)."""
         if self._budget is not None:
             self._budget = None
             if self._paused_at is not None:
-                self.paused_seconds += time.monotonic() - self._paused_at
+                self._paused_total += self.clock.now() - self._paused_at
                 self._paused_at = None
             if self._wake is not None:
                 self._wake.set()
@@ -193,11 +277,17 @@ class BatchSource(Source):
         """Wait while paused with nothing to step."""
         while self._budget == 0 and not self.stopped:
             self._wake.clear()
-            await self._wake.wait()
+            self._holding = True
+            try:
+                await self._wake.wait()
+            finally:
+                self._holding = False
 
     # -- emitting ---------------------------------------------------------------------------
     async def emit_batch(self, df: pd.DataFrame, *, nbytes: int = 0) -> None:
-        """Emit one batch downstream, honouring pause/step and awaiting async sinks."""
+        """Emit one batch downstream, honouring pause/step and awaiting async sinks; then
+        yield to the loop, so that a pipeline slower than the source's pace (or a source with
+        no pace) never holds the loop: other cells, widgets and Pause still run."""
         first = True
         while len(df):
             await self._gate()
@@ -214,16 +304,21 @@ class BatchSource(Source):
             if col is not None and len(part):
                 self.stats.lag = self._lag(part[col].iloc[-1])
             await _settle(self._emit(part))
+            self._delivered += len(part)
+            if self._progress is not None:
+                self._progress.set()
+            await asyncio.sleep(0)  # one yield per batch: nothing downstream starves the loop
 
     def _lag(self, newest: pd.Timestamp) -> float | None:
         """Seconds between the wall clock and the newest event time emitted (live sources)."""
-        return time.time() - newest.timestamp()
+        return self.clock.wall() - newest.timestamp()
 
     async def dead(self, letters: list[DeadLetter]) -> None:
         """Count bad records and send them to ``.errors``; the stream goes on."""
         if letters:
             self.note_dead(letters)
             await _settle(self.errors._emit(dead_letter_frame(letters)))
+            await asyncio.sleep(0)  # a flood of bad records does not hold the loop either
 
     def note_dead(self, letters: list[DeadLetter]) -> None:
         """Count bad records without emitting them (used while stopping)."""

@@ -6,6 +6,9 @@ such as compressed batches). ``to_tcp`` returns an awaitable from ``update``, so
 source waits for the socket to drain: a slow receiver slows the source, it does not grow a queue.
 If the connection drops, ``to_tcp`` reconnects (``reconnect=True``) and sends the batch again:
 delivery is at least once, and the receiver sees the cut record as a bad record.
+
+When every source feeding a sink has stopped, its socket is closed (``release()``, called by
+the sources); a source started again reconnects (``to_tcp``) or reopens (``to_udp``) it.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from streamz import Stream
 from streamz.sinks import Sink
 
 from ..core.checks import check_choice, check_number, check_port
+from ..core.clock import resolve_clock
 from ..core.stats import Stats
 from ..errors import SourceError
 from ..parse.serialize import OUT_FORMATS, frame_length_prefixed, header_bytes, to_bytes
@@ -63,10 +67,9 @@ class to_tcp(_Sender):
     ...     server.start()
     ...     src = streamlab.generate("sine", rows=100, batch_rows=30)
     ...     sent = src.to_tcp(*server.address)
-    ...     await streamlab.arun(src)
-    ...     while sum(map(len, got)) < 100:
-    ...         await asyncio.sleep(0.01)
-    ...     server.stop(); await sent.close()
+    ...     await streamlab.arun(src)  # src ended: sent closed its connection
+    ...     await server.wait_rows(100)
+    ...     server.stop()
     ...     return sum(map(len, got)), sent.stats.rows, list(got[0].columns)
     >>> asyncio.run(main())
     (100, 100, ['time', 'key', 'value', 'is_anomaly', 'drifted'])
@@ -85,6 +88,7 @@ class to_tcp(_Sender):
         max_backoff=2.0,
         ssl=None,
         codec=None,
+        clock=None,
         stream_name=None,
     ) -> None:
         super().__init__(
@@ -100,6 +104,7 @@ class to_tcp(_Sender):
         self.backoff = check_number("backoff", backoff, low=0, low_open=True)
         self.max_backoff = check_number("max_backoff", max_backoff, low=self.backoff)
         self.ssl = ssl
+        self.clock = resolve_clock(clock)  # for the reconnect backoff
         self._writer: asyncio.StreamWriter | None = None
         self._lock: asyncio.Lock | None = None
 
@@ -117,7 +122,7 @@ class to_tcp(_Sender):
                         f"to_tcp cannot connect to {self.host}:{self.port} "
                         f"({exc}); is the receiver running?"
                     ) from exc
-                await asyncio.sleep(delay)
+                await self.clock.sleep(delay)
                 delay = min(delay * 2, self.max_backoff)
                 continue
             self.stats.connections += 1
@@ -154,10 +159,17 @@ class to_tcp(_Sender):
     async def close(self) -> None:
         """Close the connection (the sink reconnects if more batches come)."""
         if self._writer is not None:
-            self._writer.close()
+            writer, self._writer = self._writer, None
+            writer.close()
             with contextlib.suppress(ConnectionError, OSError):
-                await self._writer.wait_closed()
-            self._writer = None
+                await writer.wait_closed()
+
+    def release(self) -> None:
+        """Every source feeding the sink has stopped: close the connection now (a source
+        started again reconnects)."""
+        if self._writer is not None:
+            writer, self._writer = self._writer, None
+            writer.close()
 
 
 @Stream.register_api()
@@ -202,17 +214,23 @@ class to_udp(_Sender):
         self.max_datagram = check_number(
             "max_datagram", max_datagram, low=1, high=65507, integer=True
         )
-        self._sock = socket.socket(
-            socket.AF_INET6 if ":" in host else socket.AF_INET, socket.SOCK_DGRAM
-        )
-        self._sock.setblocking(False)
+        self._sock: socket.socket | None = None
+        self._open()
+
+    def _open(self) -> socket.socket:
+        if self._sock is None:
+            family = socket.AF_INET6 if ":" in self.host else socket.AF_INET
+            self._sock = socket.socket(family, socket.SOCK_DGRAM)
+            self._sock.setblocking(False)
+        return self._sock
 
     def update(self, x, who=None, metadata=None):
         payload = self._payload(x)
         rows = len(x) if hasattr(x, "__len__") else 1
+        sock = self._open()
         for datagram in self._pack(payload):
             try:
-                self._sock.sendto(datagram, (self.host, self.port))
+                sock.sendto(datagram, (self.host, self.port))
             except BlockingIOError:
                 self.stats.dropped += 1
             except OSError as exc:
@@ -238,7 +256,14 @@ class to_udp(_Sender):
             start = end
 
     def close(self) -> None:
-        self._sock.close()
+        """Close the socket (the next batch opens another)."""
+        if self._sock is not None:
+            self._sock.close()
+            self._sock = None
+
+    def release(self) -> None:
+        """Every source feeding the sink has stopped: close the socket (see ``close``)."""
+        self.close()
 
 
 ToTcp = to_tcp

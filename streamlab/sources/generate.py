@@ -42,12 +42,14 @@ class Generate(PacedSource):
         anomaly_size,
         start,
         stream_name,
+        clock=None,
     ) -> None:
         super().__init__(
             speed=speed,
             time_column="time",
             max_rows=batch_rows,
             stream_name=stream_name or f"generate({kind!r})",
+            clock=clock,
         )
         self.kind = check_choice("kind", kind, KINDS)
         if rows is not None:
@@ -156,13 +158,15 @@ def generate(
     anomaly_size: float = 6.0,
     start: str = "2026-01-01T00:00:00Z",
     stream_name: str | None = None,
+    clock=None,
 ) -> Generate:
     """A seeded synthetic stream: ``noise``, ``sine``, ``random_walk`` or ``bursts``.
 
     Columns: ``time`` (event time, ``rate`` rows per second of it), ``key``, ``value``,
     ``is_anomaly`` (True where a spike of ``anomaly_size`` noise units was injected) and
     ``drifted`` (True from row ``drift_at`` on, where ``drift`` is added to the level).
-    ``speed=0`` (the default) emits as fast as possible; ``speed=1`` in real time.
+    ``speed=0`` (the default) emits as fast as possible; ``speed=1`` in real time, on
+    ``clock`` (the event loop's by default; see ``streamlab.core.clock``).
 
     Examples
     --------
@@ -194,4 +198,5 @@ def generate(
         anomaly_size=anomaly_size,
         start=start,
         stream_name=stream_name,
+        clock=clock,
     )

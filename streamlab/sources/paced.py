@@ -4,6 +4,12 @@
 as fast as the pipeline takes it. Rows due at the same moment leave as one batch, so a dense
 recording at high speed gives big batches and a sparse one gives single rows. Pause, step and
 speed changes re-anchor the clock: nothing bursts out to "catch up" after a pause.
+
+The schedule is read from the source's ``clock`` (``streamlab.core.clock``): the event loop's
+by default, a ``ManualClock`` in tests, where a row 10 s after the previous one at ``speed=1``
+leaves exactly when the test has advanced the clock by 10 s. A pipeline slower than the pace
+falls behind (``stats.lag`` says by how much) but never holds the loop: the source yields after
+every batch (``BatchSource.emit_batch``).
 """
 
 from __future__ import annotations
@@ -24,22 +30,21 @@ __all__ = ["PacedSource"]
 
 #: Sleep in slices no longer than this, so pause and speed changes take effect promptly.
 _SLICE = 0.05
-#: The last stretch before a row is due is waited by yielding to the loop, not by a timer,
-#: because the selector's timeout is rounded up to whole milliseconds.
-_SPIN = 0.0015
+#: Closer than this to its due time, a row is due (float rounding of the schedule).
+_DUE = 1e-9
 
 
 class PacedSource(Tunable, BatchSource):
     """Base class: subclasses implement ``_frames()`` yielding ``(frame, nbytes, dead)``."""
 
     def __init__(
-        self, *, speed: float, time_column: str | None, max_rows: int, stream_name=None
+        self, *, speed: float, time_column: str | None, max_rows: int, stream_name=None, clock=None
     ) -> None:
-        super().__init__(stream_name=stream_name)
+        super().__init__(stream_name=stream_name, clock=clock)
         self.time_column = time_column
         self.max_rows = check_number("max_rows", max_rows, low=1, integer=True)
         self._speed = self._check_speed(speed)
-        self._anchor: tuple[float, int] | None = None  # (loop time, event ns) at last re-anchor
+        self._anchor: tuple[float, int] | None = None  # (clock time, event ns) at last re-anchor
 
     @staticmethod
     def _check_speed(speed) -> float:
@@ -85,7 +90,7 @@ class PacedSource(Tunable, BatchSource):
             return None
         wall0, ev0 = self._anchor
         due = wall0 + (newest.value - ev0) / 1e9 / self._speed
-        return max(0.0, asyncio.get_running_loop().time() - due)
+        return max(0.0, self.clock.now() - due)
 
     def _frames(self) -> Iterator[tuple[pd.DataFrame | None, int, list[DeadLetter]]]:
         raise NotImplementedError
@@ -102,7 +107,7 @@ class PacedSource(Tunable, BatchSource):
 
     async def _pace(self, df: pd.DataFrame, nbytes: int) -> None:
         n = len(df)
-        loop = asyncio.get_running_loop()
+        clock = self.clock
         col = self.time_column
         t = None if col is None else np.maximum.accumulate(as_ns(df[col]))
         i = 0
@@ -123,18 +128,21 @@ class PacedSource(Tunable, BatchSource):
             if t is None or self._speed == 0:
                 j = min(i + self.max_rows, n)
             else:
-                now = loop.time()
+                now = clock.now()
                 if self._anchor is None:
                     self._anchor = (now, int(t[i]))
                 wall0, ev0 = self._anchor
                 reached = ev0 + (now - wall0) * self._speed * 1e9
                 j = int(np.searchsorted(t, reached, side="right"))
                 if j <= i:
-                    delay = (t[i] - ev0) / 1e9 / self._speed - (now - wall0)
-                    await asyncio.sleep(min(delay - _SPIN, _SLICE) if delay > _SPIN else 0)
-                    continue
+                    due = wall0 + (t[i] - ev0) / 1e9 / self._speed
+                    if due - now > _DUE:
+                        if due - now > _SLICE:  # wake now and then for pause / speed changes
+                            await clock.sleep(_SLICE)
+                        else:
+                            await clock.sleep_until(due)
+                        continue
+                    j = int(np.searchsorted(t, t[i], side="right"))  # due, up to rounding
                 j = min(j, i + self.max_rows)
-            await self.emit_batch(df.iloc[i:j], nbytes=round((j - i) * share))
+            await self.emit_batch(df.iloc[i:j], nbytes=round((j - i) * share))  # yields
             i = j
-            if self._speed == 0 or t is None:
-                await asyncio.sleep(0)  # let other tasks (widgets, other sources) run

@@ -44,6 +44,7 @@ class Replay(PacedSource):
         max_record,
         parse_options,
         stream_name,
+        clock=None,
     ) -> None:
         self.path = Path(path)
         if not self.path.is_file():
@@ -70,6 +71,7 @@ class Replay(PacedSource):
             time_column=time_column,
             max_rows=max_rows,
             stream_name=stream_name or f"replay({self.path.name!r})",
+            clock=clock,
         )
         self.loop_forever = bool(loop)
         self.max_record = max_record
@@ -157,6 +159,7 @@ def replay(
     start=None,
     end=None,
     stream_name: str | None = None,
+    clock=None,
     **parse_options,
 ) -> Replay:
     """Replay a CSV, JSONL, text or syslog file (gzip or not) as a stream of batches.
@@ -165,7 +168,8 @@ def replay(
     times faster, ``speed=0`` as fast as possible. Without a time column the rows go as fast
     as possible, in batches of at most ``max_rows``; a file written by ``streamlab record``
     is paced by its ``arrival_time`` column unless told otherwise. With ``loop=True`` the file
-    plays again and again, its event times shifted so that they keep increasing.
+    plays again and again, its event times shifted so that they keep increasing. The pace is
+    read from ``clock`` (the event loop's by default; a test passes a ``ManualClock``).
     Other keyword arguments go to the parser (``columns=``, ``dtypes=``, ``time_unit=``...).
 
     SQLite files (``.db``) written by ``to_sqlite``/``record`` and Parquet files or folders
@@ -202,6 +206,7 @@ def replay(
             loop=loop,
             max_rows=max_rows,
             stream_name=stream_name,
+            clock=clock,
         )
     if table is not None or start is not None or end is not None:
         raise ConfigError(
@@ -218,4 +223,5 @@ def replay(
         max_record=max_record,
         parse_options=parse_options,
         stream_name=stream_name,
+        clock=clock,
     )

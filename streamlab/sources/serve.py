@@ -18,7 +18,8 @@ class ReplayServer:
     the start, paced by the time column, as CSV (header first), JSON Lines or text.
 
     ``inject`` (used by the demo) maps a row number to a raw line sent before that row, to show
-    what happens to malformed records downstream.
+    what happens to malformed records downstream. ``clock`` paces every client's replay
+    (the event loop's by default; see ``streamlab.core.clock``).
     """
 
     def __init__(
@@ -32,11 +33,17 @@ class ReplayServer:
         loop=False,
         format=None,
         inject=None,
+        clock=None,
         **parse_options,
     ) -> None:
         self.path = Path(path)
         self.options = dict(
-            time_column=time_column, speed=speed, format=format, loop=loop, **parse_options
+            time_column=time_column,
+            speed=speed,
+            format=format,
+            loop=loop,
+            clock=clock,
+            **parse_options,
         )
         probe = replay(self.path, **self.options)  # checks the arguments now, not per client
         self.format = "text" if probe.format == "syslog" else probe.format
@@ -122,6 +129,7 @@ async def serve(
     time_column: str | None = None,
     loop: bool = False,
     format: str | None = None,
+    clock=None,
     **parse_options,
 ) -> ReplayServer:
     """Start a replay server on the running loop (a notebook's, or ``asyncio.run``'s): every
@@ -147,6 +155,7 @@ async def serve(
         time_column=time_column,
         loop=loop,
         format=format,
+        clock=clock,
         **parse_options,
     )
     return await server.start()

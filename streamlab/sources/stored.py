@@ -35,7 +35,19 @@ class StoredReplay(PacedSource):
     """A SQLite table or Parquet data replayed as a stream (see ``streamlab.replay``)."""
 
     def __init__(
-        self, path, kind, *, table, time_column, speed, start, end, loop, max_rows, stream_name
+        self,
+        path,
+        kind,
+        *,
+        table,
+        time_column,
+        speed,
+        start,
+        end,
+        loop,
+        max_rows,
+        stream_name,
+        clock=None,
     ) -> None:
         self.path = Path(path)
         self.kind = kind
@@ -80,6 +92,7 @@ class StoredReplay(PacedSource):
             time_column=time_column,
             max_rows=max_rows,
             stream_name=stream_name or f"replay({self.path.name!r})",
+            clock=clock,
         )
         self.loop_forever = bool(loop)
         self.read_stats: dict = {}

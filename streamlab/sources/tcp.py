@@ -32,8 +32,9 @@ class _SocketSource(BatchSource):
         parse_options,
         stream_name,
         codec=None,
+        clock=None,
     ) -> None:
-        super().__init__(stream_name=stream_name)
+        super().__init__(stream_name=stream_name, clock=clock)
         self.parse = check_choice("parse", parse, FORMATS)
         self.max_rows = check_number("max_rows", max_rows, low=1, integer=True)
         if codec is not None:
@@ -103,7 +104,7 @@ class FromTcp(_SocketSource):
                         f"cannot connect to {self.host}:{self.port} ({exc}); is the server "
                         "running? pass reconnect=True to keep trying"
                     ) from exc
-                await asyncio.sleep(delay)
+                await self.clock.sleep(delay)
                 delay = min(delay * 2, self.max_backoff)
                 continue
             self.stats.connections += 1
@@ -122,7 +123,7 @@ class FromTcp(_SocketSource):
                 self.last_error = f"{type(feed.error).__name__}: {feed.error}"
             if not self.reconnect:
                 return
-            await asyncio.sleep(delay)
+            await self.clock.sleep(delay)
 
     async def _close(self) -> None:
         if self._feed is not None:
@@ -239,6 +240,7 @@ def from_tcp(
     peer_column: str | None = None,
     codec=None,
     stream_name: str | None = None,
+    clock=None,
     **parse_options,
 ) -> FromTcp:
     """Connect to a TCP server and emit its newline-delimited records as batches.
@@ -246,7 +248,8 @@ def from_tcp(
     Batches are adaptive: each holds what arrived since the previous one (at most ``max_rows``
     rows), so a trickle gives one-row batches and a flood gives large ones. With
     ``reconnect=True`` a refused or dropped connection is retried with exponential backoff
-    (``backoff`` doubling up to ``max_backoff`` seconds); ``stats.reconnects`` counts them.
+    (``backoff`` doubling up to ``max_backoff`` seconds, slept on ``clock``: the event loop's
+    by default, see ``streamlab.core.clock``); ``stats.reconnects`` counts them.
     A record cut by a disconnect goes to ``.errors``, never downstream. ``parse`` is one of
     ``csv``, ``jsonl``, ``text``, ``syslog``; other keywords go to the parser. For CSV without
     ``columns=``, the first line of every connection is its header. With ``codec=`` the
@@ -278,6 +281,7 @@ def from_tcp(
         parse_options=parse_options,
         stream_name=stream_name,
         codec=codec,
+        clock=clock,
     )
 
 
@@ -294,6 +298,7 @@ def listen_tcp(
     peer_column: str | None = None,
     codec=None,
     stream_name: str | None = None,
+    clock=None,
     **parse_options,
 ) -> ListenTcp:
     """Listen for TCP clients (many at once) and emit their records as batches.
@@ -332,4 +337,5 @@ def listen_tcp(
         parse_options=parse_options,
         stream_name=stream_name,
         codec=codec,
+        clock=clock,
     )

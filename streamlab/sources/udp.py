@@ -38,10 +38,11 @@ class FromUdp(BatchSource):
         peer_column,
         parse_options,
         stream_name,
+        clock=None,
     ) -> None:
         self.host = host
         self.port = check_port("port", port)
-        super().__init__(stream_name=stream_name or f"from_udp({host}:{port})")
+        super().__init__(stream_name=stream_name or f"from_udp({host}:{port})", clock=clock)
         self.parse = check_choice("parse", parse, FORMATS)
         if parse == "csv" and not parse_options.get("columns"):
             raise ConfigError(
@@ -156,6 +157,7 @@ def from_udp(
     receive_buffer: int = 4 << 20,
     peer_column: str | None = None,
     stream_name: str | None = None,
+    clock=None,
     **parse_options,
 ) -> FromUdp:
     """Receive UDP datagrams and emit their records as batches.
@@ -165,7 +167,8 @@ def from_udp(
     has no back-pressure: at most ``max_datagrams`` wait to be parsed, then the oldest are
     dropped and counted in ``stats.dropped``; datagrams the kernel drops before we see them
     cannot be counted, so ``receive_buffer`` (bytes, default 4 MiB) asks the kernel to hold
-    bursts. The socket is bound by ``start()``.
+    bursts. The socket is bound by ``start()``. ``stats.lag`` is read from ``clock.wall()``
+    (the system's by default; see ``streamlab.core.clock``).
 
     Examples
     --------
@@ -176,8 +179,7 @@ def from_udp(
     ...     src.start()
     ...     tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     ...     tx.sendto(b"<34>Oct 11 22:14:15 mymachine su: 'su root' failed", src.address)
-    ...     while not got:
-    ...         await asyncio.sleep(0.01)
+    ...     await src.wait_rows(1)
     ...     src.stop(); await src.wait(); tx.close()
     ...     row = got[0].iloc[0]
     ...     return row.host, row.app, int(row.facility), int(row.severity)
@@ -193,4 +195,5 @@ def from_udp(
         peer_column=peer_column,
         parse_options=parse_options,
         stream_name=stream_name,
+        clock=clock,
     )

@@ -75,6 +75,7 @@ class to_parquet(Sink):
 
     ``row_group_rows`` sets the row-group size (the unit a seek skips). Rows still in a buffer
     are not on disk: a crash loses them; a smaller ``rows_per_file`` or ``flush()`` bounds that.
+    When every source feeding the sink has stopped, what is buffered is written (``release()``).
     Empty batches are ignored. ``.stats`` counts rows and bytes in files, batches, buffered
     rows and rejected batches; ``.errors`` is the stream of rejected batches.
 
@@ -294,6 +295,12 @@ class to_parquet(Sink):
         """The input ended: write what is buffered (called by streamlab sources)."""
         self.flush()
         return []
+
+    def release(self) -> None:
+        """Every source feeding the sink has stopped (``stop()`` mid-stream included): write
+        what is buffered, so that nothing waits in memory for a pipeline that may be dropped.
+        (A file is written whole or not at all; if writing fails the rows stay buffered.)"""
+        self.flush()
 
 
 ToParquet = to_parquet

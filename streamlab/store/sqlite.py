@@ -12,6 +12,9 @@ Floats are bit-exact, NaN (stored as NULL) and infinities included, with one exc
 imposes: ``-0.0`` comes back as ``0.0`` (it stores a REAL with no fraction as an integer). Use
 Parquet when the sign of zero matters.
 
+The connection opens with the first batch and closes when every source feeding the sink has
+stopped (``release()``, called by the sources); a source started again opens it again.
+
 Schema drift, stated once: a batch with a new column adds it to the table (``ALTER TABLE``,
 counted in ``stats.schema_changes``); a batch whose column changed type (text in an integer
 column) is not written: it goes to the sink's ``.errors`` stream with the reason, and the
@@ -159,6 +162,7 @@ class to_sqlite(Sink):
         self.errors = Stream(stream_name=f"{self.name}.errors")
         self._conn: sqlite3.Connection | None = None
         self._columns: dict[str, str] | None = None  # column -> pandas dtype string
+        self._replaced = False  # mode="replace" drops the table once, not at each reopening
 
     def update(self, x: pd.DataFrame, who=None, metadata=None):
         try:
@@ -219,9 +223,10 @@ class to_sqlite(Sink):
                 f"CREATE TABLE IF NOT EXISTS {META} (tbl TEXT, col TEXT, dtype TEXT, "
                 "PRIMARY KEY (tbl, col))"
             )
-            if self.mode == "replace":
+            if self.mode == "replace" and not self._replaced:
                 conn.execute(f"DROP TABLE IF EXISTS {_quote(self.table)}")
                 conn.execute(f"DELETE FROM {META} WHERE tbl = ?", (self.table,))
+                self._replaced = True
             known = dict(
                 conn.execute(
                     f"SELECT col, dtype FROM {META} WHERE tbl = ?", (self.table,)
@@ -268,9 +273,14 @@ class to_sqlite(Sink):
         return self.errors._emit(rejected)
 
     def close(self) -> None:
+        """Close the database connection (the next batch opens it again)."""
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+
+    def release(self) -> None:
+        """Every source feeding the sink has stopped: close the connection (see ``close``)."""
+        self.close()
 
 
 class _Rejected(StoreError):

@@ -28,7 +28,6 @@ import asyncio
 import collections
 import functools
 import html
-import time
 import weakref
 from pathlib import Path
 
@@ -36,6 +35,7 @@ import pandas as pd
 from streamz import Stream
 
 from ..core.checks import check_number
+from ..core.clock import resolve_clock
 from ..core.lifecycle import cell_key
 from ..core.params import pipeline_nodes, tunable_nodes
 from ..core.source import BatchSource
@@ -113,6 +113,8 @@ class Dashboard:
     updates per second. ``step_rows``: rows the Step button lets through. ``controls``:
     ``False`` for plots and status only. ``title``: a heading. ``live=False``: no refresher
     task; the page changes only when ``refresh()`` is called (scripts, reports, tests).
+    ``clock``: paces the refresher and times the rows/s rate (the event loop's by default; a
+    test passes a ``streamlab.core.clock.ManualClock``).
     """
 
     def __init__(
@@ -127,6 +129,7 @@ class Dashboard:
         controls: bool = True,
         dead_letters: int = 10,
         live: bool = True,
+        clock=None,
     ) -> None:
         if not isinstance(stream, Stream):
             raise ConfigError(
@@ -142,6 +145,7 @@ class Dashboard:
         self.plots: list[Plot] = self._plots(plots)
         self.closed = False
         self.live = bool(live)
+        self.clock = resolve_clock(clock)
         self.flushes = 0
         self._sinks: list = []
         self._task: asyncio.Task | None = None
@@ -324,15 +328,15 @@ class Dashboard:
         period = 1.0 / self.fps
         next_status = 0.0
         idle_since = None
-        loop = asyncio.get_running_loop()
-        due = loop.time()
+        clock = self.clock
+        due = clock.now()
         while not self.closed:
             # a fixed cadence: the flush's own time is not added to the period (after an
             # overrun, start again from now rather than bursting to catch up)
-            due = max(due + period, loop.time())
-            await asyncio.sleep(due - loop.time())
+            due = max(due + period, clock.now())
+            await clock.sleep(due - clock.now())
             self.flush()
-            now = time.monotonic()
+            now = clock.now()
             if now >= next_status:
                 self.update_status()
                 next_status = now + self.status_every
@@ -345,7 +349,7 @@ class Dashboard:
             if not idle:
                 idle_since = None
                 continue
-            idle_since = idle_since or now
+            idle_since = now if idle_since is None else idle_since
             if now - idle_since > patience:
                 self.refresh()
                 return
@@ -369,11 +373,20 @@ class Dashboard:
         """True while the refresher task is on the loop (a closed dashboard is not running)."""
         return not self.closed and self._task is not None and not self._task.done()
 
+    async def wait(self, *, timeout: float = 30.0) -> None:
+        """Wait until the refresher has ended (a moment after the sources finished, or at
+        ``close()``). ``timeout`` (real seconds) only stops a wait that would never end."""
+        task = self._task
+        if task is not None and not task.done():
+            await asyncio.wait([task], timeout=timeout)
+            if not task.done():
+                raise TimeoutError(f"the dashboard still refreshes after {timeout:g} s")
+
     # -- status -----------------------------------------------------------------------------
     def status(self) -> dict:
         """The counters the status line shows, summed over the stream's sources."""
         rows = sum(s.stats.rows for s in self.sources)
-        now = time.monotonic()
+        now = self.clock.now()
         rate = None
         if self._rate is not None and now > self._rate[0] and self._state() == "running":
             rate = (rows - self._rate[1]) / (now - self._rate[0])
@@ -410,7 +423,7 @@ class Dashboard:
 
     def update_status(self) -> None:
         st = self.status()
-        now = time.monotonic()
+        now = self.clock.now()
         self._rate = (now, st["rows"])
         parts = [
             f"<b>{st['state']}</b>",
