@@ -203,7 +203,7 @@ def test_int_column_widened_to_float():
     assert parser.schema_changes == 1
 
 
-@pytest.mark.parametrize("later", [b"9,1.5\n", b"9,inf\n", b"9,\n", b"9,1.5\n8,zz\n"])
+@pytest.mark.parametrize("later", [b"9,1.5\n", b"9,inf\n", b"9,1.5\n8,zz\n"])
 def test_int_column_never_truncates_or_crashes(later):
     parser = CsvParser()
     parser.parse(b"t,x\n1,2\n", origin="s")
@@ -212,6 +212,26 @@ def test_int_column_never_truncates_or_crashes(later):
     pd.testing.assert_series_equal(
         df["x"], read(later.split(b"\n")[0] + b"\n", names=["t", "x"])["x"]
     )
+
+
+def test_inferred_int_column_takes_a_missing_value_as_Int64_once(caplog):
+    """An empty field in an inferred int64 column: the column becomes nullable Int64 for good
+    (exact, the same Arrow type, so Parquet and SQLite sinks go on), counted and announced
+    once; it never flips to float64 or back."""
+    parser = CsvParser()
+    parser.parse(b"t,x\n1,2\n", origin="s")
+    with caplog.at_level("WARNING", logger="streamlab"):
+        df, bad = parser.parse(b"9,\n10,9007199254740993\n", origin="s")
+        later, _ = parser.parse(b"11,4\n", origin="s")
+    assert bad == [] and str(df["x"].dtype) == "Int64" and str(later["x"].dtype) == "Int64"
+    assert [None if v is pd.NA else v for v in df["x"]] == [None, 9007199254740993]
+    assert later["x"].tolist() == [4]
+    assert parser.schema_changes == 1
+    assert parser.schema_log == ["column 'x' changed from int64 to Int64 to fit this batch's values"]
+    assert [r.getMessage() for r in caplog.records] == [
+        "csv: schema change: column 'x' changed from int64 to Int64 to fit this batch's values "
+        "(declare dtypes= to fix the type)"
+    ]
 
 
 def test_text_column_keeps_leading_zeros():

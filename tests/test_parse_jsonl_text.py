@@ -139,8 +139,8 @@ T = pd.Timestamp("2023-11-14 22:13:20", tz="UTC")
     [
         ('"2023-11-14T22:13:20Z"', T, None),
         ('"2023-11-14T23:13:20+01:00"', T, None),
-        ("1700000000", T, "float64"),
-        ("1700000000500", T + pd.Timedelta("500ms"), "float64"),
+        ("1700000000", T, "Int64"),
+        ("1700000000500", T + pd.Timedelta("500ms"), "Int64"),
     ],
 )
 def test_jsonl_event_time(value, expected, unit):

@@ -7,10 +7,13 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-__all__ = ["MAX_RAW_KEPT", "DeadLetter", "dead_letter_frame"]
+__all__ = ["MAX_RAW_KEPT", "MAX_REASON", "DeadLetter", "dead_letter_frame"]
 
 #: At most this many raw bytes of one bad record are kept (a 10 MB line keeps its first 64 KiB).
 MAX_RAW_KEPT = 64 * 1024
+#: At most this many characters of a reason are kept (reasons quote values, and values can be
+#: as long as a record: a 1 MB field must not make a 1 MB reason).
+MAX_REASON = 1024
 
 
 @dataclass
@@ -22,6 +25,9 @@ class DeadLetter:
     >>> d = DeadLetter(raw=b"1,x", reason="column 'value': 'x' is not a number", origin="f.csv")
     >>> d.origin, d.raw
     ('f.csv', b'1,x')
+    >>> big = DeadLetter(raw=b"x" * 100_000, reason="y" * 5000, origin="f.csv")
+    >>> len(big.raw), big.size, len(big.reason) <= MAX_REASON, big.reason[-24:]
+    (65536, 100000, True, '... (5000 characters)')
     """
 
     raw: bytes
@@ -36,6 +42,9 @@ class DeadLetter:
             self.size = len(self.raw)
         if len(self.raw) > MAX_RAW_KEPT:
             self.raw = bytes(self.raw[:MAX_RAW_KEPT])
+        if len(self.reason) > MAX_REASON:
+            tail = f"... ({len(self.reason)} characters)"
+            self.reason = self.reason[: MAX_REASON - len(tail)] + tail
 
 
 DEAD_LETTER_COLUMNS = ["time", "origin", "offset", "reason", "size", "raw"]

@@ -4,13 +4,20 @@ A parser is stateful for one byte stream (one file or one connection): the CSV h
 schema locked by the first batch and the unit of a numeric time column all persist. Parsers
 receive only complete newline-terminated records (see :mod:`streamlab.parse.framing`).
 
-Schema policy, stated once: the first batch fixes each column's dtype (or ``dtypes=`` does).
-Later batches are converted to it. An integer column that meets a float is *widened* to
-float64 (counted in ``schema_changes``); a value that cannot be converted (``"abc"`` in a
-numeric column) sends its record to the dead letters with the column and value named.
+Schema policy, stated once. A declared type (``dtypes={"n": "int64"}``) is a promise: every
+batch has it, and a value that does not fit it (empty, ``3.5``, ``true``, out of range) sends
+its record to the dead letters with the column, the value and the type named (the rules are
+in :mod:`streamlab.parse.types`). Undeclared columns take the types of the first batch; later
+batches are converted to them, and a value that does not fit is a dead letter too, except
+that an integer column widens for good (to ``Int64`` for a missing value, to ``float64`` for
+a fraction) and a boolean column likewise (``boolean``, or ``object``): each change is counted
+in ``schema_changes`` and announced once (``schema_log`` and a warning on the ``streamlab``
+logger). So a column never flips back and forth between batches.
 """
 
 from __future__ import annotations
+
+import logging
 
 import numpy as np
 import pandas as pd
@@ -20,8 +27,11 @@ from ..core.checks import check_choice
 from ..core.deadletter import DeadLetter
 from ..errors import ConfigError
 from .framing import split_lines
+from .types import coerce, family, show, takes_missing
 
 __all__ = ["TIME_UNITS", "Parser"]
+
+_log = logging.getLogger("streamlab")
 
 TIME_UNITS = ("s", "ms", "us", "ns")
 
@@ -48,6 +58,9 @@ class Parser:
     """Base class: subclasses implement :meth:`_parse` for one format."""
 
     format = ""
+    #: True where a record may lack a column (JSON keys): a declared column absent from the
+    #: first batch is then part of the schema; elsewhere (a CSV header) it is a mistake
+    keys_may_be_absent = False
 
     def __init__(
         self,
@@ -64,7 +77,12 @@ class Parser:
         self.time_format = time_format
         self.dtypes = dict(dtypes) if dtypes else None
         self.schema: dict[str, np.dtype] | None = None
+        #: the declared types (they never change)
+        self._given = {c: pd.api.types.pandas_dtype(d) for c, d in (self.dtypes or {}).items()}
+        self._declared = set(self._given)
         self.schema_changes = 0
+        #: what changed, in order (also logged once each on the ``streamlab`` logger)
+        self.schema_log: list[str] = []
 
     # -- the one public call -------------------------------------------------------------
     def parse(
@@ -114,74 +132,100 @@ class Parser:
 
     # -- schema --------------------------------------------------------------------------
     def _conform(self, df, lines, bad, origin):
-        """Convert ``df`` to the locked schema; bad values become dead letters."""
+        """Give every column its schema type (see :mod:`streamlab.parse.types`); a value that
+        does not fit sends its record to the dead letters. Undeclared types may widen once
+        (see :meth:`_widen`); declared types never change."""
         if self.schema is None:
             self.schema = self._infer_schema(df)
-        rows_ok = np.ones(len(df), dtype=bool)
+        n = len(df)
+        rows_bad = np.zeros(n, bool)
         reasons: dict[int, str] = {}
-        dtypes = df.dtypes.to_dict()  # one lookup, not a Series per column (~9 us each)
-        for col, want in self.schema.items():
-            if col not in dtypes:
-                if want.kind in "iub":  # a missing value is neither an integer nor a boolean
-                    self.schema[col] = want = np.dtype("float64" if want.kind != "b" else object)
-                    self.schema_changes += 1
-                df[col] = pd.Series(np.nan, index=df.index).astype(want, errors="ignore")
+        have = df.dtypes.to_dict()  # one lookup, not a Series per column (~9 us each)
+        for col, want in list(self.schema.items()):
+            if col in have and have[col] == want:
                 continue
-            have = dtypes[col]
-            if have == want:
-                continue
-            if want.kind in "iu" and have.kind == "f":
-                if _whole(df[col]):
-                    df[col] = df[col].astype(want)
-                else:
-                    self.schema[col] = np.dtype("float64")
-                    self.schema_changes += 1
-                continue
-            if want.kind in "iuf" and have.kind in "iub":
-                df[col] = df[col].astype(want)
-                continue
-            if want.kind in "iuf":
-                num = pd.to_numeric(df[col], errors="coerce")
-                failed = num.isna().to_numpy() & df[col].notna().to_numpy()
-                if want.kind in "iu" and not _whole(num[~failed]):  # NaN, 1.5 or inf
-                    self.schema[col] = want = np.dtype("float64")
-                    self.schema_changes += 1
-                for i in np.flatnonzero(failed & rows_ok).tolist():
-                    reasons[i] = f"column {col!r}: {df[col].iloc[i]!r} is not a valid {want.name}"
-                rows_ok &= ~failed
-                df[col] = num
-                continue
-            if want.kind == "M":
-                continue  # handled by _event_time, or left as parsed
-            if want.kind == "b":  # astype(bool) would turn a missing value or "no" into True
-                self.schema[col] = np.dtype(object)
-                self.schema_changes += 1
-                df[col] = df[col].astype(object)
-                continue
-            try:
-                df[col] = df[col].astype(want)
-            except (TypeError, ValueError):
-                self.schema[col] = np.dtype(object)
-                self.schema_changes += 1
-                df[col] = df[col].astype(object)
+            series = df[col] if col in have else pd.Series(np.full(n, None, object), index=df.index)
+            if col not in self._declared:
+                want = self._widen(col, want, series)
+                if series.dtype == want:
+                    df[col] = series
+                    continue
+            values, wrong, why = coerce(series, want, column=col)
+            if wrong.any():
+                why = self._text_reasons(col, want, wrong, why)
+            for i in np.flatnonzero(wrong & ~rows_bad).tolist():
+                reasons[i] = why(i)
+            rows_bad |= wrong
+            df[col] = values
         extra = [c for c in df.columns if c not in self.schema]
-        if extra:
-            for c in extra:
-                self.schema[c] = df[c].dtype
-            self.schema_changes += 1
-        if reasons:
-            self._dead(lines, reasons, bad, origin)
-            keep = np.flatnonzero(rows_ok)
-            df = df.iloc[keep]
-            for col, want in self.schema.items():
-                if want.kind in "iu" and df[col].dtype != want:
-                    df[col] = df[col].astype(want)
-            return df, keep
-        now = df.dtypes.to_dict()
-        for col, want in self.schema.items():
-            if want.kind in "iu" and now[col].kind == "f":
-                df[col] = df[col].astype(want)
-        return df, None
+        for c in extra:
+            self.schema[c] = df[c].dtype
+            self._announce(c, None, df[c].dtype, "a new column")
+        if list(df.columns) != list(self.schema):
+            df = df[list(self.schema)]
+        if not reasons:
+            return df, None
+        self._dead(lines, reasons, bad, origin)
+        keep = np.flatnonzero(~rows_bad)
+        return df.iloc[keep], keep
+
+    def _text_reasons(self, col: str, want, wrong: np.ndarray, why):
+        """Reasons that quote the values as they were written, where the format has them as
+        text (CSV), so a reason does not depend on how the rest of the batch was read."""
+        text = self._as_text(col)
+        if text is None:
+            return why
+        _, text_wrong, text_why = coerce(text, want, column=col)
+        return lambda i: text_why(i) if text_wrong[i] else why(i)
+
+    def _as_text(self, col: str) -> pd.Series | None:
+        """This batch's column ``col`` as the text it was written as (``None``: no such text)."""
+        return None
+
+    def _widen(self, col: str, want, series: pd.Series):
+        """The type an undeclared column takes for this batch, widened for good when the batch
+        needs it: an integer column takes ``Int64`` for a missing value and ``float64`` for a
+        fraction (or inf); a boolean column takes ``boolean`` for a missing value and
+        ``object`` for anything else. Each change is counted and announced once."""
+        kind = family(want)
+        if kind not in ("int", "bool") or series.dtype == want:
+            return want
+        missing = series.isna().to_numpy()
+        if kind == "bool":
+            if series.dtype.kind == "b" or series[~missing].map(_is_bool).all():
+                new = pd.BooleanDtype() if missing.any() else want
+            else:
+                new = np.dtype(object)
+        else:
+            num = series
+            if series.dtype == object:  # Python values (JSON): true is not a number
+                num = pd.to_numeric(series.where(~series.map(_is_bool)), errors="coerce")
+            elif series.dtype.kind not in "iuf":
+                num = pd.to_numeric(series, errors="coerce")
+            v = num.to_numpy(dtype="float64", na_value=np.nan)
+            with np.errstate(invalid="ignore"):
+                fraction = ~np.isnan(v) & ((v != np.floor(v)) | np.isinf(v))
+            if fraction.any():
+                new = np.dtype("float64")
+            elif missing.any() and not takes_missing(want):
+                new = pd.array(np.zeros(0, want)).dtype  # int64 -> Int64, uint8 -> UInt8
+            else:
+                new = want
+        if new != want:
+            self.schema[col] = new
+            self._announce(col, want, new, "to fit this batch's values")
+        return new
+
+    def _announce(self, col: str, old, new, why: str) -> None:
+        """Count a schema change and say it once (a warning on the ``streamlab`` logger)."""
+        self.schema_changes += 1
+        text = (
+            f"column {col!r} added as {new}"
+            if old is None
+            else f"column {col!r} changed from {old} to {new} {why}"
+        )
+        self.schema_log.append(text)
+        _log.warning("%s: schema change: %s (declare dtypes= to fix the type)", self.format, text)
 
     def _infer_schema(self, df: pd.DataFrame) -> dict:
         """The first batch fixes the schema. A text column whose non-empty values are at least
@@ -189,16 +233,17 @@ class Parser:
         stride sample of 256 values that is less than half numbers settles a column as text
         without converting the whole column.)"""
         schema = dict(df.dtypes)
-        given = self.dtypes or {}
-        unknown = set(given) - set(df.columns)
-        if unknown:
+        given = self._given
+        unknown = [c for c in given if c not in schema]
+        if unknown and not self.keys_may_be_absent:
             raise ConfigError(
                 f"dtypes names columns {sorted(unknown)} that the data does not have; "
                 f"its columns are {list(df.columns)}"
             )
+        schema.update({c: given[c] for c in unknown})  # keys the first records lack
         for col, dtype in schema.items():
             if col in given:
-                schema[col] = pd.api.types.pandas_dtype(given[col])
+                schema[col] = given[col]
             elif dtype.kind not in "iufbmM" and (col != self.time_column or not self.time_format):
                 if _mostly_text(df[col]):
                     continue  # plainly text: skip the full pass over a big first batch
@@ -238,11 +283,10 @@ class Parser:
             reasons = {}
             for i in np.flatnonzero(failed).tolist():
                 v = raw.iloc[i]
-                v = v.item() if isinstance(v, np.generic) else v  # 1e+30, not np.float64(1e+30)
                 reasons[i] = (
                     f"time column {col!r} is missing"
                     if pd.isna(v)
-                    else f"time column {col!r}: {v!r} is not a timestamp"
+                    else f"time column {col!r}: {show(v)} is not a timestamp"
                     + (
                         f" in unit {self.time_unit!r}"
                         if raw.dtype.kind in "iuf"
@@ -263,6 +307,16 @@ class Parser:
             bad.append(DeadLetter(raw=raw, reason=reason, origin=origin, offset=off))
 
 
+def _beyond_exact(values: pd.Series) -> bool:
+    """True if float ``values`` reach 2**53, where a float may not be the integer it was."""
+    v = values.to_numpy(dtype="float64", na_value=np.nan)
+    return bool(len(v)) and bool(np.nanmax(np.abs(v), initial=0.0) >= 2**53)
+
+
+def _is_bool(value) -> bool:
+    return isinstance(value, bool | np.bool_)
+
+
 def _mostly_text(column: pd.Series) -> bool:
     values = column.dropna()
     sample = values.iloc[:: max(1, len(values) // 256)]
@@ -272,11 +326,14 @@ def _mostly_text(column: pd.Series) -> bool:
 class LineSource:
     """Finds the raw bytes and offsets of rows by their position, only when a row is bad."""
 
-    def __init__(self, data: bytes, offset: int, *, offsets=None, skip_blank: bool = True) -> None:
+    def __init__(
+        self, data: bytes, offset: int, *, offsets=None, skip_blank: bool = True, blank=b" \t\r"
+    ) -> None:
         self.data = data
         self.offset = offset
         self.offsets = offsets  # stream offsets of the non-blank lines, when data was filtered
         self.skip_blank = skip_blank
+        self.blank = blank  # a line of only these bytes is blank (no row)
         self._lines: list[tuple[bytes, int]] | None = None
 
     @classmethod
@@ -290,7 +347,7 @@ class LineSource:
         if self._lines is None:
             lines = split_lines(self.data, self.offset)
             if self.skip_blank:
-                lines = [(b.rstrip(b"\r"), o) for b, o in lines if b.strip(b"\r")]
+                lines = [(b.rstrip(b"\r"), o) for b, o in lines if b.strip(self.blank)]
             if self.offsets is not None:
                 lines = [(b, int(o)) for (b, _), o in zip(lines, self.offsets, strict=True)]
             self._lines = lines

@@ -16,10 +16,40 @@ import pandas as pd
 
 from ..core.deadletter import DeadLetter
 from ..errors import ConfigError
-from .base import LineSource, Parser
+from .base import LineSource, Parser, _beyond_exact
 from .framing import split_lines
+from .types import family, show
+
+
+def _needs_text(kind: str, values: pd.Series) -> bool:
+    """True if a column of type family ``kind`` must be read again as text (see ``_read``)."""
+    have = values.dtype
+    if kind in ("text", "category"):
+        return have.kind in "iufb"
+    if have == np.dtype(
+        object
+    ):  # mixed Python values (True among ints...): the text says what was sent
+        return kind in ("int", "float", "bool")
+    if kind == "int":
+        return have.kind == "b" or (have.kind == "f" and _beyond_exact(values))
+    if kind == "float":
+        return have.kind == "b"
+    return kind == "bool" and have.kind in "iuf"
+
 
 __all__ = ["CsvParser"]
+
+
+#: A CR is part of a line's end (CRLF, or CRs before the LF); one inside a record is an error
+#: (read_csv would end the row there, the csv module would refuse it: one answer for both).
+INNER_CR = "carriage return (\\r) inside a record; records end with \\n or \\r\\n"
+
+
+def _inner_cr(arr: np.ndarray) -> np.ndarray:
+    """Positions of CRs followed by something other than CR or LF."""
+    cr = np.flatnonzero(arr == 13)
+    nxt = arr[np.minimum(cr + 1, len(arr) - 1)]
+    return cr[(nxt != 10) & (nxt != 13) & (cr + 1 < len(arr))]
 
 
 def _utf8_problem(line: bytes) -> str | None:
@@ -68,6 +98,10 @@ class CsvParser(Parser):
         self._skip_header = columns is None if header is None else bool(header)
         self.delimiter = delimiter
         self._delim_byte = ord(delimiter)
+        # a line of only these is blank and skipped, as read_csv skips it (the delimiter
+        # itself is never blank: "\t\t" with delimiter="\t" is a row of empty fields)
+        self._blank = bytes(b for b in b" \t\r" if b != self._delim_byte)
+        self._last_read = b""
 
     def _take_header(self, data: bytes, offset: int, origin: str, bad: list[DeadLetter]):
         while data:
@@ -75,19 +109,27 @@ class CsvParser(Parser):
             nl = len(data) if nl < 0 else nl  # an unterminated last line must not loop forever
             line, data, start = data[:nl].rstrip(b"\r"), data[nl + 1 :], offset
             offset += nl + 1
-            if not line.strip():
+            if not line.strip(self._blank):
                 continue
             self._skip_header = False
             if self.names is not None:
                 return data, offset  # a header we were told to skip
-            problem = _utf8_problem(line)
+            problem = INNER_CR if b"\r" in line else _utf8_problem(line)
             if problem is None:
-                names = next(_csv.reader([line.decode("utf-8-sig")], delimiter=self.delimiter))
-                names = [n.strip() for n in names]
-                if names and all(names) and len(set(names)) == len(names):
-                    self.names = names
-                    return data, offset
-                problem = f"header must name each column once, not {names}"
+                try:
+                    names = next(
+                        _csv.reader(
+                            [line.decode("utf-8-sig")], delimiter=self.delimiter, strict=True
+                        )
+                    )
+                except _csv.Error as exc:
+                    problem = f"malformed CSV: {exc}"
+                else:
+                    names = [n.strip() for n in names]
+                    if names and all(names) and len(set(names)) == len(names):
+                        self.names = names
+                        return data, offset
+                    problem = f"header must name each column once, not {show(names)}"
             bad.append(
                 DeadLetter(raw=line, reason=f"bad header: {problem}", origin=origin, offset=start)
             )
@@ -113,21 +155,29 @@ class CsvParser(Parser):
             df is not None
             and not df[self.names[-1]].isna().any()
             and (b'"' not in data or len(df) == data.count(b"\n") - data.count(b"\n\n"))
+            and not (b"\r" in data and _inner_cr(np.frombuffer(data, np.uint8)).size)
         ):
-            return df, LineSource(data, offset), bad
+            return df, self._lines(data, offset), bad
         good, offsets = self._check(data, offset, origin, bad)
         if not good.strip():
             return None, None, bad
-        return self._read(good), LineSource(good, offset, offsets=offsets), bad
+        return self._read(good), self._lines(good, offset, offsets), bad
 
     def _read(self, data: bytes) -> pd.DataFrame:
         """One read_csv call with pandas' own type inference (the fastest way in: asking for
-        ``dtype=str`` up front costs 40% here). A column the schema holds as text that came
-        out numeric in this batch ('007' read as 7) is read again as text, so nothing changes
-        its meaning; that second read happens only in such batches."""
+        ``dtype=str`` up front costs 40% here). A column that came out as something its type
+        must not be read from is read again as text, so the type check sees the text as
+        written (and a reason quotes it): '007' read as 7 in a text column, ``true`` read as
+        a boolean in an integer column, or an integer column past 2**53 read as floats
+        because of a missing value (floats lose digits there). That second read happens only
+        in such batches."""
+        self._last_read = data
         df = self._read_csv(data, None)
-        text = self._text_columns()
-        wrong = [c for c in text if df[c].dtype.kind in "iufb"]
+        wrong = [
+            c
+            for c, kind in self._families().items()
+            if c in df.columns and _needs_text(kind, df[c])
+        ]
         if wrong:
             df = self._read_csv(data, dict.fromkeys(wrong, object))
         return df
@@ -148,12 +198,13 @@ class CsvParser(Parser):
         df.columns = self.names
         return df
 
-    def _text_columns(self) -> list[str]:
-        """Columns the schema (or ``dtypes=``) holds as text."""
-        schema = dict(self.schema or {})
-        if self.dtypes:
-            schema.update({k: pd.api.types.pandas_dtype(v) for k, v in self.dtypes.items()})
-        return [c for c, d in schema.items() if d.kind not in "iufbmM"]
+    def _as_text(self, col: str) -> pd.Series:
+        """The last batch's column as written (read again as text: only for reasons)."""
+        return self._read_csv(self._last_read, {col: object})[col]
+
+    def _families(self) -> dict[str, str]:
+        """The type family of each column the schema (or ``dtypes=``) knows."""
+        return {c: family(d) for c, d in {**(self.schema or {}), **self._given}.items()}
 
     def _check(self, data: bytes, offset: int, origin: str, bad: list[DeadLetter]):
         """Drop lines with the wrong field count or invalid UTF-8 (as dead letters).
@@ -168,9 +219,17 @@ class CsvParser(Parser):
         delims = np.flatnonzero(arr == self._delim_byte)
         per_line = np.diff(np.searchsorted(delims, ends), prepend=0)
         starts = np.concatenate(([0], ends[:-1] + 1))
-        length = ends - starts
-        blank = (length == 0) | ((length == 1) & (arr[np.maximum(ends - 1, 0)] == 13))
+        ink = np.ones(len(arr), bool)
+        for b in self._blank:
+            ink &= arr != b
+        ink &= arr != 10
+        seen = np.concatenate(([0], np.cumsum(ink)))
+        blank = seen[ends] == seen[starts]  # nothing but blank bytes on the line
         wrong = (per_line != len(self.names) - 1) & ~blank
+        has_cr = np.zeros(len(ends), bool)
+        if b"\r" in data:
+            has_cr[np.searchsorted(ends, _inner_cr(arr))] = True
+            wrong |= has_cr
         if not wrong.any():
             return data, None
         parts, pos = [], 0
@@ -180,7 +239,9 @@ class CsvParser(Parser):
             bad.append(
                 DeadLetter(
                     raw=data[s:e].rstrip(b"\r"),
-                    reason=f"expected {len(self.names)} fields, saw {int(per_line[i]) + 1}",
+                    reason=INNER_CR
+                    if has_cr[i]
+                    else f"expected {len(self.names)} fields, saw {int(per_line[i]) + 1}",
                     origin=origin,
                     offset=offset + s,
                 )
@@ -194,9 +255,9 @@ class CsvParser(Parser):
         n = len(self.names)
         for line, off in split_lines(data, offset):
             body = line.rstrip(b"\r")
-            if not body.strip():
+            if not body.strip(self._blank):
                 continue
-            problem = _utf8_problem(body)
+            problem = INNER_CR if b"\r" in body else _utf8_problem(body)
             if problem is None:
                 try:
                     fields = next(
@@ -213,3 +274,6 @@ class CsvParser(Parser):
             else:
                 bad.append(DeadLetter(raw=body, reason=problem, origin=origin, offset=off))
         return (b"\n".join(keep) + b"\n" if keep else b""), np.asarray(offsets, dtype=np.int64)
+
+    def _lines(self, data: bytes, offset: int, offsets=None) -> LineSource:
+        return LineSource(data, offset, offsets=offsets, blank=self._blank)

@@ -12,8 +12,9 @@ import json
 import pandas as pd
 
 from ..core.deadletter import DeadLetter
-from .base import LineSource, Parser
+from .base import LineSource, Parser, _beyond_exact
 from .framing import split_lines
+from .types import family
 
 __all__ = ["JsonlParser"]
 
@@ -35,6 +36,7 @@ class JsonlParser(Parser):
     """
 
     format = "jsonl"
+    keys_may_be_absent = True
 
     def _parse(self, data, origin, offset):
         bad: list[DeadLetter] = []
@@ -45,7 +47,18 @@ class JsonlParser(Parser):
             lines = LineSource.of(pairs)
         if not records:
             return None, None, bad
-        return pd.DataFrame.from_records(records), lines, bad
+        return self._frame(records), lines, bad
+
+    def _frame(self, records: list[dict]) -> pd.DataFrame:
+        """The records as a frame. An integer column that pandas made float (a fraction or
+        a null among the values) keeps its values as the Python numbers they were, when
+        floats would lose digits (past 2**53), so the type check sees them exactly."""
+        df = pd.DataFrame.from_records(records)
+        ints = [c for c, d in {**(self.schema or {}), **self._given}.items() if family(d) == "int"]
+        for col in ints:
+            if col in df.columns and df[col].dtype.kind == "f" and _beyond_exact(df[col]):
+                df[col] = pd.Series([r.get(col) for r in records], dtype=object)
+        return df
 
     @staticmethod
     def _fast(data: bytes) -> list[dict] | None:
@@ -86,7 +99,7 @@ class JsonlParser(Parser):
         records, pairs = [], []
         for line, off in split_lines(data, offset):
             body = line.rstrip(b"\r")
-            if not body.strip():
+            if not body.strip(b" \t\r"):  # JSON's own whitespace (not form feeds)
                 continue
             try:
                 value = json.loads(body)
