@@ -28,7 +28,7 @@ Examples
 ([1, 3, 0, 2], [0, 1, 2, 3])
 >>> list(split_blobs(join_blobs([b"ab", b"", b"c"])))
 [b'ab', b'', b'c']
->>> Entropy("zlib").decompress(Entropy("zlib").compress(b"abc" * 100)) == b"abc" * 100
+>>> Entropy("zlib").decompress(Entropy("zlib").compress(b"abc" * 100), 300) == b"abc" * 100
 True
 """
 
@@ -42,6 +42,8 @@ import numpy as np
 
 from ..core.checks import check_choice, check_number
 from ..errors import ConfigError
+from .base import over_limit
+from .inflate import inflate_zlib, inflate_zstd
 
 __all__ = [
     "BLOCK",
@@ -346,8 +348,12 @@ class Entropy:
     --------
     >>> e = Entropy("zstd", level=3)
     >>> blob = e.compress(bytes(1000))
-    >>> len(blob) < 100, e.decompress(blob) == bytes(1000)
+    >>> len(blob) < 100, e.decompress(blob, limit=1000) == bytes(1000)
     (True, True)
+    >>> e.decompress(blob, limit=999, name="timeseries")
+    Traceback (most recent call last):
+    ...
+    streamlab.compress.base.CodecLimitError: timeseries: declares 1000 decoded bytes (1000 B), more than max_decoded=999 (999 B); ...
     >>> Entropy("zip")
     Traceback (most recent call last):
     ...
@@ -392,18 +398,22 @@ class Entropy:
                 return b"\x01" + packed
         return b"\x00" + bytes(data)
 
-    def decompress(self, data: bytes) -> bytes:
+    def decompress(self, data: bytes, limit: int, name: str = "entropy") -> bytes:
+        """The stream's bytes; at most ``limit`` of them (``CodecLimitError`` naming ``name``
+        past it: the inflater stops there)."""
         data = bytes(data)
         if data[:1] == b"\x00":
+            if len(data) - 1 > limit:
+                raise over_limit(name, limit)
             return data[1:]
         if data[:1] != b"\x01":
             raise ValueError("entropy stream: bad flag byte")
         if self.name == "zlib":
-            return zlib.decompress(data[1:])
+            return inflate_zlib(data[1:], limit, name)
         if self.name == "none":
             raise ValueError("entropy stream: compressed data in a frame without an entropy stage")
         if self._zd is None:
             import zstandard
 
             self._zd = zstandard.ZstdDecompressor()
-        return self._zd.decompress(data[1:])
+        return inflate_zstd(data[1:], limit, name, self._zd)

@@ -37,7 +37,14 @@ import numpy as np
 import pandas as pd
 
 from ..core.checks import check_number
-from .base import Codec, CodecError
+from .base import (
+    MAX_DECODED,
+    Codec,
+    CodecError,
+    CodecLimitError,
+    check_max_decoded,
+    over_limit,
+)
 
 __all__ = ["HuffmanCodec", "canonical_codes", "code_lengths", "inflate", "pack_bits"]
 
@@ -378,19 +385,24 @@ def read_tree_header(r: BitReader) -> tuple:
     return decode_table(lengths[:hlit], "literal/length"), decode_table(lengths[hlit:], "distance")
 
 
-def inflate_codes(r: BitReader, out: bytearray, lit: tuple, dist: tuple) -> None:
+def inflate_codes(r: BitReader, out: bytearray, lit: tuple, dist: tuple, limit: int) -> None:
     """Decode one Huffman-coded block into ``out``, up to its end-of-block (RFC 1951 3.2.5).
 
-    The decoder's hot loop: it keeps the reader's state in local variables.
+    The decoder's hot loop: it keeps the reader's state in local variables. ``out`` is
+    checked against ``limit`` at every refill of the bit buffer: between two refills at most
+    64 symbols are read (each takes a bit or more), so ``out`` never grows more than
+    64 * 258 bytes past ``limit`` before the block is refused.
     """
     (lit_table, lit_bits), (dist_table, dist_bits) = lit, dist
     lit_mask, dist_mask = (1 << lit_bits) - 1, (1 << dist_bits) - 1
-    data, pos, buf, nbits, limit = r.data, r.pos, r.buf, r.nbits, len(r.data) + 16
+    data, pos, buf, nbits, end = r.data, r.pos, r.buf, r.nbits, len(r.data) + 16
     append = out.append
-    while True:  # each round uses >= 1 bit and `limit` caps the refills, so this ends
+    while True:  # each round uses >= 1 bit and `end` caps the refills, so this ends
         if nbits < 48:  # the longest length + distance takes 15 + 5 + 15 + 13 = 48 bits
-            if pos > limit:
+            if pos > end:
                 raise r.truncated()
+            if len(out) > limit:
+                raise over_limit("huffman", limit)
             buf |= int.from_bytes(data[pos : pos + 8], "little") << nbits
             pos, nbits = pos + 8, nbits + 64
         entry = lit_table[buf & lit_mask]
@@ -430,15 +442,21 @@ def inflate_codes(r: BitReader, out: bytearray, lit: tuple, dist: tuple) -> None
     r.pos, r.buf, r.nbits = pos, buf, nbits
 
 
-def inflate(data: bytes) -> bytes:
-    """Decompress raw DEFLATE (RFC 1951), as ``zlib.decompress(data, -15)`` does.
+def inflate(data: bytes, max_decoded: int = MAX_DECODED) -> bytes:
+    """Decompress raw DEFLATE (RFC 1951), as ``zlib.decompress(data, -15)`` does, to at most
+    ``max_decoded`` bytes (:class:`~streamlab.compress.base.CodecLimitError` past it).
 
     Examples
     --------
     >>> import zlib
     >>> inflate(zlib.compress(b"to be or not to be", 9)[2:-4])
     b'to be or not to be'
+    >>> inflate(zlib.compress(bytes(100_000), 9)[2:-4], max_decoded=99_999)
+    Traceback (most recent call last):
+    ...
+    streamlab.compress.base.CodecLimitError: huffman: decodes to more than max_decoded=99999 bytes (97.7 KiB); ...
     """
+    limit = check_max_decoded(max_decoded)
     r, out, final = BitReader(bytes(data)), bytearray(), 0
     try:
         while not final:  # each block uses >= 3 bits, and the reader stops at the end of the input
@@ -449,19 +467,26 @@ def inflate(data: bytes) -> bytes:
                 if length != nlength ^ 0xFFFF:
                     raise CodecError(f"huffman: stored block with LEN={length} but NLEN={nlength}")
                 out += r.take_bytes(length)
+                if len(out) > limit:
+                    raise over_limit("huffman", limit)
             elif block_type == 3:
                 raise CodecError(
                     f"huffman: invalid block type 3 (reserved) at bit {r.tell() - 2}; is this raw "
                     "DEFLATE, without a zlib or gzip header?"
                 )
             else:
-                inflate_codes(r, out, *(fixed_tables() if block_type == 1 else read_tree_header(r)))
+                tables = fixed_tables() if block_type == 1 else read_tree_header(r)
+                inflate_codes(r, out, *tables, limit)
+    except CodecLimitError:
+        raise
     except CodecError as exc:  # reading zeros past the end makes any error; call it truncation
         if r.tell() > 8 * len(r.data):
             raise r.truncated() from exc
         raise
     if r.tell() > 8 * len(r.data):
         raise r.truncated()
+    if len(out) > limit:
+        raise over_limit("huffman", limit)
     if (extra := len(r.data) - (r.tell() + 7) // 8) > 0:
         raise CodecError(f"huffman: trailing data after the final block ({extra} bytes)")
     return bytes(out)
@@ -480,7 +505,7 @@ class HuffmanCodec(Codec):
     >>> HuffmanCodec(block_size=10)
     Traceback (most recent call last):
     ...
-    streamlab.errors.ConfigError: block_size must be >= 1024, not 10; 64 KiB to 1 MiB work well
+    streamlab.errors.ConfigError: block_size must be >= 1024, not 10; 64 KiB to 1 MiB work well...
     """
 
     name = "huffman"
@@ -499,8 +524,8 @@ class HuffmanCodec(Codec):
             write_block(out, array[start : start + self.block_size], final)
         return out.getvalue()
 
-    def decode(self, data: bytes) -> bytes:
-        return inflate(data)
+    def _decode(self, data: bytes, limit: int) -> bytes:
+        return inflate(data, limit)
 
     @staticmethod
     def code_table(data: bytes) -> pd.DataFrame:

@@ -120,17 +120,18 @@ class _Lossy(Codec):
         body = bits.join_blobs([json.dumps(meta).encode(), *frames])
         return zlib.crc32(body).to_bytes(4, "little") + body
 
-    def _decode_frame(self, payload: bytes) -> pd.DataFrame:
+    def _decode_frame(self, payload: bytes, limit: int) -> pd.DataFrame:
         if zlib.crc32(memoryview(payload)[4:]) != int.from_bytes(payload[:4], "little"):
             raise CodecError(f"{self.name}: corrupt frame (checksum mismatch)")
         meta, inner, *extras = bits.split_blobs(payload[4:])
         meta = json.loads(meta)
         codec = copy.copy(self)  # decode with the settings the frame was written with
         codec.bound, codec.by, codec.time_column = meta["b"], meta["by"], meta["time"]
-        out = self._ts._decode_frame(inner)
+        out = self._ts._decode_frame(inner, limit, self.name)
         order = codec._series(out) if meta["t"] else None
         for i, dt, extra in zip(meta["t"], meta["dt"], extras, strict=True):
-            x = codec._restore(out.iloc[:, i].to_numpy(), self._ts._decode_frame(extra), out, order)
+            extra = self._ts._decode_frame(extra, limit, self.name)
+            x = codec._restore(out.iloc[:, i].to_numpy(), extra, out, order)
             out.isetitem(i, x.astype(dt))
         return out
 

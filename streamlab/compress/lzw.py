@@ -46,7 +46,7 @@ import numpy as np
 import pandas as pd
 
 from ..core.checks import check_number
-from .base import Codec, CodecError
+from .base import MAX_DECODED, Codec, CodecError, over_limit
 
 __all__ = ["LzwCodec"]
 
@@ -75,7 +75,7 @@ class LzwCodec(Codec):
     >>> LzwCodec(max_bits=20)
     Traceback (most recent call last):
     ...
-    streamlab.errors.ConfigError: max_bits must be <= 16, not 20; the .Z format allows 9..16 bits per code
+    streamlab.errors.ConfigError: max_bits must be <= 16, not 20; the .Z format allows 9..16 bits per code...
     """
 
     name = "lzw"
@@ -92,8 +92,10 @@ class LzwCodec(Codec):
         header = MAGIC + bytes([self.max_bits | BLOCK_MODE])
         return header + _pack(codes, self.max_bits)
 
-    def decode(self, data: bytes) -> bytes:
-        """The bytes a ``.Z`` stream holds; :class:`CodecError` if it is corrupt or truncated.
+    def decode(self, data: bytes, *, max_decoded: int = MAX_DECODED) -> bytes:
+        """The bytes a ``.Z`` stream holds; :class:`CodecError` if it is corrupt or truncated,
+        :class:`CodecLimitError` if they would be more than ``max_decoded`` (a few kilobytes
+        of LZW codes can stand for gigabytes: the decoder counts as it expands).
 
         Examples
         --------
@@ -101,10 +103,17 @@ class LzwCodec(Codec):
         Traceback (most recent call last):
         ...
         streamlab.compress.base.CodecError: lzw: not a .Z stream (it starts with 50 4b, not 1f 9d)
+        >>> LzwCodec().decode(LzwCodec().encode(b"a" * 5000), max_decoded=4999)
+        Traceback (most recent call last):
+        ...
+        streamlab.compress.base.CodecLimitError: lzw: decodes to more than max_decoded=4999 bytes (4.88 KiB); ...
         """
+        return super().decode(data, max_decoded=max_decoded)
+
+    def _decode(self, data: bytes, limit: int) -> bytes:
         data = bytes(data)
         max_bits = _read_header(data)
-        return _expand(_unpack(data, max_bits), max_bits)
+        return _expand(_unpack(data, max_bits), max_bits, limit)
 
     def dictionary_growth(self, data: bytes) -> pd.DataFrame:
         """One row per code written when encoding ``data``: ``position`` (input bytes encoded
@@ -345,49 +354,75 @@ def _unpack(data: bytes, max_bits: int) -> list[np.ndarray]:
 _LITERALS = [bytes([i]) for i in range(256)] + [b""]  # code 256 (CLEAR) has no string
 
 
-def _expand(epochs: list[np.ndarray], max_bits: int) -> bytes:
-    """Codes -> bytes, rebuilding each epoch's dictionary as the encoder built it."""
+def _expand(epochs: list[np.ndarray], max_bits: int, limit: int) -> bytes:
+    """Codes -> bytes, rebuilding each epoch's dictionary as the encoder built it; at most
+    ``limit`` bytes (the growing phase counts as it goes; the frozen phase adds up the
+    strings' lengths before joining them)."""
     out: list[bytes] = []
     done = 0  # codes in earlier epochs, CLEARs included (for error messages)
+    total = 0  # bytes expanded so far
     for epoch in epochs:
         codes = epoch.tolist()
         if codes:
-            table, grown = _expand_growing(codes, 1 << max_bits, out, done)
+            table, grown, total = _expand_growing(codes, 1 << max_bits, out, done, total, limit)
             # The table is full now: the rest are plain look-ups, done by map/join at C speed.
-            out.append(b"".join(map(table.__getitem__, codes[grown:])))
+            if grown < len(codes):
+                strings = list(map(table.__getitem__, codes[grown:]))  # references, no copies
+                total += sum(map(len, strings))
+                if total > limit:
+                    raise over_limit("lzw", limit)
+                out.append(b"".join(strings))
         done += len(codes) + 1
     return b"".join(out)
 
 
-def _expand_growing(codes: list[int], cap: int, out: list, done: int) -> tuple[list, int]:
-    """Expand codes while each one adds a dictionary entry; return the table and how many
-    codes were expanded (all of them, or up to the one that filled the table)."""
+def _expand_growing(
+    codes: list[int], cap: int, out: list, done: int, total: int, limit: int
+) -> tuple[list, int, int]:
+    """Expand codes while each one adds a dictionary entry; return the table, how many
+    codes were expanded (all of them, or up to the one that filled the table) and the bytes
+    expanded so far (``total`` before; more than ``limit`` raises)."""
     if codes[0] >= 256:
         raise CodecError(
             f"lzw: corrupt input: code {codes[0]} at code #{done + 1} should be a "
             "byte (0..255): it starts the stream or follows a CLEAR"
         )
     table = _LITERALS.copy()
-    emit, add = out.append, table.append
+    add = table.append
     prev = table[codes[0]]
-    emit(prev)
+    out.append(prev)
     size, grown = FIRST, min(len(codes), cap - FIRST + 1)
-    for i in range(1, grown):
-        code = codes[i]
-        if code < size:
-            entry = table[code]
-        elif code == size:  # KwKwK: the code being defined right now
-            entry = prev + prev[:1]
-        else:
-            raise CodecError(
-                f"lzw: corrupt input: code {code} at code #{done + i + 1} is beyond"
-                f" the dictionary (next free code {size})"
-            )
-        emit(entry)
-        add(prev + entry[:1])
-        size += 1
-        prev = entry
-    return table, grown
+    total, start = total + 1, 1
+    while start < grown and total <= limit:
+        # The i-th code of an epoch stands for at most i + 1 bytes (each new string is an older
+        # one plus a byte), so a run of `room // (grown + 1)` codes cannot pass the limit: run
+        # that many unchecked, then join and count what they gave (near the limit: one code at
+        # a time).
+        stop = min(grown, start + max(1, (limit - total) // (grown + 1)))
+        strings: list[bytes] = []
+        emit = strings.append
+        for i in range(start, stop):
+            code = codes[i]
+            if code < size:
+                entry = table[code]
+            elif code == size:  # KwKwK: the code being defined right now
+                entry = prev + prev[:1]
+            else:
+                raise CodecError(
+                    f"lzw: corrupt input: code {code} at code #{done + i + 1} is beyond"
+                    f" the dictionary (next free code {size})"
+                )
+            emit(entry)
+            add(prev + entry[:1])
+            size += 1
+            prev = entry
+        piece = b"".join(strings)
+        total += len(piece)
+        out.append(piece)
+        start = stop
+    if total > limit:
+        raise over_limit("lzw", limit)
+    return table, grown, total
 
 
 def _phrase_lengths(codes: array, max_bits: int) -> list[int]:

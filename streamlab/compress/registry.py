@@ -10,6 +10,7 @@ import zlib
 from ..core.checks import check_choice
 from ..errors import ConfigError
 from .base import ByteCodec, Codec
+from .inflate import inflate_bz2, inflate_lz4, inflate_lzma, inflate_zlib, inflate_zstd
 
 __all__ = ["KNOWN", "codec", "codecs", "lossless_codecs"]
 
@@ -30,7 +31,7 @@ def _zlib(level: int = 6) -> Codec:
     return ByteCodec(
         "zlib" if level == 6 else f"zlib-{level}",
         lambda b: zlib.compress(b, level),
-        zlib.decompress,
+        inflate_zlib,
         (zlib.error,),
     )
 
@@ -42,14 +43,14 @@ def _builtin(name: str, **params) -> Codec:
         return ByteCodec(
             "bz2",
             lambda b: bz2.compress(b, params.get("level", 9)),
-            bz2.decompress,
+            inflate_bz2,
             (OSError, ValueError, EOFError),
         )
     if name == "lzma":
         return ByteCodec(
             "lzma",
             lambda b: lzma.compress(b, preset=params.get("level", 6)),
-            lzma.decompress,
+            inflate_lzma,
             (lzma.LZMAError, EOFError),
         )
     if name == "zstd":
@@ -61,13 +62,13 @@ def _builtin(name: str, **params) -> Codec:
         return ByteCodec(
             "zstd" if level == 3 else f"zstd-{level}",
             comp.compress,
-            lambda b: dec.decompress(b, max_output_size=1 << 31),
+            lambda b, limit, name: inflate_zstd(b, limit, name, dec),
             (zstandard.ZstdError,),
         )
     import lz4.frame
 
     return ByteCodec(
-        "lz4", lambda b: lz4.frame.compress(b), lz4.frame.decompress, (RuntimeError, ValueError)
+        "lz4", lambda b: lz4.frame.compress(b), inflate_lz4, (RuntimeError, ValueError)
     )
 
 

@@ -14,7 +14,7 @@ from ..core.params import Param, Tunable
 from ..core.stats import Stats
 from ..errors import ConfigError
 from ..parse.serialize import to_bytes
-from .base import CodecError, read_header
+from .base import MAX_DECODED, CodecError, check_max_decoded, read_header
 from .registry import codec as get_codec
 from .registry import lossless_codecs
 
@@ -70,7 +70,7 @@ class _AutoCodec:
     def __init__(self) -> None:
         self._by_name: dict = {}
 
-    def decode_frame(self, data: bytes) -> pd.DataFrame:
+    def decode_frame(self, data: bytes, *, max_decoded: int = MAX_DECODED) -> pd.DataFrame:
         name, _ = read_header(data)
         if name not in self._by_name:
             base = name.rsplit("-", 1)[0] if "-" in name else name
@@ -82,7 +82,7 @@ class _AutoCodec:
             c = get_codec(base)
             c.name = name  # the frame's own name, as its header says
             self._by_name[name] = c
-        return self._by_name[name].decode_frame(data)
+        return self._by_name[name].decode_frame(data, max_decoded=max_decoded)
 
 
 @Stream.register_api()
@@ -91,7 +91,9 @@ class decompress(Stream):
     dead-letter batch with the reason) and the next one decodes as usual.
 
     ``codec="auto"`` reads each frame with the lossless codec its header names (follows a
-    ``compress`` step whose codec is changed while it runs).
+    ``compress`` step whose codec is changed while it runs). ``max_decoded``: the most bytes
+    one frame may decode to (default 256 MiB, see :mod:`streamlab.compress.base`); a frame
+    past it (a decompression bomb) is refused while it decodes and becomes a dead letter.
 
     Examples
     --------
@@ -104,9 +106,17 @@ class decompress(Stream):
     >>> src.emit(pd.DataFrame({"x": [2]}))
     >>> [b["x"].item() for b in back]
     [1, 2]
+    >>> small = packed.decompress("auto", max_decoded=100)
+    >>> bad = small.errors.sink_to_list()
+    >>> src.emit(pd.DataFrame({"x": range(1000)}))
+    >>> bad[0]["reason"].item()[:60]
+    'lzma: decodes to more than max_decoded=100 bytes (100 B); re'
     """
 
-    def __init__(self, upstream, codec, *, stream_name=None, **params) -> None:
+    def __init__(
+        self, upstream, codec, *, max_decoded: int = MAX_DECODED, stream_name=None, **params
+    ) -> None:
+        self.max_decoded = check_max_decoded(max_decoded)
         self.auto = codec == "auto"
         if self.auto and params:
             raise ConfigError(f"codec='auto' takes no parameters; got {sorted(params)}")
@@ -119,7 +129,7 @@ class decompress(Stream):
     def update(self, x, who=None, metadata=None):
         self._frames += 1
         try:
-            df = self.codec.decode_frame(bytes(x))
+            df = self.codec.decode_frame(bytes(x), max_decoded=self.max_decoded)
         except CodecError as exc:
             self.stats.bad += 1
             letter = DeadLetter(raw=bytes(x), reason=str(exc), origin=f"frame {self._frames}")

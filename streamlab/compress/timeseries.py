@@ -62,7 +62,7 @@ import pyarrow as pa
 
 from ..errors import ConfigError
 from . import bits
-from .base import Codec, CodecError, bytes_to_frame, frame_to_bytes
+from .base import Codec, CodecError, bytes_to_frame, frame_to_bytes, over_limit
 from .bits import Entropy
 
 __all__ = ["TimeSeriesCodec"]
@@ -75,14 +75,26 @@ _MASKED = (pd.arrays.IntegerArray, pd.arrays.FloatingArray, pd.arrays.BooleanArr
 
 
 class _Ctx:
-    """Per-frame state: rows, the entropy stage, the grouping order and its column's name."""
+    """Per-frame state: rows, the entropy stage, the grouping order and its column's name;
+    when decoding, ``limit`` (max_decoded) and the codec's ``name`` for its errors."""
 
-    def __init__(self, n: int, entropy: Entropy, perm=None, by=None) -> None:
+    def __init__(self, n: int, entropy: Entropy, perm=None, by=None, limit=0, name="") -> None:
         self.n, self.ent, self.perm, self.by = n, entropy, perm, by
+        self.limit, self.name = limit, name
         self.codes = None  # set by the dictionary decoders (the grouping column's codes)
 
     def plain(self, n: int) -> _Ctx:
-        return _Ctx(n, self.ent)
+        return _Ctx(n, self.ent, limit=self.limit, name=self.name)
+
+    def inflate(self, blob: bytes) -> bytes:
+        """A blob through the entropy stage, at most ``limit`` bytes of it."""
+        return self.ent.decompress(blob, self.limit, self.name)
+
+    def values(self) -> int:
+        """``n``, once checked: ``n`` int64 values must fit in ``limit`` before any is made."""
+        if 8 * self.n > self.limit:
+            raise over_limit(self.name, self.limit, 8 * self.n)
+        return self.n
 
 
 def _by(ctx: _Ctx, grouped: bool) -> str:
@@ -98,7 +110,8 @@ def _enc_ints(v: np.ndarray, ctx: _Ctx, choice=None) -> tuple[dict, list[bytes]]
 
 
 def _dec_ints(spec: dict, r: Iterator[bytes], ctx: _Ctx) -> np.ndarray:
-    v = bits.undelta(bits.unzigzag(bits.unpack(ctx.ent.decompress(next(r)), ctx.n)), spec["o"])
+    n = ctx.values()
+    v = bits.undelta(bits.unzigzag(bits.unpack(ctx.inflate(next(r)), n)), spec["o"])
     return bits.unpermute(v, ctx.perm) if spec["g"] else v
 
 
@@ -130,11 +143,11 @@ def _enc_float(x: np.ndarray, ctx: _Ctx) -> tuple[dict, list[bytes]]:
 def _dec_float(spec: dict, r: Iterator[bytes], ctx: _Ctx, dtype: np.dtype) -> np.ndarray:
     u = f"u{dtype.itemsize}"
     if spec["d"] is None:
-        b = bits.xor_unpack(ctx.ent.decompress(next(r)), ctx.n)
+        b = bits.xor_unpack(ctx.inflate(next(r)), ctx.values())
         return (bits.unpermute(b, ctx.perm) if spec["g"] else b).astype(u).view(dtype)
     if spec["p"]:
         pos = _dec_ints(spec["ps"], r, ctx.plain(spec["p"]))
-        patches = bits.unpack(ctx.ent.decompress(next(r)), spec["p"]).astype(u)
+        patches = bits.unpack(ctx.inflate(next(r)), spec["p"]).astype(u)
     x = (_dec_ints(spec, r, ctx) / 10.0 ** spec["d"]).astype(dtype)
     if spec["p"]:
         x.view(u)[pos] = patches
@@ -182,7 +195,7 @@ def _dec_dict(spec: dict, r: Iterator[bytes], ctx: _Ctx):
         codes = ctx.codes = _dec_ints(spec, r, ctx) - 1
         return pd.Categorical.from_codes(codes, dtype=pd.CategoricalDtype(cats, spec["ordered"]))
     ends = np.cumsum(_dec_ints(spec["l"], r, ctx.plain(spec["u"]))).tolist()
-    data = ctx.ent.decompress(next(r))
+    data = ctx.inflate(next(r))
     uniques = [
         data[a:b].decode("utf-8", "surrogatepass") for a, b in zip([0, *ends], ends, strict=False)
     ]
@@ -251,9 +264,9 @@ def _dec_column(spec: dict, r: Iterator[bytes], ctx: _Ctx):
             return pd.array(v.view(f"M8[{dt.unit}]")).tz_localize("UTC").tz_convert(dt.tz)
         return v.view(dt)
     if k == "bool":
-        return bits.unpack_bitmap(ctx.ent.decompress(next(r)), n).copy()
+        return bits.unpack_bitmap(ctx.inflate(next(r)), n).copy()
     if k == "arrow":
-        return bytes_to_frame(ctx.ent.decompress(next(r)))["c"].array
+        return bytes_to_frame(ctx.inflate(next(r)), ctx.limit, ctx.name)["c"].array
     dt = np.dtype(spec["dt"])
     if k == "f":
         return _dec_float(spec, r, ctx, dt.newbyteorder("=")).astype(dt)
@@ -321,10 +334,12 @@ class TimeSeriesCodec(Codec):
             + self.entropy.compress(data)
         )
 
-    def decode(self, data: bytes) -> bytes:
+    def _decode(self, data: bytes, limit: int) -> bytes:
         try:
             crc = int.from_bytes(data[1:5], "little")
-            out = Entropy.from_id(data[0]).decompress(data[5:])
+            out = Entropy.from_id(data[0]).decompress(data[5:], limit, self.name)
+        except CodecError:
+            raise
         except Exception as exc:
             raise CodecError(f"{self.name}: corrupt or truncated input ({exc})") from exc
         if zlib.crc32(out) != crc:
@@ -375,19 +390,22 @@ class TimeSeriesCodec(Codec):
         rest = struct.pack(">BBI", _VERSION, self.entropy.id, len(m)) + m + b"".join(bodies)
         return struct.pack(">I", zlib.crc32(rest)) + rest
 
-    def _decode_frame(self, payload: bytes) -> pd.DataFrame:
+    def _decode_frame(self, payload: bytes, limit: int, name: str | None = None) -> pd.DataFrame:
+        name = name or self.name  # a lossy codec decodes its parts with this one
         crc, version, eid, size = _HEAD.unpack_from(payload)
         if zlib.crc32(memoryview(payload)[4:]) != crc:
             raise CodecError(f"{self.name}: corrupt frame (checksum mismatch)")
         if version != _VERSION:
             raise CodecError(f"{self.name}: frame format {version}, this version reads {_VERSION}")
         ent = Entropy.from_id(eid)
-        meta = json.loads(ent.decompress(payload[_HEAD.size : _HEAD.size + size]))
+        meta = json.loads(ent.decompress(payload[_HEAD.size : _HEAD.size + size], limit, name))
         n, g = meta["n"], meta["g"]
+        if (declared := 8 * n * max(1, len(meta["cols"]))) > limit:  # before any is made
+            raise over_limit(name, limit, declared)
         ends = np.cumsum([_HEAD.size + size, *meta["sizes"]]).tolist()
         if ends[-1] != len(payload):
             raise ValueError(f"frame of {len(payload)} bytes, expected {ends[-1]}")
-        ctx = _Ctx(n, ent)
+        ctx = _Ctx(n, ent, limit=limit, name=name)
         arrays = {}
         for i in ([g] if g is not None else []) + [i for i in range(len(ends) - 1) if i != g]:
             reader = bits.split_blobs(payload[ends[i] : ends[i + 1]])

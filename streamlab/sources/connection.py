@@ -131,11 +131,19 @@ _LEN = 4
 
 
 async def pump_frames(
-    source, feed: Feed, *, codec, max_record: int, peer_column: str | None
+    source,
+    feed: Feed,
+    *,
+    codec,
+    max_record: int,
+    max_decoded: int,
+    peer_column: str | None,
 ) -> None:
     """Length-prefixed codec frames (``to_tcp(codec=...)``) into batches. A frame that does not
-    decode is a dead letter with the codec's reason; the next frame decodes as usual. A length
-    above ``max_record`` cannot be trusted to find the next frame: the connection is closed."""
+    decode is a dead letter with the codec's reason; the next frame decodes as usual. So is a
+    frame that would decode to more than ``max_decoded`` bytes (a decompression bomb): the
+    codec stops at that limit while it decodes. A length above ``max_record`` cannot be
+    trusted to find the next frame: the connection is closed."""
     from ..core.deadletter import DeadLetter
 
     origin = f"peer {feed.peer}"
@@ -166,7 +174,7 @@ async def pump_frames(
             payload = bytes(buf[_LEN : _LEN + size])
             del buf[: _LEN + size]
             try:
-                df = codec.decode_frame(payload)
+                df = codec.decode_frame(payload, max_decoded=max_decoded)
             except Exception as exc:  # CodecError, or the frame is not one at all
                 await source.dead(
                     [DeadLetter(raw=payload, reason=str(exc), origin=origin, offset=offset)]

@@ -7,6 +7,7 @@ import asyncio
 import socket
 import ssl as _ssl
 
+from ..compress.base import MAX_DECODED, check_max_decoded
 from ..core.checks import check_choice, check_number, check_port
 from ..core.source import BatchSource
 from ..errors import ConfigError, SourceError
@@ -32,6 +33,7 @@ class _SocketSource(BatchSource):
         parse_options,
         stream_name,
         codec=None,
+        max_decoded=MAX_DECODED,
         clock=None,
     ) -> None:
         super().__init__(stream_name=stream_name, clock=clock)
@@ -43,6 +45,7 @@ class _SocketSource(BatchSource):
             codec = get_codec(codec)
             max_record = _MAX_FRAME if max_record is None else max_record
         self.codec = codec
+        self.max_decoded = check_max_decoded(max_decoded)
         max_record = DEFAULT_MAX_RECORD if max_record is None else max_record
         self.max_record = check_number("max_record", max_record, low=1, integer=True)
         self.max_buffer = check_number("max_buffer", max_buffer, low=1, integer=True)
@@ -60,6 +63,7 @@ class _SocketSource(BatchSource):
                 feed,
                 codec=self.codec,
                 max_record=self.max_record,
+                max_decoded=self.max_decoded,
                 peer_column=self.peer_column,
             )
             return
@@ -239,6 +243,7 @@ def from_tcp(
     max_buffer: int = _MAX_BUFFER,
     peer_column: str | None = None,
     codec=None,
+    max_decoded: int = MAX_DECODED,
     stream_name: str | None = None,
     clock=None,
     **parse_options,
@@ -254,7 +259,9 @@ def from_tcp(
     ``csv``, ``jsonl``, ``text``, ``syslog``; other keywords go to the parser. For CSV without
     ``columns=``, the first line of every connection is its header. With ``codec=`` the
     connection carries length-prefixed compressed frames (``to_tcp(codec=...)``) instead of
-    text: a frame that does not decode is a dead letter and the next one decodes.
+    text: a frame that does not decode is a dead letter and the next one decodes; so is one
+    that would decode to more than ``max_decoded`` bytes (default 256 MiB: a decompression
+    bomb is stopped at that limit while it decodes).
 
     Examples
     --------
@@ -281,6 +288,7 @@ def from_tcp(
         parse_options=parse_options,
         stream_name=stream_name,
         codec=codec,
+        max_decoded=max_decoded,
         clock=clock,
     )
 
@@ -297,6 +305,7 @@ def listen_tcp(
     max_buffer: int = _MAX_BUFFER,
     peer_column: str | None = None,
     codec=None,
+    max_decoded: int = MAX_DECODED,
     stream_name: str | None = None,
     clock=None,
     **parse_options,
@@ -306,7 +315,8 @@ def listen_tcp(
     Every batch comes from one connection and names it in ``df.attrs["peer"]`` (and in a
     column, with ``peer_column="peer"``). Records of one connection arrive in order. The
     socket is bound by ``start()``, so ``src.port`` is the real port after it (``port=0``
-    lets the system choose). Binds to 127.0.0.1 unless told otherwise.
+    lets the system choose). Binds to 127.0.0.1 unless told otherwise. ``codec=`` and
+    ``max_decoded=`` work as in :func:`from_tcp`.
 
     Examples
     --------
@@ -337,5 +347,6 @@ def listen_tcp(
         parse_options=parse_options,
         stream_name=stream_name,
         codec=codec,
+        max_decoded=max_decoded,
         clock=clock,
     )
