@@ -209,12 +209,8 @@ class BatchSource(Source):
     def _report(self, task: asyncio.Task) -> None:
         current = self._task is task  # else a newer run owns the sockets and the sinks
         if current:
-            self._task = None
             self._release()
-        if task.cancelled():
-            with contextlib.suppress(asyncio.CancelledError):
-                task.exception()  # drops the saved CancelledError: its frames held batches
-        else:
+        if not task.cancelled():
             exc = task.exception()
             if exc is not None:
                 self.exception = exc
