@@ -288,11 +288,11 @@ BATCH = pd.DataFrame({"time": [T0], "value": [1.0]})
         ),
         (
             lambda: _emit("robust_zscore", BATCH, column="value", threshold=0),
-            "threshold must be > 0, not 0",
+            "threshold must be > 0, not 0; for example threshold=4.0",
         ),
         (
             lambda: _emit("ewma_chart", BATCH, column="value", alpha=0),
-            "alpha must be > 0, not 0",
+            "alpha must be > 0, not 0; for example alpha=0.05",
         ),
         (
             lambda: _emit("robust_zscore", BATCH, column="value", window=10, on="time"),

@@ -274,18 +274,21 @@ def test_step_passes_batches_through_with_a_flag_column():
             "method='adwin' has no parameter 'delt'; its parameters are delta, clock, "
             "max_buckets, min_window_length, grace_period, reset_on_drift. Did you mean 'delta'?",
         ),
-        (lambda s: s.detect_drift("value", delta=0), "delta must be > 0, not 0"),
+        (
+            lambda s: s.detect_drift("value", delta=0),
+            "delta must be > 0, not 0; for example delta=0.002",
+        ),
         (
             lambda s: s.detect_drift("value", method="page_hinkley", alpha=1.5),
-            "alpha must be <= 1, not 1.5",
+            "alpha must be <= 1, not 1.5; for example alpha=0.9999",
         ),
         (
             lambda s: s.detect_drift("value", method="ddm", warning=3.0, drift=2.0),
-            "drift must be >= 3.0, not 2.0; or lower warning=",
+            "drift must be >= 3.0, not 2.0; or lower warning=; for example drift=3.0",
         ),
         (
             lambda s: s.detect_drift("value", clock=0),
-            "clock must be >= 1, not 0",
+            "clock must be >= 1, not 0; for example clock=32",
         ),
     ],
 )

@@ -276,8 +276,11 @@ def test_real_sources_join_like_merge_asof(right_rows):
             {"lateness": None},
             "lateness must be a duration >= 0 such as '0s', '500ms' or '1min', not None",
         ),
-        ({"max_pending": 0}, "max_pending must be >= 1, not 0"),
-        ({"max_right": 2.5}, "max_right must be an integer, not 2.5"),
+        ({"max_pending": 0}, "max_pending must be >= 1, not 0; for example max_pending=1000000"),
+        (
+            {"max_right": 2.5},
+            "max_right must be an integer, not 2.5; for example max_right=1000000",
+        ),
     ],
 )
 def test_bad_arguments_say_what_is_wrong(kwargs, message):

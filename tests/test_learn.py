@@ -439,7 +439,8 @@ def test_text_and_dict_features_are_checked():
         ),
         (
             lambda s: s.refit(LinearRegression(), window="soon", target="y"),
-            "window must be a row count (an int >= 1) or a duration such as '1min', not 'soon'",
+            "window must be a row count (an int >= 1, such as 500) or a duration such as '1min', "
+            "not 'soon'",
         ),
     ],
 )

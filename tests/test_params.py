@@ -3,6 +3,8 @@ changing what the step does from the next batch (against pandas / scikit-learn r
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -94,7 +96,9 @@ def test_anomaly_threshold_applies_to_the_next_batch():
         score = df["x_rz_score"].to_numpy()
         np.testing.assert_array_equal(df["x_rz_anomaly"].to_numpy(), np.abs(score) > t)
     assert out[1]["x_rz_anomaly"].sum() > 20 * max(1, out[0]["x_rz_anomaly"].sum())
-    with pytest.raises(ConfigError, match="threshold must be >= 0, not -1"):
+    with pytest.raises(
+        ConfigError, match=re.escape("threshold must be > 0, not -1; for example threshold=4.0")
+    ):
         node.set_param("threshold", -1)
     with pytest.raises(ConfigError, match="threshold must be > 0, not 0"):
         node.set_param("threshold", 0)

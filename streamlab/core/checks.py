@@ -4,14 +4,24 @@ from __future__ import annotations
 
 import difflib
 import math
+import numbers
 from collections.abc import Iterable
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError
 
-__all__ = ["check_choice", "check_duration", "check_number", "check_port"]
+__all__ = [
+    "check_choice",
+    "check_duration",
+    "check_number",
+    "check_port",
+    "is_bool",
+    "is_number_text",
+    "shown",
+]
 
 
 def check_choice(name: str, value: Any, allowed: Iterable[str]) -> str:
@@ -38,6 +48,42 @@ def check_choice(name: str, value: Any, allowed: Iterable[str]) -> str:
     raise ConfigError(msg)
 
 
+def shown(value: Any) -> str:
+    """``repr`` of a value for a message; numpy scalars as the Python number they hold.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> shown(np.int64(3)), shown(np.float32(0.5)), shown("3")
+    ('3', '0.5', "'3'")
+    """
+    if isinstance(value, np.generic):
+        value = value.item()
+    return repr(value)
+
+
+def is_bool(value: Any) -> bool:
+    """``True``/``False``, Python's or numpy's: refused where a number is meant."""
+    return isinstance(value, bool | np.bool_)
+
+
+def _has_example(name: str, fix: str) -> bool:
+    return any(s in fix for s in (f"{name}=", "e.g.", "such as", "for example"))
+
+
+def _example(low, high, low_open: bool, integer: bool) -> int | float:
+    """A value inside the bounds, for a message that has no better example."""
+    if integer:
+        if low is not None:
+            return math.floor(low) + 1 if low_open else math.ceil(low)
+        return 0 if high is None else min(0, math.floor(high))
+    if low is not None and high is not None:
+        return (low + high) / 2 if low_open else float(low)
+    if low is not None:
+        return low + 1.0 if low_open else float(low)
+    return 1.0 if high is None else float(min(high, 1.0))
+
+
 def check_number(
     name: str,
     value: Any,
@@ -47,13 +93,23 @@ def check_number(
     low_open: bool = False,
     integer: bool = False,
     fix: str = "",
-) -> Any:
-    """Check that ``value`` is a finite number within bounds; return it.
+    example: Any = None,
+) -> int | float:
+    """Check that ``value`` is a finite number within bounds; return it as a plain Python number.
+
+    Python and numpy numbers are alike (``numbers.Integral`` / ``numbers.Real``: a size computed
+    with numpy is a size); ``True`` and ``False`` are refused where a number is meant, and so
+    are NaN and infinities. The result is an ``int`` (``integer=True``, or an integral value) or
+    a ``float``, never a numpy scalar. A refusal names the parameter, the value and an accepted
+    example: ``example`` if given, else the one in ``fix``, else one made from the bounds.
 
     Examples
     --------
+    >>> import numpy as np
     >>> check_number("speed", 2.5, low=0)
     2.5
+    >>> check_number("max_rows", np.int64(500), low=1, integer=True)
+    500
     >>> check_number("speed", -1, low=0, fix="use speed=0 for as fast as possible")
     Traceback (most recent call last):
     ...
@@ -61,29 +117,51 @@ def check_number(
     >>> check_number("max_rows", 0, low=0, low_open=True, integer=True)
     Traceback (most recent call last):
     ...
-    streamlab.errors.ConfigError: max_rows must be > 0, not 0
+    streamlab.errors.ConfigError: max_rows must be > 0, not 0; for example max_rows=1
+    >>> check_number("max_rows", True, low=1, integer=True, example=100_000)
+    Traceback (most recent call last):
+    ...
+    streamlab.errors.ConfigError: max_rows must be an integer, not True; for example max_rows=100000
+    >>> check_number("threshold", np.float64("nan"), low=0, low_open=True)
+    Traceback (most recent call last):
+    ...
+    streamlab.errors.ConfigError: threshold must be finite, not nan; for example threshold=1.0
     """
-    tail = f"; {fix}" if fix else ""
+    if fix and _has_example(name, fix) and example is None:
+        tail = f"; {fix}"
+    else:
+        ex = _example(low, high, low_open, integer) if example is None else example
+        tail = (f"; {fix}" if fix else "") + f"; for example {name}={shown(ex)}"
     kind = "an integer" if integer else "a number"
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigError(f"{name} must be {kind}, not {value!r}{tail}")
-    if integer and not isinstance(value, int):
-        raise ConfigError(f"{name} must be an integer, not {value!r}{tail}")
-    if isinstance(value, float) and not math.isfinite(value):
-        raise ConfigError(f"{name} must be finite, not {value!r}{tail}")
-    if low is not None and (value <= low if low_open else value < low):
-        raise ConfigError(f"{name} must be {'>' if low_open else '>='} {low}, not {value!r}{tail}")
-    if high is not None and value > high:
-        raise ConfigError(f"{name} must be <= {high}, not {value!r}{tail}")
-    return value
+    if is_bool(value) or not isinstance(value, numbers.Real):
+        raise ConfigError(f"{name} must be {kind}, not {shown(value)}{tail}")
+    if isinstance(value, numbers.Integral):
+        plain: int | float = int(value)
+    elif integer:
+        raise ConfigError(f"{name} must be an integer, not {shown(value)}{tail}")
+    else:
+        try:
+            plain = float(value)
+        except OverflowError:
+            plain = math.inf
+        if not math.isfinite(plain):
+            raise ConfigError(f"{name} must be finite, not {shown(value)}{tail}")
+    if low is not None and (plain <= low if low_open else plain < low):
+        raise ConfigError(
+            f"{name} must be {'>' if low_open else '>='} {shown(low)}, not {shown(value)}{tail}"
+        )
+    if high is not None and plain > high:
+        raise ConfigError(f"{name} must be <= {shown(high)}, not {shown(value)}{tail}")
+    return plain
 
 
 def check_port(name: str, value: Any, *, allow_zero: bool = True) -> int:
-    """Check a TCP/UDP port number.
+    """Check a TCP/UDP port number (Python or numpy integer); return it as an ``int``.
 
     Examples
     --------
-    >>> check_port("port", 9999)
+    >>> import numpy as np
+    >>> check_port("port", np.int32(9999))
     9999
     >>> check_port("port", 70000)
     Traceback (most recent call last):
@@ -92,15 +170,19 @@ def check_port(name: str, value: Any, *, allow_zero: bool = True) -> int:
     """
     low = 0 if allow_zero else 1
     fix = "pick a free port such as 9999" + (" (0 lets the system choose)" if allow_zero else "")
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= 65535:
-        raise ConfigError(f"{name} must be in {low}..65535, not {value!r}; {fix}")
-    return value
+    if is_bool(value) or not isinstance(value, numbers.Integral) or not low <= int(value) <= 65535:
+        raise ConfigError(f"{name} must be in {low}..65535, not {shown(value)}; {fix}")
+    return int(value)
 
 
 def check_duration(
     name: str, value: Any, *, allow_zero: bool = False, examples: str = "'30s', '5min' or '1h'"
 ) -> pd.Timedelta:
-    """A duration (``'5min'``, a ``timedelta``) that is positive (or >= 0 with ``allow_zero``).
+    """A duration (``'5min'``, a ``timedelta``, a ``numpy.timedelta64``) that is positive (or
+    >= 0 with ``allow_zero``).
+
+    A bare number (``30``, ``"30"``) has no unit (pandas would read nanoseconds) and is refused,
+    except a zero where zero is allowed.
 
     Examples
     --------
@@ -110,13 +192,34 @@ def check_duration(
     Traceback (most recent call last):
     ...
     streamlab.errors.ConfigError: size must be a duration > 0 such as '30s', '5min' or '1h', not 'soon'
+    >>> check_duration("gap", 30)
+    Traceback (most recent call last):
+    ...
+    streamlab.errors.ConfigError: gap must be a duration > 0 such as '30s', '5min' or '1h', not 30 (a number has no unit: write '30s' or '30ms')
     """
+    low = ">= 0" if allow_zero else "> 0"
+    msg = f"{name} must be a duration {low} such as {examples}, not {shown(value)}"
+    if is_bool(value):
+        raise ConfigError(msg)
+    bare = isinstance(value, numbers.Real) or (isinstance(value, str) and is_number_text(value))
+    if bare:
+        number = value if isinstance(value, numbers.Real) else float(value)
+        if not (allow_zero and number == 0):
+            raise ConfigError(f"{msg} (a number has no unit: write '{value}s' or '{value}ms')")
     try:
-        delta = pd.Timedelta(value) if not isinstance(value, bool) else pd.NaT
-    except (ValueError, TypeError):
+        delta = pd.Timedelta(value)
+    except (ValueError, TypeError, OverflowError):
         delta = pd.NaT
     zero = pd.Timedelta(0)
     if delta is pd.NaT or delta < zero or (delta == zero and not allow_zero):
-        low = ">= 0" if allow_zero else "> 0"
-        raise ConfigError(f"{name} must be a duration {low} such as {examples}, not {value!r}")
+        raise ConfigError(msg)
     return delta
+
+
+def is_number_text(text: str) -> bool:
+    """Whether ``text`` reads as a bare number (``"30"``, ``"1e3"``, ``"nan"``): no unit."""
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True

@@ -43,7 +43,9 @@ class Param:
     ``low``/``high`` bound numbers (``log=True``: a slider should move on a log scale);
     ``span`` is where a slider runs when it should not cover the whole allowed range;
     ``choices`` lists the allowed values; ``parse`` checks free text such as ``"30s"``.
-    ``fix`` is the hint a refusal gives.
+    ``low_open``: the value must be above ``low``, not equal to it. ``fix`` is the hint a
+    refusal gives, ``example`` an accepted value it shows. Numbers may be Python or numpy
+    numbers (never ``True``/``False``); a checked value is a plain ``int`` or ``float``.
     """
 
     name: str
@@ -56,6 +58,8 @@ class Param:
     parse: Callable[[Any], Any] | None = None
     fix: str = ""
     span: tuple[float, float] | None = None
+    low_open: bool = False
+    example: Any = None
 
     @property
     def kind(self) -> str:
@@ -71,8 +75,15 @@ class Param:
 
         Examples
         --------
+        >>> import numpy as np
         >>> Param("threshold", low=0, high=50).check(3)
         3.0
+        >>> Param("window", low=1, integer=True).check(np.int64(200))
+        200
+        >>> Param("window", low=1, integer=True).check(True)
+        Traceback (most recent call last):
+        ...
+        streamlab.errors.ConfigError: window must be an integer, not True; for example window=1
         >>> Param("codec", choices=("zlib", "zstd")).check("zsdt")
         Traceback (most recent call last):
         ...
@@ -83,8 +94,15 @@ class Param:
         if self.parse is not None:
             self.parse(value)
             return value
-        check_number(
-            self.name, value, low=self.low, high=self.high, integer=self.integer, fix=self.fix
+        value = check_number(
+            self.name,
+            value,
+            low=self.low,
+            high=self.high,
+            low_open=self.low_open,
+            integer=self.integer,
+            fix=self.fix,
+            example=self.example,
         )
         return value if self.integer else float(value)
 

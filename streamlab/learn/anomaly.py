@@ -20,7 +20,7 @@ import pandas as pd
 from streamz import Stream
 
 from ..core.batch import as_ns, rows_by_key, time_column
-from ..core.checks import check_number
+from ..core.checks import check_number, is_bool, shown
 from ..core.params import Param, Tunable
 from ..errors import ConfigError
 from ..ops.rolling import parse_window
@@ -84,6 +84,7 @@ class _Scorer(Tunable, Stream):
     """What the three steps share: checks, keys, NaN policy, output columns, counters."""
 
     method = ""
+    threshold_example = 4.0  # an accepted threshold, shown when one is refused
 
     def __init__(self, upstream, column, *, key, threshold, stream_name) -> None:
         self.columns = [column] if isinstance(column, str) else list(column)
@@ -91,7 +92,11 @@ class _Scorer(Tunable, Stream):
             raise ConfigError(f"column must be a column name or a list of them, not {column!r}")
         self.key = key
         if threshold is not None:
-            check_number("threshold", threshold, low=0, low_open=True)
+            threshold = float(
+                check_number(
+                    "threshold", threshold, low=0, low_open=True, example=self.threshold_example
+                )
+            )
         self.threshold = threshold
         base = "_".join(map(str, self.columns))
         self.score_col = f"{base}_{self.method}_score"
@@ -112,13 +117,16 @@ class _Scorer(Tunable, Stream):
                 "threshold",
                 help=f"flag rows whose score is above this ({self.method})",
                 low=0,
+                low_open=True,
                 span=self.threshold_span,
+                example=self.threshold_example,
             )
         }
 
     def _set_threshold(self, value: float) -> None:
-        check_number("threshold", value, low=0, low_open=True)
-        self.threshold = value
+        self.threshold = float(
+            check_number("threshold", value, low=0, low_open=True, example=self.threshold_example)
+        )
 
     def update(self, x, who=None, metadata=None):
         step = type(self).__name__
@@ -215,12 +223,13 @@ class robust_zscore(_Scorer):
         on=None,
         stream_name=None,
     ) -> None:
-        self.window, self._asked = _window(window), window
+        self.window = _window(window)
+        self._asked = self.window if isinstance(self.window, int) else window
         self.by_time = not isinstance(self.window, int)
         if on is not None and not self.by_time:
             raise ConfigError(f"on={on!r} is only for time windows such as '30s'; drop on=")
         self.on = on
-        self.min_periods = check_number("min_periods", min_periods, low=1, integer=True)
+        self.min_periods = check_number("min_periods", min_periods, low=1, integer=True, example=10)
         super().__init__(upstream, column, key=key, threshold=threshold, stream_name=stream_name)
 
     def _new_state(self) -> _Tail:
@@ -303,6 +312,7 @@ class ewma_chart(_Scorer):
     """
 
     method = "ewma"
+    threshold_example = 3.5
 
     def __init__(
         self,
@@ -316,9 +326,11 @@ class ewma_chart(_Scorer):
         key=None,
         stream_name=None,
     ) -> None:
-        self.alpha = check_number("alpha", alpha, low=0, high=1, low_open=True)
-        self.alpha_var = check_number("alpha_var", alpha_var, low=0, high=1, low_open=True)
-        self.warmup = check_number("warmup", warmup, low=2, integer=True)
+        self.alpha = check_number("alpha", alpha, low=0, high=1, low_open=True, example=0.05)
+        self.alpha_var = check_number(
+            "alpha_var", alpha_var, low=0, high=1, low_open=True, example=0.01
+        )
+        self.warmup = check_number("warmup", warmup, low=2, integer=True, example=30)
         super().__init__(upstream, column, key=key, threshold=threshold, stream_name=stream_name)
 
     def _new_state(self) -> dict:
@@ -399,19 +411,34 @@ class isolation_forest(_Scorer):
         seed=0,
         stream_name=None,
     ) -> None:
-        if isinstance(window, bool) or not isinstance(window, numbers.Integral) or window < 2:
+        if is_bool(window) or not isinstance(window, numbers.Integral) or window < 2:
             raise ConfigError(
-                f"window must be a row count >= 2 such as 1000 (rows per refit), not {window!r}"
+                f"window must be a row count >= 2 such as 1000 (rows per refit), not {shown(window)}"
             )
         self.window = int(window)
+        if not (isinstance(contamination, str) and contamination == "auto"):
+            contamination = check_number(
+                "contamination",
+                contamination,
+                low=0,
+                low_open=True,
+                high=0.5,
+                fix="the expected fraction of anomalies, or 'auto'",
+                example=0.01,
+            )
         self.options = {
-            "n_estimators": check_number("n_estimators", n_estimators, low=1, integer=True),
+            "n_estimators": check_number(
+                "n_estimators", n_estimators, low=1, integer=True, example=100
+            ),
             "contamination": contamination,
-            "random_state": check_number("seed", seed, integer=True),
+            "random_state": check_number(
+                "seed", seed, low=0, high=2**32 - 1, integer=True, example=0
+            ),
         }
         super().__init__(upstream, column, key=key, threshold=threshold, stream_name=stream_name)
 
     threshold_span = (0.4, 0.9)  # -score_samples lies in (0, 1]
+    threshold_example = 0.75
 
     def _set_threshold(self, value: float) -> None:
         super()._set_threshold(value)

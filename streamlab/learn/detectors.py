@@ -69,13 +69,15 @@ class ADWIN:
         grace_period: int = 10,
         reset_on_drift: bool = False,
     ) -> None:
-        self.delta = check_number("delta", delta, low=0, high=1, low_open=True)
-        self.clock = check_number("clock", clock, low=1, integer=True)
-        self.max_buckets = check_number("max_buckets", max_buckets, low=2, integer=True)
+        self.delta = check_number("delta", delta, low=0, high=1, low_open=True, example=0.002)
+        self.clock = check_number("clock", clock, low=1, integer=True, example=32)
+        self.max_buckets = check_number("max_buckets", max_buckets, low=2, integer=True, example=5)
         self.min_window_length = check_number(
             "min_window_length", min_window_length, low=1, integer=True
         )
-        self.grace_period = check_number("grace_period", grace_period, low=0, integer=True)
+        self.grace_period = check_number(
+            "grace_period", grace_period, low=0, integer=True, example=10
+        )
         self.reset_on_drift = bool(reset_on_drift)
         self.n = self.n_detections = 0
         self.reset()
@@ -283,10 +285,12 @@ class PageHinkley(_Restarting):
         *,
         mode: str = "both",
     ) -> None:
-        self.min_instances = check_number("min_instances", min_instances, low=1, integer=True)
-        self.delta = check_number("delta", delta, low=0)
-        self.threshold = check_number("threshold", threshold, low=0, low_open=True)
-        self.alpha = check_number("alpha", alpha, low=0, high=1, low_open=True)
+        self.min_instances = check_number(
+            "min_instances", min_instances, low=1, integer=True, example=30
+        )
+        self.delta = check_number("delta", delta, low=0, example=0.005)
+        self.threshold = check_number("threshold", threshold, low=0, low_open=True, example=50.0)
+        self.alpha = check_number("alpha", alpha, low=0, high=1, low_open=True, example=0.9999)
         self.mode = check_choice("mode", mode, ("both", "up", "down"))
         self.n = self.n_detections = 0
         self.reset()
@@ -341,9 +345,11 @@ class DDM(_Restarting):
     """
 
     def __init__(self, warning: float = 2.0, drift: float = 3.0, min_instances: int = 30) -> None:
-        self.warning = check_number("warning", warning, low=0)
+        self.warning = check_number("warning", warning, low=0, example=2.0)
         self.drift = check_number("drift", drift, low=warning, fix="or lower warning=")
-        self.min_instances = check_number("min_instances", min_instances, low=0, integer=True)
+        self.min_instances = check_number(
+            "min_instances", min_instances, low=0, integer=True, example=30
+        )
         self.n = self.n_detections = 0
         self.reset()
 
@@ -395,6 +401,7 @@ TUNABLE = {
         "delta",
         help="ADWIN confidence: smaller finds fewer, surer changes",
         low=0,
+        low_open=True,
         high=1,
         log=True,
         span=(1e-7, 0.5),
@@ -404,6 +411,7 @@ TUNABLE = {
         "threshold",
         help="Page-Hinkley alarm level: higher finds fewer changes",
         low=0,
+        low_open=True,
         log=True,
         span=(1.0, 1000.0),
     ),

@@ -76,9 +76,10 @@ class detect_drift(Tunable, Stream):  # streamz names its nodes in lower case
         self, upstream, column, *, method="adwin", key=None, stream_name=None, **params
     ) -> None:
         self.column, self.key, self.method = column, key, method
-        self._params = dict(params)
+        probe = _make(method, dict(params))()  # check the parameters now, not at the first batch
+        # as the detector holds them: plain Python numbers, not the numpy scalars given
+        self._params = {k: getattr(probe, k, v) for k, v in params.items()}
         self._new = _make(method, self._params)
-        self._new()  # check the parameters now, not at the first batch
         self.detectors: dict = {}
         self.stats = DriftStats()
         self.flag = f"{column}_drift"

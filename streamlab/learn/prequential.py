@@ -133,10 +133,12 @@ class Prequential:
             raise ConfigError(f"{type(estimator).__name__} needs target='label column name'")
         check_choice("on_bad", on_bad, ON_BAD)
         if window is not None:
-            check_number("window", window, low=1, integer=True, fix="the window is a row count")
-        if chunk not in ("auto", None):
-            check_number("chunk", chunk, low=1, integer=True, fix="or chunk='auto' or None")
-        check_number("memory", memory, low=1, integer=True)
+            window = check_number(
+                "window", window, low=1, integer=True, fix="the window is a row count", example=500
+            )
+        if not (chunk is None or (isinstance(chunk, str) and chunk == "auto")):
+            chunk = check_number("chunk", chunk, low=1, integer=True, fix="or chunk='auto' or None")
+        memory = check_number("memory", memory, low=1, integer=True, example=10_000)
         if classes is not None:
             if self.task != "classification":
                 raise ConfigError(f"classes= is for classifiers, not {type(estimator).__name__}")

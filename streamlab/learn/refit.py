@@ -24,6 +24,7 @@ batches have a time column), ``rows``, ``rows_train``, ``rows_test``, ``score``,
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,7 +34,7 @@ from sklearn.model_selection import train_test_split
 from streamz import Stream
 
 from ..core.batch import TIME_ATTR, as_ns, time_column
-from ..core.checks import check_number
+from ..core.checks import check_duration, check_number, is_bool, shown
 from ..errors import ConfigError
 from .features import FeatureCheck
 
@@ -74,23 +75,30 @@ class WindowRefit:
     ) -> None:
         if not hasattr(estimator, "fit"):
             raise ConfigError(f"estimator {estimator!r} has no fit method")
-        if isinstance(window, int) and not isinstance(window, bool):
-            self.count = check_number("window", window, low=1, integer=True)
+        bad = (
+            f"window must be a row count (an int >= 1, such as 500) or a duration such as "
+            f"'1min', not {shown(window)}"
+        )
+        if isinstance(window, numbers.Integral) and not is_bool(window):  # numpy's too
+            self.count = check_number("window", window, low=1, integer=True, example=500)
             self.size = None
+        elif is_bool(window) or isinstance(window, numbers.Real):  # 2.5 rows? 2.5 what?
+            raise ConfigError(bad)
         else:
             self.count = None
-            try:
-                self.size = pd.Timedelta(window).value
-            except (ValueError, TypeError):
-                self.size = -1
-            if self.size <= 0:
-                raise ConfigError(
-                    f"window must be a row count (an int >= 1) or a duration such as '1min', "
-                    f"not {window!r}"
-                )
-        check_number("holdout", holdout, low=0, high=1, fix="the fraction of rows held out")
+            try:  # "500" or a number would be nanoseconds: check_duration refuses them
+                self.size = check_duration("window", window, examples="'1min'").value
+            except ConfigError:
+                raise ConfigError(bad) from None
+        holdout = check_number(
+            "holdout", holdout, low=0, high=1, fix="the fraction of rows held out, e.g. 0.2"
+        )
         if holdout >= 1:
-            raise ConfigError(f"holdout must be < 1 (some rows must be left to fit), not {holdout}")
+            raise ConfigError(
+                f"holdout must be < 1 (some rows must be left to fit), not {holdout}; "
+                "for example holdout=0.2"
+            )
+        seed = check_number("seed", seed, low=0, high=2**32 - 1, integer=True, example=0)
         self.estimator, self.holdout, self.seed, self.on = estimator, holdout, seed, on
         task = "classification" if is_classifier(estimator) else "regression"
         self.check = FeatureCheck(target=target, features=features, task=task)

@@ -123,6 +123,7 @@ class learn(Tunable, Stream):
                 help="step size of each partial_fit (the estimator's "
                 f"{_rate_name(self.learner.estimator)})",
                 low=0,
+                low_open=True,
                 log=True,
                 span=(1e-5, 1.0),
                 fix="use a small positive value such as 0.01",

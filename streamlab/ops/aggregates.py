@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..core.checks import check_choice
+from ..core.checks import check_choice, is_number_text
 from ..errors import ConfigError
 
 __all__ = ["AGGREGATES", "Spec", "finalize", "parse_agg", "partials", "reduce"]
@@ -76,9 +76,9 @@ def _param(kind: str, text: str | None, column: str):
     if kind == "ewma":
         if text is None:
             raise ConfigError(f"ewma needs a half-life, e.g. 'ewma:30s' (column {column!r})")
-        try:
-            h = pd.Timedelta(text)
-        except ValueError:
+        try:  # "ewma:30" has no unit (pandas would read 30 ns): refused
+            h = None if is_number_text(text) else pd.Timedelta(text)
+        except (ValueError, OverflowError):
             h = None
         if h is None or h <= pd.Timedelta(0):
             raise ConfigError(

@@ -32,7 +32,7 @@ import pandas as pd
 from streamz import Stream
 
 from ..core.batch import as_ns, time_column
-from ..core.checks import check_choice
+from ..core.checks import check_choice, is_bool, is_number_text, shown
 from ..core.params import Param, Tunable
 from ..errors import ConfigError
 
@@ -53,30 +53,35 @@ class RollingAgg:
 
 
 def parse_window(window, *, min_rows: int = 1) -> int | pd.Timedelta:
-    """A row count (int >= 1) or a positive duration (``"30s"``, a ``timedelta``).
+    """A row count (an integer >= 1, Python or numpy) or a positive duration (``"30s"``, a
+    ``timedelta``, a ``numpy.timedelta64``). ``True``/``False`` and unit-less text (``"30"``)
+    are refused.
 
     Examples
     --------
-    >>> parse_window(100), parse_window("30s")
-    (100, Timedelta('0 days 00:00:30'))
+    >>> import numpy as np
+    >>> parse_window(100), parse_window(np.int64(100)), parse_window("30s")
+    (100, 100, Timedelta('0 days 00:00:30'))
     >>> parse_window("abc")
     Traceback (most recent call last):
     ...
     streamlab.errors.ConfigError: window must be a row count >= 1 such as 100 or a positive duration such as '30s' or '5min', not 'abc'
     """
-    if isinstance(window, numbers.Integral) and not isinstance(window, bool):
+    if isinstance(window, numbers.Integral) and not is_bool(window):
         if window >= min_rows:
             return int(window)
-    elif isinstance(window, str | dt.timedelta):  # pd.Timedelta is a timedelta
+    elif isinstance(window, str | dt.timedelta | np.timedelta64) and not (
+        isinstance(window, str) and is_number_text(window)  # "30" has no unit: not 30 ns
+    ):  # pd.Timedelta is a timedelta
         try:
             delta = pd.Timedelta(window)
-        except ValueError:
+        except (ValueError, OverflowError):
             delta = pd.NaT
         if delta is not pd.NaT and delta > pd.Timedelta(0):
             return delta
     raise ConfigError(
         f"window must be a row count >= {min_rows} such as 100 or a positive duration such as "
-        f"'30s' or '5min', not {window!r}"
+        f"'30s' or '5min', not {shown(window)}"
     )
 
 
@@ -177,7 +182,7 @@ class rolling(Tunable, Stream):  # streamz names its nodes in lower case
     def __init__(self, upstream, window, *, on=None, key=None, agg, stream_name=None) -> None:
         self.span = parse_window(window)
         self.by_time = not isinstance(self.span, int)
-        self._asked = window
+        self._asked = window if self.by_time else self.span  # a plain int, not numpy's
         if on is not None and not self.by_time:
             raise ConfigError(
                 f"on={on!r} is only for time windows such as '30s'; a row window "

@@ -23,6 +23,7 @@ Windows start at multiples of their size (or slide) since the Unix epoch, in UTC
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,7 +31,7 @@ import pandas as pd
 from streamz import Stream
 
 from ..core.batch import TIME_ATTR, as_ns, time_column
-from ..core.checks import check_choice, check_duration, check_number
+from ..core.checks import check_choice, check_duration, check_number, is_bool, shown
 from ..errors import ConfigError
 from .aggregates import finalize, parse_agg, partials, reduce
 
@@ -44,6 +45,10 @@ LATE_POLICIES = ("drop", "stream", "update")
 def _duration(name: str, value, *, allow_zero: bool = False) -> int:
     """A duration ('5min', '1h', a Timedelta) in nanoseconds."""
     return check_duration(name, value, allow_zero=allow_zero).value
+
+
+def _integral(value) -> bool:
+    return isinstance(value, numbers.Integral) and not is_bool(value)
 
 
 class _Seq:
@@ -247,13 +252,18 @@ class window(_Windowed):
             stream_name=stream_name or f"window({size})",
         )
         self.rows = None
-        if isinstance(size, int) and not isinstance(size, bool):
+        if is_bool(size) or (isinstance(size, numbers.Real) and not _integral(size)):
+            raise ConfigError(
+                f"size must be a row count (an integer >= 1, such as size=100) or a duration "
+                f"such as '1h', not {shown(size)}"
+            )
+        if _integral(size):  # Python or numpy: a size computed with numpy is a row count
             self.rows = check_number(
                 "size",
                 size,
                 low=1,
                 integer=True,
-                fix="a count window needs at least one row per window",
+                fix="a count window needs at least one row per window, e.g. size=100",
             )
             if slide is not None or self.output != "append":
                 raise ConfigError(

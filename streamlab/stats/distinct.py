@@ -32,11 +32,13 @@ from __future__ import annotations
 
 import copy
 import math
+import numbers
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from ..core.checks import is_bool, shown
 from ..errors import ConfigError
 
 __all__ = ["HyperLogLog"]
@@ -128,12 +130,12 @@ class HyperLogLog:
     """
 
     def __init__(self, *, p: int = 14) -> None:
-        if isinstance(p, bool) or not isinstance(p, int) or not 4 <= p <= 18:
+        if is_bool(p) or not isinstance(p, numbers.Integral) or not 4 <= p <= 18:
             raise ConfigError(
-                f"p must be an integer in 4..18, not {p!r}; "
+                f"p must be an integer in 4..18, not {shown(p)}; "
                 "use p=14 (the default) for about 0.8% error with 16 KiB"
             )
-        self.p = p
+        p = self.p = int(p)  # numpy integers are integers; a plain int in the state
         self.n = 0
         self.nan = 0
         self.registers = np.zeros(1 << p, dtype=np.uint8)

@@ -180,7 +180,7 @@ class SpaceSaving:
         much ``count`` may exceed it), sorted by ``count`` descending, then ``error`` ascending.
         """
         if k is not None:
-            check_number("k", k, low=0, integer=True, fix="or pass k=None for every counter")
+            k = check_number("k", k, low=0, integer=True, fix="or pass k=None for every counter")
         order = np.lexsort((self.error, -self.count))[:k]
         return pd.DataFrame(
             {"item": self.items[order], "count": self.count[order], "error": self.error[order]}

@@ -47,7 +47,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from ..core.checks import check_number
+from ..core.checks import check_number, shown
 from ..errors import ConfigError
 
 __all__ = ["KLL"]
@@ -71,7 +71,13 @@ def _as_floats(values: Any) -> np.ndarray:
 
 
 def _check_q(q: Any) -> np.ndarray:
-    qs = np.asarray(q, dtype=np.float64)
+    raw = np.asarray(q)
+    if raw.dtype.kind not in "iuf":  # True/False, text and objects are not fractions
+        raise ConfigError(
+            f"q must be a number in [0, 1] (or an array of them), not {shown(q)}; pass a "
+            "fraction such as 0.5 for the median"
+        )
+    qs = raw.astype(np.float64)
     bad = ~((qs >= 0) & (qs <= 1))  # also catches NaN
     if bad.any():
         first = float(qs.ravel()[bad.ravel()][0])
@@ -138,7 +144,7 @@ class KLL:
         self.min = math.nan
         self.max = math.nan
         self.levels: list[np.ndarray] = [np.empty(0)]
-        self.rng = np.random.default_rng(seed)
+        self.rng = np.random.default_rng(self.seed)
 
     # -- state ------------------------------------------------------------------------------
     def _capacity(self, h: int) -> int:
