@@ -151,9 +151,10 @@ def inflate_zstd(data: bytes, limit: int, name: str, dctx=None) -> bytes:
     d = dctx.decompressobj()
     view, pos, buf = memoryview(data), 0, bytearray()
     while not d.eof and pos < len(view) and len(buf) <= limit:
-        # a zstd block yields at most ~32 KiB per input byte: feed few enough bytes that one
-        # step cannot give more than half of what is left
-        step = max(256, (limit - len(buf)) // 65_536)
+        # a zstd block yields at most ~32 KiB per input byte (a 4-byte RLE block: 128 KiB):
+        # feed few enough bytes that one step cannot give more than half of what is left
+        # (at least 16 bytes: at most 512 KiB past the limit)
+        step = max(16, (limit - len(buf)) // 65_536)
         buf += d.decompress(view[pos : pos + step])
         pos += step
     if len(buf) > limit:
