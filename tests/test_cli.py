@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import re
+import socket
 import subprocess
 import sys
 
 import pandas as pd
+import psutil
 import pytest
 
 import streamlab
@@ -153,6 +155,11 @@ async def test_record_keeps_arrival_time_and_replays_with_it(tmp_path):
             "streamlab record: error: one of the arguments --tcp --udp is required",
         ),
         (["dmeo"], "streamlab: error: argument command: invalid choice: 'dmeo'"),
+        (
+            ["record", "--tcp", "127.0.0.1:1", "--host", "0.0.0.0", "--out", "x.csv"],
+            "streamlab record: error: --host 0.0.0.0 is the address to listen on with --udp; "
+            "with --tcp the address to connect to is in HOST:PORT",
+        ),
     ],
 )
 def test_bad_arguments_print_one_line_and_exit_2(args, message):
@@ -190,3 +197,42 @@ async def test_record_into_sqlite_and_seek_back(tmp_path):
     assert len(df) == 1000 and df.columns[0] == "arrival_time"
     assert df["arrival_time"].dtype == "datetime64[ns, UTC]"
     assert store.explain("SELECT * FROM recording WHERE arrival_time > 0")["uses_index"].all()
+
+
+def udp_sockets(pid: int) -> list:
+    """The local addresses of the UDP sockets process ``pid`` has open (read from /proc)."""
+    try:
+        return [c.laddr for c in psutil.Process(pid).net_connections(kind="udp")]
+    except psutil.NoSuchProcess:
+        return []
+
+
+@pytest.mark.parametrize(
+    ("args", "bound"), [([], "127.0.0.1"), (["--host", "127.0.0.2"], "127.0.0.2")]
+)
+async def test_record_udp_listens_on_loopback_unless_told_otherwise(tmp_path, args, bound):
+    out = tmp_path / "rec.csv"
+    proc = await asyncio.create_subprocess_exec(
+        *CLI,
+        *["record", "--udp", "0", *args, "--columns", "a,b", "--out", str(out), "--rows", "1"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    try:
+        await wait_until(
+            lambda: udp_sockets(proc.pid) or proc.returncode is not None,
+            timeout=60,
+            what="the recorder's UDP socket",
+        )
+        [addr] = udp_sockets(proc.pid)
+        assert (addr.ip, addr.port > 0) == (bound, True)
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:  # it is the one recording
+            s.sendto(b"1,2\n", (addr.ip, addr.port))
+        stdout, stderr = await asyncio.wait_for(proc.communicate(), 60)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert proc.returncode == 0, stderr
+    assert b"1 rows to" in stdout
+    assert pd.read_csv(out)[["a", "b"]].values.tolist() == [[1, 2]]

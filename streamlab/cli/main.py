@@ -59,6 +59,11 @@ def _build() -> argparse.ArgumentParser:
     how = r.add_mutually_exclusive_group(required=True)
     how.add_argument("--tcp", metavar="HOST:PORT", help="connect to a TCP server")
     how.add_argument("--udp", metavar="PORT", type=int, help="listen for UDP datagrams")
+    r.add_argument(
+        "--host",
+        help="address to listen on with --udp (default 127.0.0.1, this machine only; 0.0.0.0 "
+        "for every interface)",
+    )
     r.add_argument("--out", required=True, help="file to write (.csv or .jsonl)")
     r.add_argument("--parse", default="csv", help="csv, jsonl, text or syslog (default csv)")
     r.add_argument("--columns", help="comma-separated column names (needed for CSV over UDP)")
@@ -115,10 +120,16 @@ async def _record(a) -> None:
         raise ConfigError(f"--rows must be >= 1, not {a.rows}")
     options = {"columns": a.columns.split(",")} if a.columns else {}
     if a.tcp:
+        if a.host is not None:
+            raise ConfigError(
+                f"--host {a.host} is the address to listen on with --udp; with --tcp the "
+                f"address to connect to is in HOST:PORT, such as --tcp {a.host}:9999"
+            )
         host, port = parse_hostport(a.tcp, what="--tcp")
         src = from_tcp(host, port, parse=a.parse, **options)
-    else:
-        src = from_udp(a.udp, host="0.0.0.0", parse=a.parse, **options)
+    else:  # a listener: loopback unless told otherwise, like every streamlab listener
+        host = "127.0.0.1" if a.host is None else a.host
+        src = from_udp(a.udp, host=host, parse=a.parse, **options)
     n = await record(src, a.out, seconds=a.seconds, rows=a.rows)
     print(
         f"streamlab record: {n:,} rows to {a.out} ({src.stats.bad} bad records, "
