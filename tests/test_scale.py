@@ -4,7 +4,6 @@ mid-stream, and errors people can act on before anything is sent."""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import signal
 import socket
@@ -62,8 +61,30 @@ def summarize(df: pd.DataFrame) -> pd.DataFrame:
     return out.assign(batch=df["batch"].iloc[0])
 
 
-def slow_ids(df: pd.DataFrame) -> pd.DataFrame:
-    time.sleep(0.5 if df["batch"].iloc[0] == 0 and "slow_first" in df.attrs else 0.05)
+def wait_for_gate(df: pd.DataFrame) -> None:
+    """On the worker: a batch whose frame names a gate (a file path in ``attrs``) waits until
+    the test opens it (creates the file). The test decides when work ends, not a guessed sleep;
+    the bound only stops a test that forgot to open its gate."""
+    gate = df.attrs.get("gate")
+    if gate is None:
+        return
+    deadline = time.monotonic() + 60
+    while not os.path.exists(gate):
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"gate {gate} was never opened")
+        time.sleep(0.005)
+
+
+def gated(frames: list[pd.DataFrame], gate, which=None) -> list[pd.DataFrame]:
+    """``frames`` with the batches in ``which`` (default: all) waiting for ``gate``."""
+    for i, df in enumerate(frames):
+        if which is None or i in which:
+            df.attrs["gate"] = str(gate)
+    return frames
+
+
+def gated_ids(df: pd.DataFrame) -> pd.DataFrame:
+    wait_for_gate(df)
     return df[["batch"]].drop_duplicates()
 
 
@@ -85,9 +106,9 @@ class RunningTotals:
         return self.totals.reset_index().assign(batch=-1)
 
 
-class SlowTotals(RunningTotals):
+class GatedTotals(RunningTotals):
     def update(self, df: pd.DataFrame) -> pd.DataFrame:
-        time.sleep(0.1)
+        wait_for_gate(df)
         return super().update(df)
 
 
@@ -163,9 +184,10 @@ async def test_keyed_state_lives_on_one_worker_per_key_and_matches_local(client)
     assert len(got) == len(local)
 
 
-async def test_back_pressure_keeps_at_most_max_in_flight(client):
-    src = Frames(batches(12, rows=5))
-    step = src.parallel(slow_ids, client=client, max_in_flight=2)
+async def test_back_pressure_keeps_at_most_max_in_flight(client, tmp_path):
+    gate = tmp_path / "open"
+    src = Frames(gated(batches(12, rows=5), gate))  # every batch waits on the workers
+    step = src.parallel(gated_ids, client=client, max_in_flight=2)
     got = step.sink_to_list()
     handed = []  # per batch the source hands over: (handed so far - results out, futures held)
 
@@ -173,28 +195,31 @@ async def test_back_pressure_keeps_at_most_max_in_flight(client):
         return sum(str(k).startswith(step._prefix) for k in client.futures)
 
     src.sink(lambda df: handed.append((len(handed) + 1 - len(got), futures_held())))
-    samples = []
-
-    async def watch():
-        while True:
-            samples.append(futures_held())
-            await asyncio.sleep(0.005)
-
-    watcher = asyncio.ensure_future(watch())
-    await streamlab.arun(src)
-    watcher.cancel()
-    assert max(samples) == 2 and max(f for _, f in handed) == 2  # never more than 2 on the cluster
+    src.start()
+    try:
+        await wait_until(lambda: step.stats.waits == 1, what="the source waiting for room")
+        # two batches on the cluster, the third held back, the source waiting: nothing more
+        assert (futures_held(), step.stats.in_flight, len(handed), got) == (2, 2, 3, [])
+    finally:
+        gate.touch()
+    await src.wait()
+    assert max(f for _, f in handed) == 2  # never more than 2 on the cluster
     assert max(a for a, _ in handed) == 3  # 2 in flight + the one batch the source waits on
     assert step.stats.peak_in_flight == 2 and step.stats.waits > 0
     assert [int(df["batch"].item()) for df in got] == list(range(12))
 
 
-async def test_unordered_emits_as_completed_with_nothing_lost(client):
-    frames = batches(8, rows=5)
-    frames[0].attrs["slow_first"] = True
-    got = await run_through(
-        lambda s: s.parallel(slow_ids, client=client, ordered=False, max_in_flight=4), frames
-    )
+async def test_unordered_emits_as_completed_with_nothing_lost(client, tmp_path):
+    gate = tmp_path / "open"
+    src = Frames(gated(batches(8, rows=5), gate, which={0}))  # batch 0 waits on its worker
+    step = src.parallel(gated_ids, client=client, ordered=False, max_in_flight=4)
+    got = step.sink_to_list()
+    src.start()
+    try:  # the batches after it come out meanwhile: unordered does not wait for batch 0
+        await wait_until(lambda: len(got) >= 3, what="results of the batches after batch 0")
+    finally:
+        gate.touch()
+    await src.wait()
     ids = [int(df["batch"].item()) for df in got]
     assert sorted(ids) == list(range(8)) and ids[0] != 0
 
@@ -212,22 +237,30 @@ async def test_an_error_in_the_function_stops_the_stream_like_locally(client):
     assert step.stats.failed == 1 and step.stats.done <= 3
 
 
-async def test_a_worker_killed_mid_stream_loses_and_duplicates_nothing():
+async def processing_worker(c, step) -> str:
+    """A worker that is running one of ``step``'s tasks now."""
+    for worker, keys in (await c.processing()).items():
+        if any(str(k).startswith(step._prefix) for k in keys):
+            return worker
+    raise AssertionError("no worker is running a task of the step")
+
+
+async def test_a_worker_killed_mid_stream_loses_and_duplicates_nothing(tmp_path):
+    gate = tmp_path / "open"
     async with cluster(2) as c:
         pids = await c.run(os.getpid)
-        frames = batches(30, rows=5)
-        src = Frames(frames)
-
-        def ids(df):
-            time.sleep(0.1)
-            return df[["batch"]].drop_duplicates()
-
-        step = src.parallel(ids, client=c, max_in_flight=4)
+        src = Frames(gated(batches(30, rows=5), gate, which=range(6, 30)))
+        step = src.parallel(gated_ids, client=c, max_in_flight=4)
         got = step.sink_to_list()
         src.start()
-        await wait_until(lambda: len(got) >= 6, what="the first results")
-        victim = sorted(pids)[0]
-        os.kill(pids[victim], signal.SIGKILL)
+        try:  # batches 0-5 done, 6-9 running on the workers (waiting at the gate)
+            await wait_until(
+                lambda: len(got) == 6 and step.stats.in_flight == 4, what="the first results"
+            )
+            victim = await processing_worker(c, step)
+            os.kill(pids[victim], signal.SIGKILL)  # a worker killed in the middle of a batch
+        finally:
+            gate.touch()
         await src.wait()
         assert [int(df["batch"].item()) for df in got] == list(range(30))
         assert step.stats.workers_lost >= 1 and step.stats.retried >= 1
@@ -235,36 +268,44 @@ async def test_a_worker_killed_mid_stream_loses_and_duplicates_nothing():
         await wait_until(lambda: len(c.cluster.workers) == 2, what="the nanny's restart")
 
 
-async def test_keyed_state_on_a_killed_worker_stops_the_stream_with_a_clear_error():
+async def test_keyed_state_on_a_killed_worker_stops_the_stream_with_a_clear_error(tmp_path):
+    gate = tmp_path / "open"
     async with cluster(2) as c:
         pids = await c.run(os.getpid)
-        src = Frames(batches(40, rows=20))
-        step = src.parallel(SlowTotals, client=c, key="key")
+        src = Frames(gated(batches(40, rows=20), gate, which=range(8, 40)))
+        step = src.parallel(GatedTotals, client=c, key="key")
         got = step.sink_to_list()
         src.start()
-        await wait_until(lambda: len(got) >= 4, what="the first results")
-        victim = sorted(pids)[0]
-        os.kill(pids[victim], signal.SIGKILL)
+        try:  # batches 0-7 done, the next ones held at the gate by both partitions' states
+            await wait_until(lambda: len(got) == 8, what="the first results")
+            victim = sorted(pids)[0]
+            os.kill(pids[victim], signal.SIGKILL)
+        finally:
+            gate.touch()
         with pytest.raises(StateError) as info:
             await src.wait()
         assert str(info.value) == (
-            f"parallel(SlowTotals): the state of key partition {step._placed.index(victim)} "
+            f"parallel(GatedTotals): the state of key partition {step._placed.index(victim)} "
             f"lived on worker {victim}, which was lost; keyed state is not replicated, so "
             "results from here on would be wrong. Start the stream again to begin with fresh state"
         )
         assert step.stats.lost == 1 and len(got) == step.stats.done < 40
 
 
-async def test_close_cancels_what_is_in_flight_and_counts_it(client):
-    src = Frames(batches(20, rows=5))
-    step = src.parallel(slow_ids, client=client, max_in_flight=2)
+async def test_close_cancels_what_is_in_flight_and_counts_it(client, tmp_path):
+    gate = tmp_path / "open"
+    src = Frames(gated(batches(20, rows=5), gate, which=range(2, 20)))
+    step = src.parallel(gated_ids, client=client, max_in_flight=2)
     got = step.sink_to_list()
     src.start()
-    await wait_until(lambda: len(got) >= 2, what="the first results")
-    await step.close()
+    try:  # batches 0-1 done, 2-3 in flight (at the gate) when the step closes
+        await wait_until(lambda: len(got) == 2 and step.stats.in_flight == 2, what="results")
+        await step.close()
+    finally:
+        gate.touch()  # the workers' threads go free for the next tests
     with pytest.raises(StateError) as info:
         await src.wait()
-    assert str(info.value) == "parallel(slow_ids) was closed; build a new step to go on"
+    assert str(info.value) == "parallel(gated_ids) was closed; build a new step to go on"
     assert step.stats.dropped >= 1 and step.stats.done + step.stats.dropped <= 20
     assert step.stats.in_flight == 0
 
@@ -320,8 +361,8 @@ async def test_an_unpicklable_function_is_refused_before_anything_is_sent(client
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [
-        ({"max_in_flight": 0}, "max_in_flight must be >= 1, not 0"),
-        ({"retries": -1}, "retries must be >= 0, not -1"),
+        ({"max_in_flight": 0}, "max_in_flight must be >= 1, not 0; for example max_in_flight=1"),
+        ({"retries": -1}, "retries must be >= 0, not -1; for example retries=0"),
         ({"key": 3}, "key must be a column name or a list of them, not 3"),
     ],
 )
@@ -372,8 +413,12 @@ async def test_cluster_on_a_scheduler_address_leaves_that_cluster_running(client
 @pytest.mark.parametrize(
     ("args", "kwargs", "message"),
     [
-        ((0,), {}, "n_workers must be >= 1, not 0"),
-        ((2,), {"threads_per_worker": 1.5}, "threads_per_worker must be an integer, not 1.5"),
+        ((0,), {}, "n_workers must be >= 1, not 0; for example n_workers=1"),
+        (
+            (2,),
+            {"threads_per_worker": 1.5},
+            "threads_per_worker must be an integer, not 1.5; for example threads_per_worker=1",
+        ),
         (
             (),
             {"address": "tcp://10.0.0.5:8786", "memory_limit": "1GiB"},

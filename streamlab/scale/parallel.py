@@ -139,6 +139,7 @@ class parallel(Stream):
         self._inflight: collections.deque[asyncio.Task] = collections.deque()  # input order
         self._held: collections.deque[tuple[pd.DataFrame, asyncio.Future]] = collections.deque()
         self._drainer: asyncio.Task | None = None
+        self._submitted: asyncio.Future | None = None  # resolved by the next _submit
         self._error: BaseException | None = None
         self._events_seen = time.time()
         self._events_checked = 0.0
@@ -185,6 +186,8 @@ class parallel(Stream):
         self.stats.submitted += 1
         self.stats.in_flight = len(self._inflight)
         self.stats.peak_in_flight = max(self.stats.peak_in_flight, self.stats.in_flight)
+        if self._submitted is not None and not self._submitted.done():
+            self._submitted.set_result(None)  # an unordered drain waits on this one too
         if self._drainer is None or self._drainer.done():
             self._drainer = loop.create_task(self._drain(), name=f"streamlab:{self.name}")
 
@@ -203,7 +206,12 @@ class parallel(Stream):
                 if self.ordered:
                     await asyncio.wait([self._inflight[0]])
                 else:
-                    await asyncio.wait(self._inflight, return_when=asyncio.FIRST_COMPLETED)
+                    # the tasks in flight now, or a new one: a source yields between batches,
+                    # so the drain may start before the next batches are submitted
+                    self._submitted = asyncio.get_running_loop().create_future()
+                    await asyncio.wait(
+                        [*self._inflight, self._submitted], return_when=asyncio.FIRST_COMPLETED
+                    )
                 while self._inflight:
                     ready = next((t for t in self._inflight if t.done()), None)
                     if ready is None or (self.ordered and ready is not self._inflight[0]):
