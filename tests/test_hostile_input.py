@@ -10,7 +10,9 @@ loopback socket.
 
 from __future__ import annotations
 
+import asyncio
 import bz2
+import html
 import io
 import json
 import lzma
@@ -36,6 +38,7 @@ from streamlab.compress.bits import Entropy
 from streamlab.compress.huffman import inflate
 from streamlab.compress.ipc import declared_bytes
 from streamlab.errors import ConfigError
+from streamlab.viz import Dashboard, counters, histogram, line, table
 
 from support import wait_until
 
@@ -367,7 +370,7 @@ async def test_a_bomb_over_tcp_is_a_dead_letter_and_the_connection_goes_on():
     server.start()
     good = codec("zlib").encode_frame(pd.DataFrame({"x": [1.0, 2.0]}))
     bomb = b"SLF1\x04zlib" + zeros("zlib", 64)
-    _, w = await __import__("asyncio").open_connection(*server.address)
+    _, w = await asyncio.open_connection(*server.address)
     for frame in (good, bomb, good):
         w.write(struct.pack(">I", len(frame)) + frame)
     await w.drain()
@@ -468,3 +471,89 @@ def test_a_1_gib_bomb_on_a_real_socket_leaves_the_receiver_near_its_limit(
     )
     assert r["batches"] == 2  # the good frame after the bomb decoded, on the same connection
     assert r["growth"] < bound, f"receiver grew {r['growth']:,} bytes for a 1 GiB bomb"
+
+
+# -- HTML: what the stream names reaches the page as text ------------------------------------
+IMG = '<img src=x onerror="window.__pwned=1">'
+SCRIPT = "<script>window.__pwned=2</script>"
+KEY_IMG = '<img src=x onerror="window.__pwned=3">'
+
+
+def hostile_batch() -> pd.DataFrame:
+    t = pd.date_range("2026-01-01", periods=4, freq="1s", tz="UTC")
+    return pd.DataFrame(
+        {"time": t, "key": [KEY_IMG, SCRIPT] * 2, IMG: [1.0, 2.0, 3.0, 4.0], SCRIPT: [4.0] * 4}
+    )
+
+
+def test_table_titles_are_escaped_and_what_bokeh_draws_as_text_is_not():
+    from bokeh.models import StringFormatter
+
+    df = hostile_batch()
+    plots = t, lines, hist = table(), line(IMG, by="key"), histogram(SCRIPT)
+    for p in plots:
+        p.push(df)
+        p.flush()
+    for model in (t.model, t.snapshot()):  # the live table and a saved report's copy
+        # SlickGrid writes header titles as HTML: escaped once, shown as the name
+        assert [c.title for c in model.columns] == [html.escape(c) for c in df.columns]
+        assert [c.field for c in model.columns] == list(df.columns)
+        # cells go through bokeh's StringFormatter, which sets text: kept as they are
+        assert all(isinstance(c.formatter, StringFormatter) for c in model.columns)
+    assert t.source.data["key"] == [SCRIPT, KEY_IMG, SCRIPT, KEY_IMG]  # newest first
+    # titles and legends are drawn on the canvas as text: escaping would show "&lt;"
+    for fig in (lines.model, lines.snapshot()):
+        assert fig.title.text == f"{IMG} by key"
+        labels = [item.label["value"] for item in fig.legend[0].items]
+        assert labels == [f"{IMG} [{KEY_IMG}]", f"{IMG} [{SCRIPT}]"]
+    assert hist.model.title.text == f"{SCRIPT}: last 10,000 values"
+
+
+def test_the_counters_table_escapes_its_titles():
+    src = streamlab.generate("sine", rows=10)
+    c = counters(src)
+    c.flush()
+    assert [col.title for col in c.model.columns] == ["counter", "value"]
+    assert [col.title for col in c.snapshot().columns] == ["counter", "value"]
+
+
+class _Stated(Dashboard):
+    """A dashboard whose state is whatever the test says (the real one comes from sources)."""
+
+    shown_state = "running"
+
+    def _state(self) -> str:
+        return self.shown_state
+
+
+def test_the_status_line_and_the_dead_letters_are_text():
+    from html.parser import HTMLParser
+
+    src = Stream()
+    step = src.decompress("zlib")
+    dash = _Stated(step, [table()], title=IMG, live=False, controls=False)
+    dash.shown_state = SCRIPT
+    src.emit(codec("zlib").encode_frame(hostile_batch()))
+    src.emit(KEY_IMG.encode())  # not a frame: a dead letter whose raw bytes are markup
+    dash.refresh()
+
+    class Tags(HTMLParser):
+        def __init__(self):
+            super().__init__()
+            self.tags, self.text = [], []
+
+        def handle_starttag(self, tag, attrs):
+            self.tags.append(tag)
+
+        def handle_data(self, data):
+            self.text.append(data)
+
+    status = Tags()
+    status.feed(dash.status_line.value)
+    assert status.tags == ["span", "b"]  # ours; the state is text
+    assert "".join(status.text).startswith(f"{SCRIPT} · rows 0 · ")
+    dead = Tags()
+    dead.feed(dash.dead_view.value)
+    assert set(dead.tags) == {"details", "summary", "table", "tr", "th", "td", "code"}
+    assert KEY_IMG in "".join(dead.text) and "not a streamlab frame" in "".join(dead.text)
+    dash.close()

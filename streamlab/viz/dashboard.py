@@ -426,7 +426,6 @@ class Dashboard:
         now = self.clock.now()
         self._rate = (now, st["rows"])
         parts = [
-            f"<b>{st['state']}</b>",
             f"rows {st['rows']:,}",
             "rows/s " + ("–" if st["rows_per_s"] is None else _fmt(st["rows_per_s"])),
             "lag " + ("–" if st["lag"] is None else _duration(st["lag"])),
@@ -437,9 +436,11 @@ class Dashboard:
         hidden = sum(len(getattr(p, "hidden_keys", ())) for p in self.plots)
         if hidden:
             parts.append(f"{hidden} keys not drawn")
+        # every part is text (escaped), whatever a source or plot put in it
         self.status_line.value = (
             "<span class='streamlab-status' style='font-family:monospace'>"
-            + " · ".join(parts)
+            f"<b>{html.escape(str(st['state']))}</b> · "
+            + " · ".join(html.escape(str(part)) for part in parts)
             + "</span>"
         )
         if self.progress is not None and st["progress"] is not None:
@@ -488,7 +489,10 @@ class Dashboard:
     def save(self, path, *, notes: str = "") -> Path:
         """Write a static HTML snapshot (BokehJS inline: it opens offline); return the path.
 
-        ``notes``: HTML put under the title (what the data is, where it comes from)."""
+        ``notes``: HTML put under the title (what the data is, where it comes from), as
+        written: escape (``html.escape``) anything in it that came from the stream. Everything
+        else the report shows from the stream (column names, keys, values, dead letters, the
+        status line) is escaped here or drawn as text."""
         from bokeh.embed import file_html
         from bokeh.layouts import column
         from bokeh.models import Div

@@ -23,6 +23,7 @@ True
 from __future__ import annotations
 
 import collections
+import html
 import time
 from typing import Any
 
@@ -57,6 +58,17 @@ MAX_PENDING_ROWS = 2_000_000
 def _ms(times: pd.Series) -> np.ndarray:
     """Event times as float milliseconds since the epoch (what a bokeh datetime axis reads)."""
     return as_ns(times).astype("float64") / 1e6
+
+
+def _table_column(field: str, title: str | None = None):
+    """A DataTable column. Its title goes into the page as HTML (SlickGrid writes header
+    names with ``.html()``), so it is escaped here: a column named ``<img onerror=...>``
+    shows as that text. Cells are text already (bokeh's StringFormatter), and so are figure
+    titles, legend labels and axis labels (drawn on the canvas): escaping those would show
+    ``&lt;`` on screen."""
+    from bokeh.models import TableColumn
+
+    return TableColumn(field=field, title=html.escape(field if title is None else title))
 
 
 def _copy(source):
@@ -413,9 +425,9 @@ class Table(Plot):
         return self._draw(self.source)
 
     def _draw(self, source):
-        from bokeh.models import DataTable, TableColumn
+        from bokeh.models import DataTable
 
-        cols = [TableColumn(field=str(c), title=str(c)) for c in self.columns or ()]
+        cols = [_table_column(str(c)) for c in self.columns or ()]
         return DataTable(
             source=source, columns=cols, height=self.height, sizing_mode="stretch_width"
         )
@@ -532,9 +544,9 @@ class Counters(Plot):
         return self._draw(self.source)
 
     def _draw(self, source):
-        from bokeh.models import DataTable, TableColumn
+        from bokeh.models import DataTable
 
-        cols = [TableColumn(field="counter", title="counter"), TableColumn(field="value")]
+        cols = [_table_column("counter"), _table_column("value")]
         return DataTable(source=source, columns=cols, height=self.height, width=420)
 
     def _rows(self, d: dict, dt: float) -> dict:
