@@ -33,7 +33,6 @@ from __future__ import annotations
 
 import struct
 
-import numpy as np
 import pyarrow as pa
 
 __all__ = ["declared_bytes", "unbounded_type"]
@@ -69,24 +68,25 @@ class _Table:
             raise ValueError(f"Arrow IPC message without table field {slot}")
         return _Table(self.buf, at + _U32.unpack_from(self.buf, at)[0])
 
-    def pairs(self, slot: int) -> np.ndarray:
-        """A vector of structs of two int64 (FieldNode, Buffer) as an (n, 2) array."""
+    def pairs(self, slot: int) -> tuple[int, ...]:
+        """A vector of structs of two int64 (FieldNode, Buffer), flat: a0, b0, a1, b1..."""
         at = self._at(slot)
         if not at:
-            return np.zeros((0, 2), np.int64)
+            return ()
         vec = at + _U32.unpack_from(self.buf, at)[0]
         n = _U32.unpack_from(self.buf, vec)[0]
-        return np.frombuffer(self.buf, "<i8", 2 * n, vec + 4).reshape(n, 2)
+        return struct.unpack_from(f"<{2 * n}q", self.buf, vec + 4)
 
 
 def _batch_bytes(batch: _Table, body) -> int:
-    nodes = batch.pairs(_NODES)
-    if (nodes < 0).any():
+    lengths = batch.pairs(_NODES)[::2]
+    if lengths and min(lengths) < 0:
         raise ValueError("Arrow IPC record batch with a negative length")
-    total = 8 * sum(nodes[:, 0].tolist())  # Python ints: no overflow whatever they claim
+    total = 8 * sum(lengths)  # Python ints: no overflow whatever they claim
     if batch.has(_COMPRESSION):  # each buffer: its uncompressed length (-1: stored), then data
         view = memoryview(body)
-        for offset, length in batch.pairs(_BUFFERS).tolist():
+        buffers = batch.pairs(_BUFFERS)
+        for offset, length in zip(buffers[::2], buffers[1::2], strict=True):
             if length >= 8:
                 size = _I64.unpack_from(view, offset)[0]
                 total += length - 8 if size == -1 else size
