@@ -4,11 +4,9 @@ page, dead letters show, and a saved report opens offline."""
 
 from __future__ import annotations
 
-import asyncio
 import subprocess
 import sys
 import textwrap
-import time
 
 import numpy as np
 import pandas as pd
@@ -17,6 +15,7 @@ from sklearn.linear_model import SGDClassifier
 
 import streamlab
 from streamlab.compress.lossy import lttb
+from streamlab.core.clock import ManualClock, wait_until
 from streamlab.errors import ConfigError
 from streamlab.viz import Dashboard, counters, histogram, line, metric, table
 
@@ -164,41 +163,65 @@ def test_widgets_drive_the_steps_and_refusals_are_shown():
     assert dash.plots[0].updates == 0 and dash_z.plots[0].updates == 0
 
 
+async def advance_until_the_refresher_ends(dash, clock, step) -> int:
+    """Advance ``clock`` a frame at a time until the dashboard's refresher has ended (it ends
+    a moment, on its clock, after the stream); return how many frames that took."""
+    frames = 0
+    while dash.running:
+        await wait_until(lambda: clock.sleepers or not dash.running, what="the refresher")
+        if dash.running:
+            assert frames < 1000, "the refresher did not end after the stream"
+            clock.advance(step)
+            frames += 1
+    return frames
+
+
 async def test_buttons_pause_step_play_and_stop_a_running_replay():
-    src = streamlab.generate("noise", rate=2000, speed=1, batch_rows=20)
-    dash = src.dashboard()
+    clock = ManualClock()  # the source's pace and the refresher's frames: time held by the test
+    src = streamlab.generate("noise", rate=2000, speed=1, batch_rows=20, clock=clock)
+    dash = src.dashboard(clock=clock)
     b = dash.buttons
     b["Play"].click()  # starts the source (not started yet)
-    await asyncio.sleep(0.3)
-    assert src.running and src.stats.rows > 0
+    await src.wait_rows(1)
+    assert src.running and dash.status()["state"] == "running"
     b["Pause"].click()
-    await asyncio.sleep(0.05)
     held = src.stats.rows
-    await asyncio.sleep(0.3)
+    clock.advance(1.0)  # a second of the replay's time passes while paused
+    await wait_until(lambda: src.holding, what="the source holding at its gate")
     assert src.stats.rows == held and dash.status()["state"] == "paused"
     b["Step"].click()
-    await asyncio.sleep(0.3)
+    await src.wait_rows(held + dash.step_rows)
+    await wait_until(lambda: src.holding, what="the source holding after the step")
     assert src.stats.rows == held + dash.step_rows
-    b["Play"].click()
-    await asyncio.sleep(0.3)
-    assert src.stats.rows > held + dash.step_rows
+    b["Play"].click()  # the waiting row leaves now (the pace re-anchors on it)...
+    await src.wait_rows(held + dash.step_rows + 1)
+    await clock.wait_for_sleepers(2)  # (the source and the refresher)
+    clock.advance(0.05)  # ... and 100 more become due 50 ms later
+    await src.wait_rows(held + dash.step_rows + 101)
+    assert src.paused_seconds == 1.0
     b["Stop"].click()
-    await asyncio.sleep(0.1)
+    await src.wait()
     assert not src.running and dash.status()["state"] == "finished"
-    await asyncio.sleep(0.2)
+    await advance_until_the_refresher_ends(dash, clock, 1 / dash.fps)
     assert not dash.running  # the refresher ended with the stream
     dash.close()
 
 
 async def test_updates_are_coalesced_whatever_the_input_rate():
+    clock = ManualClock()  # the refresher's frames
     src = streamlab.generate("noise", rows=400_000, batch_rows=200)  # as fast as possible
-    dash = src.dashboard(line("value", rollover=3000), fps=20)
-    t0 = time.monotonic()
-    await streamlab.arun(src)
-    elapsed = time.monotonic() - t0
-    await asyncio.sleep(0.3)
+    dash = src.dashboard(line("value", rollover=3000), fps=20, clock=clock)
+    src.start()
+    frames = 0
+    for rows in range(20_000, 400_001, 20_000):  # a frame every 100 batches
+        await src.wait_rows(rows)
+        await clock.wait_for_sleepers(1)
+        clock.advance(1 / 20)
+        frames += 1
+    await src.wait()
+    frames += await advance_until_the_refresher_ends(dash, clock, 1 / 20)
     assert src.stats.rows == 400_000 and src.stats.batches >= 2000
-    assert 1 <= dash.flushes <= 20 * elapsed + 3, (dash.flushes, elapsed)
+    assert 1 <= dash.flushes <= frames < 40  # at most one flush a frame, not one a batch
     assert len(dash.plots[0].sources["value"].data["x"]) == 3000  # rollover
     assert not dash.running
 
@@ -261,21 +284,29 @@ def test_rerunning_a_cell_replaces_its_dashboard_and_other_cells_run_meanwhile()
             "made = globals().setdefault('made', []); made.append(dash)\n"
         )
         k.run(cell, "cell-A")
-        k.run("import asyncio; await asyncio.sleep(1.0)", "cell-B")  # runs while it streams
+        k.run(  # another cell runs (and waits) while the stream runs and the page refreshes
+            "from streamlab.core.clock import wait_until\n"
+            "await wait_until(lambda: made[0].flushes > 3 and made[0].status()['rows'] > 200)",
+            "cell-B",
+        )
         assert k.value("[(d.closed, d.running) for d in made]") == [(False, True)]
-        assert k.value("made[0].flushes > 3 and made[0].status()['rows'] > 200")
         k.run(cell, "cell-A")  # the same cell again: the old dashboard and source stop
-        k.run("await asyncio.sleep(0.5)", "cell-B")
+        k.run("await made[0].sources[0].wait(); await made[1].sources[0].wait_rows(1)", "cell-B")
         assert k.value("[(d.closed, d.running) for d in made]") == [(True, False), (False, True)]
         assert k.value("[d.sources[0].running for d in made]") == [False, True]
-        k.run("made[1].stop(); await asyncio.sleep(0.5)", "cell-B")
+        k.run("made[1].stop(); await made[1].sources[0].wait(); await made[1].wait()", "cell-B")
         assert k.value("[d.running for d in made]") == [False, False]  # nothing left running
 
 
 async def test_lag_is_behind_schedule_for_replays_and_none_when_unpaced():
-    src = streamlab.generate("noise", rows=600, rate=2000, speed=1, batch_rows=20)
-    await streamlab.arun(src)
-    assert src.stats.lag is not None and 0 <= src.stats.lag < 0.5  # not months: on schedule
+    clock = ManualClock()
+    src = streamlab.generate("noise", rows=601, rate=2000, speed=1, batch_rows=20, clock=clock)
+    src.start()
+    while src.running:  # the replay's time moves 10 ms (20 rows) at a time, as the test says
+        await wait_until(lambda: clock.sleepers or not src.running, what="the replay")
+        clock.advance(0.01)
+    await src.wait()
+    assert src.stats.lag == 0.0  # on schedule (not the months since the data's timestamps)
     fast = streamlab.generate("noise", rows=600)
     await streamlab.arun(fast)
     assert fast.stats.lag is None  # speed=0: no schedule to be behind
@@ -309,17 +340,27 @@ async def test_a_dashboard_on_plain_streamz_nodes_rests_when_idle_and_wakes_on_d
 
     module = sys.modules["streamlab.viz.dashboard"]  # (streamlab.viz.dashboard: the function)
     monkeypatch.setattr(module, "IDLE_SECONDS", 0.2)
+    clock = ManualClock()
     plain = Stream()
-    dash = plain.dashboard(line("y"))  # built in a running loop: refreshing
+    dash = plain.dashboard(line("y"), clock=clock)  # built in a running loop: refreshing
     plain.emit(pd.DataFrame({"y": [1.0, 2.0]}))
-    await asyncio.sleep(0.1)
-    assert dash.running and len(dash.plots[0].sources["y"].data["y"]) == 2
-    await asyncio.sleep(0.5)
-    assert not dash.running  # nothing came: no timer left behind
+    await clock.wait_for_sleepers(1)
+    clock.advance(1 / dash.fps)  # the next frame: the rows reach the plot
+
+    def ys() -> list:
+        cds = dash.plots[0].sources.get("y")
+        return [] if cds is None else list(cds.data["y"])
+
+    await wait_until(lambda: len(ys()) == 2, what="the first frame")
+    assert dash.running
+    frames = await advance_until_the_refresher_ends(dash, clock, 1 / dash.fps)
+    assert frames == 7  # 0.2 s without data at 30 fps: it rests (no timer left behind)
     plain.emit(pd.DataFrame({"y": [3.0]}))
     assert dash.running  # the next batch wakes it
-    await asyncio.sleep(0.1)
-    assert dash.plots[0].sources["y"].data["y"].tolist() == [1.0, 2.0, 3.0]
+    await clock.wait_for_sleepers(1)
+    clock.advance(1 / dash.fps)
+    await wait_until(lambda: len(ys()) == 3, what="a frame")
+    assert ys() == [1.0, 2.0, 3.0]
     dash.close()
     assert not dash.running
 

@@ -12,7 +12,7 @@ import pytest
 import streamlab
 from streamlab.errors import StateError
 
-from support import Kernel
+from support import Kernel, wait_until
 
 
 def test_import_starts_nothing_and_running_leaves_no_thread():
@@ -55,10 +55,8 @@ async def test_a_source_built_in_a_running_loop_runs_streamz_timers_on_it():
     src = streamlab.generate("noise", rows=5000, batch_rows=100)
     windows = src.timed_window(0.01).sink_to_list()
     await streamlab.arun(src)
-    import asyncio
-
-    await asyncio.sleep(0.05)
-    assert sum(len(b) for w in windows for b in w) == 5000
+    # the last window fires on streamz's timer, on this loop, after the source has ended
+    await wait_until(lambda: sum(len(b) for w in windows for b in w) == 5000, what="timers")
 
 
 def test_a_downstream_error_stops_the_source_and_is_raised():
@@ -81,13 +79,13 @@ def test_rerunning_a_notebook_cell_replaces_its_source():
             "sources = globals().setdefault('sources', []); sources.append(src)\n"
         )
         k.run(cell, "cell-A")
-        k.run("import asyncio; await asyncio.sleep(0.3)", "cell-B")
+        k.run("await sources[0].wait_rows(10)", "cell-B")  # another cell runs meanwhile
         assert k.value("[s.running for s in sources]") == [True]
         k.run(cell, "cell-A")  # the same cell again
-        k.run("await asyncio.sleep(0.3)", "cell-B")
+        k.run("await sources[0].wait(); await sources[1].wait_rows(10)", "cell-B")
         assert k.value("[s.running for s in sources]") == [False, True]
         k.run(cell, "cell-C")  # another cell: both run
-        k.run("await asyncio.sleep(0.3)", "cell-B")
+        k.run("await sources[2].wait_rows(10)", "cell-B")
         assert k.value("[s.running for s in sources]") == [False, True, True]
         assert k.value("sources[1].stats.rows > 0")
 

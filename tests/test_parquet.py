@@ -369,9 +369,15 @@ def test_bad_arguments(tmp_path):
             {"directory": tmp_path / "file"},
             f"directory={str(tmp_path / 'file')!r} is a file; give a folder (made if missing)",
         ),
-        ({"rows_per_file": 0}, "rows_per_file must be >= 1, not 0"),
-        ({"rows_per_file": 2.5}, "rows_per_file must be an integer, not 2.5"),
-        ({"row_group_rows": 0}, "row_group_rows must be >= 1, not 0"),
+        ({"rows_per_file": 0}, "rows_per_file must be >= 1, not 0; for example rows_per_file=1"),
+        (
+            {"rows_per_file": 2.5},
+            "rows_per_file must be an integer, not 2.5; for example rows_per_file=1",
+        ),
+        (
+            {"row_group_rows": 0},
+            "row_group_rows must be >= 1, not 0; for example row_group_rows=1",
+        ),
         (
             {"partition_by": []},
             "partition_by must be a column name or a non-empty list of names, not []",
@@ -422,7 +428,7 @@ def test_bad_reader_arguments(tmp_path):
             {"path": tmp_path / "nope"},
             f"path={str(tmp_path / 'nope')!r} does not exist; give a .parquet file or a folder of them",
         ),
-        ({"batch_rows": 0}, "batch_rows must be >= 1, not 0"),
+        ({"batch_rows": 0}, "batch_rows must be >= 1, not 0; for example batch_rows=1"),
         (
             {"start": "2026-02-01", "end": "2026-01-01"},
             "start='2026-02-01' is after end='2026-01-01'; give start <= end",

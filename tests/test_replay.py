@@ -105,11 +105,11 @@ async def test_pause_step_resume(tmp_path):
     got = src.sink_to_list()
     src.pause()
     src.start()
-    await asyncio.sleep(0.05)
+    await wait_until(lambda: src.holding, what="the paused source at its gate")
     assert got == []
     src.step(5)
     await wait_until(lambda: sum(map(len, got)) == 5, what="five stepped rows")
-    await asyncio.sleep(0.05)
+    await wait_until(lambda: src.holding, what="the source holding again")
     assert sum(map(len, got)) == 5  # and no more while paused
     src.step(1)
     await wait_until(lambda: sum(map(len, got)) == 6, what="one more row")

@@ -62,9 +62,9 @@ async def test_to_udp_round_trip_and_bad_datagrams():
     sender.sendto(b"2,abc", src.address)  # not a number
     head = Stream()
     out = head.to_udp(*src.address, format="csv", max_datagram=512)
-    for i in range(0, 1000, 100):
+    for i in range(0, 1000, 100):  # the next datagrams go once these are in (no kernel drops)
         head.emit(data.iloc[i : i + 100])
-        await asyncio.sleep(0.001)
+        await src.wait_rows(i + 100)
     await wait_until(lambda: sum(map(len, got)) == 1000 and len(bad) == 2, what="datagrams")
     src.stop()
     await src.wait()
@@ -86,7 +86,7 @@ async def test_overflow_drops_oldest_and_counts_exactly():
     await wait_until(lambda: src.stats.bytes > 0, what="first datagram taken")
     for i in range(30):
         tx.sendto(f"d{i}".encode(), src.address)
-    await asyncio.sleep(0.1)
+    await wait_until(lambda: src._buffer.dropped == 20, what="30 datagrams in a buffer of 10")
     src.resume()
     await wait_until(lambda: sum(map(len, got)) == 11, what="rows after resume")
     src.stop()

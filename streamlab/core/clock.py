@@ -22,9 +22,8 @@ Examples
 ...         woke.append((name, clock.now()))
 ...     tasks = [asyncio.ensure_future(nap("b", 2.0)), asyncio.ensure_future(nap("a", 1.0))]
 ...     await clock.wait_for_sleepers(2)
-...     clock.advance(1.5)               # "a" is due, "b" is not
-...     await clock.wait_for_sleepers(1)  # only "b" still sleeps
-...     await asyncio.sleep(0)
+...     clock.advance(1.5)  # "a" is due, "b" is not
+...     await wait_until(lambda: woke)
 ...     first = list(woke)
 ...     clock.advance(0.5)
 ...     await asyncio.gather(*tasks)
