@@ -557,3 +557,14 @@ def test_the_status_line_and_the_dead_letters_are_text():
     assert set(dead.tags) == {"details", "summary", "table", "tr", "th", "td", "code"}
     assert KEY_IMG in "".join(dead.text) and "not a streamlab frame" in "".join(dead.text)
     dash.close()
+
+
+def test_a_table_shown_before_its_first_batch_gets_its_escaped_columns_then():
+    t = table()
+    model = t.model  # what a notebook shows when the dashboard is displayed before data
+    assert model.columns == []
+    df = hostile_batch()
+    t.push(df)
+    t.flush()
+    assert [c.title for c in model.columns] == [html.escape(c) for c in df.columns]
+    assert list(t.source.data) == list(df.columns)

@@ -1,11 +1,12 @@
-"""A saved report whose stream is hostile, opened in a real browser (Debian's Chromium).
+"""A hostile stream in a real browser (Debian's Chromium): a saved report, and a live dashboard.
 
 The stream's column names, keys and values (and a malformed line, which becomes a dead letter)
 are HTML that would run script if any of it reached the page as markup. The report is opened
-from ``file://`` as a person would open it; the test waits until every table has rendered
-and until an image that fails to load (a probe put in by the test) has had its ``onerror``
-run, so any hostile ``<img onerror>`` put in before it has had its chance too; then it asserts
-that no hostile script ran and that every hostile string is on the page as text.
+from ``file://`` as a person would open it; the live dashboard runs in JupyterLab. Each test
+waits until the tables have rendered and until an image that fails to load (a probe put in by
+the test) has had its ``onerror`` run, so any hostile ``<img onerror>`` put in before it has
+had its chance too; then it asserts that no hostile script ran and that every hostile string
+is on the page as text.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import pytest
 import streamlab
 from streamlab.viz import Dashboard, counters, histogram, line, table
 
-from browser_support import browser, fail, page_wait, wait_visible
+from browser_support import browser, fail, live_notebook, page_wait, wait_visible
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(180)]
 
@@ -117,3 +118,52 @@ def test_hostile_names_keys_and_values_stay_text_in_a_saved_report(report):
         # a second one)
         errors = session.flush()
         assert len(errors) == 1 and "streamlab-probe-missing.png" in errors[0], errors
+
+
+LIVE_CELLS = [
+    f"""\
+import pandas as pd
+from streamz import Stream
+from streamlab.compress import codec
+from streamlab.viz import Dashboard, line, table
+
+IMG, SCRIPT, KEY_IMG, KEY_SCRIPT = {IMG!r}, {SCRIPT!r}, {KEY_IMG!r}, {KEY_SCRIPT!r}
+src = Stream()
+frames = src.decompress("zlib")  # a frame that does not decode is a dead letter
+dash = Dashboard(frames, [table(), line(IMG, by="key")], title={TITLE!r}, live=False)
+dash""",
+    """\
+t = pd.date_range("2026-01-01", periods=4, freq="1s", tz="UTC")
+df = pd.DataFrame({"time": t, "key": [KEY_IMG, KEY_SCRIPT] * 2, IMG: [1.0, 2, 3, 4], SCRIPT: 1.0})
+src.emit(codec("zlib").encode_frame(df))
+src.emit(KEY_IMG.encode())
+dash.refresh()
+print(dash.status()["bad"])""",
+]
+
+
+def test_hostile_names_keys_and_values_stay_text_in_a_live_dashboard(tmp_path):
+    with live_notebook(tmp_path, "hostile.ipynb", LIVE_CELLS, "lab") as live:
+        page = live.page
+        assert "1" in str(live.outputs[1]), live.outputs[1]  # the dead letter was counted
+        page_wait(
+            page,
+            f"() => ({_DEEP_JS})('.slick-column-name').length >= 4",
+            timeout=60,
+            what="the live table's column headers",
+        )
+        page.evaluate(_PROBE_JS)
+        pwned = page.evaluate("() => window.__pwned")
+        if pwned is not None:
+            fail(f"hostile markup from the stream ran in the live dashboard: {pwned}")
+        names = page.evaluate(_DEEP_JS, ".slick-column-name")
+        assert IMG in names and SCRIPT in names, names
+        cells = page.evaluate(_DEEP_JS, ".slick-cell")
+        assert KEY_IMG in cells and KEY_SCRIPT in cells, cells
+        shown = page.locator(".slick-column-name, .slick-cell")  # (dead letters: folded)
+        for text in (IMG, SCRIPT, KEY_IMG, KEY_SCRIPT):
+            wait_visible(shown.filter(has_text=text), timeout=10, what=repr(text))
+        dead = page.evaluate(_DEEP_JS, "details.streamlab-dead")
+        assert len(dead) == 1 and KEY_IMG in dead[0] and "not a streamlab frame" in dead[0]
+        assert TITLE in page.evaluate(_DEEP_JS, "h3")
+        assert [i for i in page.evaluate(_DEEP_JS, "img") if i] == []  # only the probe's

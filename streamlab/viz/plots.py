@@ -424,12 +424,17 @@ class Table(Plot):
         self.source = ColumnDataSource({str(c): [] for c in self.columns or ()}, name="table")
         return self._draw(self.source)
 
+    def _table_columns(self) -> list:
+        return [_table_column(str(c)) for c in self.columns or ()]
+
     def _draw(self, source):
         from bokeh.models import DataTable
 
-        cols = [_table_column(str(c)) for c in self.columns or ()]
         return DataTable(
-            source=source, columns=cols, height=self.height, sizing_mode="stretch_width"
+            source=source,
+            columns=self._table_columns(),
+            height=self.height,
+            sizing_mode="stretch_width",
         )
 
     def push(self, df) -> None:
@@ -451,6 +456,8 @@ class Table(Plot):
         return data
 
     def _send(self, df: pd.DataFrame) -> None:
+        if len(self._model.columns) != len(self.columns):  # shown before the first batch
+            self._model.columns = self._table_columns()
         self.source.data = self._data(df)
 
 
