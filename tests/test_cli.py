@@ -202,7 +202,9 @@ async def test_record_into_sqlite_and_seek_back(tmp_path):
 def udp_sockets(pid: int) -> list:
     """The local addresses of the UDP sockets process ``pid`` has open (read from /proc)."""
     try:
-        return [c.laddr for c in psutil.Process(pid).net_connections(kind="udp")]
+        proc = psutil.Process(pid)
+        connections = getattr(proc, "net_connections", None) or proc.connections  # psutil < 6
+        return [c.laddr for c in connections(kind="udp")]
     except psutil.NoSuchProcess:
         return []
 
