@@ -164,8 +164,9 @@ def test_an_lz4_frame_holding_more_than_it_declares_is_corrupt():
 def test_concatenated_streams_count_together():
     two = bz2.compress(b"x" * 600) + bz2.compress(b"y" * 600)
     assert codec("bz2").decode(two, max_decoded=1200) == b"x" * 600 + b"y" * 600
-    with pytest.raises(CodecLimitError):
+    with pytest.raises(CodecLimitError) as err:
         codec("bz2").decode(two, max_decoded=1199)
+    assert_limit_message(err.value, "bz2", 1199)  # the whole limit, not what the 2nd had left
     xz = lzma.compress(b"x" * 600) + lzma.compress(b"y" * 600)
     assert codec("lzma").decode(xz, max_decoded=1200) == bz2.decompress(two)
     with pytest.raises(CodecLimitError):
@@ -259,6 +260,13 @@ def test_a_time_series_frame_claiming_2_to_the_40_rows_is_refused_before_allocat
     assert_limit_message(err, "timeseries", MAX_DECODED)
     assert f"declares {8 * 2 * (1 << 40)} decoded bytes" in str(err)
     assert peak < MIB
+
+
+@pytest.mark.parametrize("n", [-1, 2.5, "many", None])
+def test_a_time_series_frame_with_a_nonsense_row_count_is_corrupt(n):
+    lying = retimeseries(codec("timeseries").encode_frame(batch(100)), n=n)
+    with pytest.raises(CodecError, match=f"timeseries: corrupt or truncated frame .*{n!r}"):
+        codec("timeseries").decode_frame(lying)
 
 
 def ipc_bytes(table: pa.Table, **options) -> bytes:

@@ -90,6 +90,8 @@ def _streams(data: bytes, limit: int, name: str, new, error, ended) -> bytes:
         d = new()
         try:
             part = _one_stream(d, data, limit - total, name)
+        except CodecLimitError:
+            raise over_limit(name, limit) from None  # the whole data's limit, not what was left
         except error:
             if parts:
                 break  # trailing bytes that are not a stream

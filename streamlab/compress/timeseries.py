@@ -92,6 +92,8 @@ class _Ctx:
 
     def values(self) -> int:
         """``n``, once checked: ``n`` int64 values must fit in ``limit`` before any is made."""
+        if not isinstance(self.n, int) or self.n < 0:
+            raise ValueError(f"a count of {self.n!r} values in the frame's meta")
         if 8 * self.n > self.limit:
             raise over_limit(self.name, self.limit, 8 * self.n)
         return self.n
@@ -400,6 +402,8 @@ class TimeSeriesCodec(Codec):
         ent = Entropy.from_id(eid)
         meta = json.loads(ent.decompress(payload[_HEAD.size : _HEAD.size + size], limit, name))
         n, g = meta["n"], meta["g"]
+        if not isinstance(n, int) or n < 0:
+            raise ValueError(f"a count of {n!r} rows in the frame's meta")
         if (declared := 8 * n * max(1, len(meta["cols"]))) > limit:  # before any is made
             raise over_limit(name, limit, declared)
         ends = np.cumsum([_HEAD.size + size, *meta["sizes"]]).tolist()
