@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import struct
 
+import numpy as np
 import pandas as pd
 
 from ..core.checks import check_choice
@@ -50,6 +51,8 @@ def to_bytes(batch, format: str = "csv") -> bytes:
         )
     if not len(batch):
         return b""
+    if format in ("csv", "jsonl"):
+        batch = _times_as_text(batch)
     if format == "csv":
         return batch.to_csv(
             index=False, header=False, date_format=_DATE_FORMAT, lineterminator="\n"
@@ -66,6 +69,32 @@ def to_bytes(batch, format: str = "csv") -> bytes:
             )
         column = batch.columns[0]
     return ("\n".join(batch[column].astype(str)) + "\n").encode()
+
+
+def _times_as_text(batch: pd.DataFrame) -> pd.DataFrame:
+    """Datetime columns as ISO 8601 text in UTC, to the nanosecond where a value has one
+    (``strftime``'s ``%f`` stops at microseconds, and a resent time must not change).
+
+    Examples
+    --------
+    >>> t = pd.Series(pd.to_datetime([1, 1_500], unit="ns", utc=True))
+    >>> _times_as_text(pd.DataFrame({"t": t}))["t"].tolist()
+    ['1970-01-01T00:00:00.000000001Z', '1970-01-01T00:00:00.000001500Z']
+    """
+    columns = [c for c, d in batch.dtypes.items() if d.kind == "M"]
+    if not columns:
+        return batch
+    out = batch.copy(deep=False)
+    for col in columns:
+        t = out[col]
+        if getattr(t.dt, "tz", None) is not None:
+            t = t.dt.tz_convert("UTC").dt.tz_localize(None)
+        values = t.to_numpy(dtype="datetime64[ns]")
+        ns = values.view("i8")
+        unit = "ns" if (ns % 1000 != 0).any() else "us"
+        text = np.char.add(np.datetime_as_string(values, unit=unit), "Z")
+        out[col] = pd.Series(np.where(np.isnat(values), None, text), index=out.index, dtype=object)
+    return out
 
 
 def frame_length_prefixed(payload: bytes) -> bytes:

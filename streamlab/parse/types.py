@@ -389,7 +389,9 @@ def _to_datetime(series: pd.Series, want, missing: np.ndarray):
 
 
 def _to_category(series: pd.Series, want: pd.CategoricalDtype, missing: np.ndarray):
-    values = series.astype(want)
-    bad = values.isna().to_numpy() & ~missing  # not among the declared categories
+    if want.categories is None:  # plain "category": every value is one
+        return series.astype(want).array, np.zeros(len(series), bool), _none
+    bad = ~series.isin(want.categories).to_numpy() & ~missing  # not a declared category
+    values = pd.Categorical(series.where(~bad), dtype=want)
     shown = ", ".join(map(show, list(want.categories)[:10]))
-    return values.array, bad, lambda i: f"is not one of the declared categories ({shown})"
+    return values, bad, lambda i: f"is not one of the declared categories ({shown})"
