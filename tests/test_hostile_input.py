@@ -282,11 +282,12 @@ def frame_of(name: str, ipc: bytes) -> bytes:
     return head + codec(name).encode(ipc)
 
 
-def test_an_arrow_frame_of_2_to_the_31_null_rows_is_refused_before_reading():
-    n = (1 << 31) - 1
+@pytest.mark.parametrize("legacy", [False, True])  # legacy: before Arrow 0.15, no marker
+def test_an_arrow_frame_of_2_to_the_27_null_rows_is_refused_before_reading(legacy):
+    n = 1 << 27  # (2**31 - 1 rows would be 16 GiB; this is enough to show it, and safe)
     nulls = pa.table({"n": pa.Array.from_buffers(pa.null(), n, [None])})
-    frame = frame_of("zlib", ipc_bytes(nulls))
-    assert len(frame) < 300  # and 16 GiB once in pandas
+    frame = frame_of("zlib", ipc_bytes(nulls, use_legacy_format=legacy))
+    assert len(frame) < 300  # and 1 GiB once in pandas
     err, peak = traced_peak(lambda: codec("zlib").decode_frame(frame))
     assert_limit_message(err, "zlib", MAX_DECODED)
     assert f"declares {8 * n} decoded bytes" in str(err)
@@ -304,10 +305,51 @@ def test_buffers_compressed_inside_the_arrow_stream_count_at_their_inflated_size
         codec("zstd").decode_frame(frame, max_decoded=16 * MIB - 1)
 
 
-def test_view_types_whose_size_is_not_declared_are_refused():
-    table = pa.table({"s": pa.array(["a" * 100] * 10, pa.string_view())})
-    with pytest.raises(CodecError, match="zlib: the frame holds a string_view column"):
-        codec("zlib").decode_frame(frame_of("zlib", ipc_bytes(table)))
+def test_the_ipc_walk_sees_the_messages_arrow_reads():
+    from streamlab.compress.ipc import _messages
+
+    df = batch(3000).assign(
+        s=pd.Categorical(["a", "b", "c"] * 1000), n=pd.array([1, None, 3] * 1000, "Int64")
+    )
+    table = pa.Table.from_pandas(df, preserve_index=False)
+    kinds = {"schema": 1, "dictionary": 2, "record batch": 3}
+    for options in ({}, {"compression": "lz4"}, {"use_legacy_format": True}):
+        sink = io.BytesIO()
+        with pa.ipc.new_stream(sink, table.schema, options=pa.ipc.IpcWriteOptions(**options)) as w:
+            w.write_table(table, max_chunksize=1000)  # three record batches
+        data = sink.getvalue()
+        arrow = [
+            (kinds[m.type], m.body.size if m.body is not None else 0)
+            for m in pa.ipc.MessageReader.open_stream(pa.py_buffer(data))
+        ]
+        ours = [(kind, len(body)) for kind, _, body in _messages(data)]
+        assert ours == arrow and [k for k, _ in ours] == [1, 2, 3, 3, 3], options
+        rows = 8 * (3 * 1000 * 4 + 3)  # 8 bytes a value: 3 x 1000 rows x 4 columns, 3 categories
+        inflated = table.nbytes if "compression" in options else 0  # buffers Arrow inflates
+        assert abs(declared_bytes(data) - rows - inflated) < 1024, options  # (but for padding)
+
+
+def test_truncated_or_garbled_ipc_is_corrupt_not_a_crash():
+    frame = codec("zlib").encode_frame(batch(100))
+    ipc = codec("zlib").decode(frame[9:])
+    for bad in (ipc[:-9], ipc[:100], b"\xff\xff\xff\xff\x10\x00\x00\x00" + bytes(16), ipc[:8]):
+        with pytest.raises(CodecError, match="zlib: corrupt or truncated frame"):
+            codec("zlib").decode_frame(frame_of("zlib", bad))
+
+
+@pytest.mark.parametrize(
+    ("column", "kind"),
+    [
+        (pa.array(["a" * 100] * 10, pa.string_view()), "string_view"),
+        (pa.array([[b"x" * 100]] * 10, pa.list_(pa.binary_view())), "binary_view"),
+        (pa.array(["a", "b"] * 5, pa.string_view()).dictionary_encode(), "string_view"),
+        (pa.array([{"v": [1]}] * 10, pa.struct([("v", pa.list_view(pa.int8()))])), "list_view"),
+    ],
+)
+def test_view_types_whose_size_is_not_declared_are_refused(column, kind):
+    frame = frame_of("zlib", ipc_bytes(pa.table({"c": column})))
+    with pytest.raises(CodecError, match=f"zlib: the frame holds a {kind} column"):
+        codec("zlib").decode_frame(frame)
 
 
 # -- parameters ------------------------------------------------------------------------------

@@ -46,7 +46,7 @@ import pyarrow as pa
 
 from ..core.checks import check_number
 from ..errors import StreamlabError
-from .ipc import declared_bytes, unbounded_type
+from .ipc import inspect_ipc
 
 __all__ = [
     "MAGIC",
@@ -130,15 +130,15 @@ def bytes_to_frame(
     """The inverse of :func:`frame_to_bytes`. What the stream declares (rows of every column,
     8 bytes each once in pandas, and the sizes of compressed buffers) is checked against
     ``max_decoded`` before anything is read; ``name`` is the codec, for the message."""
-    declared = declared_bytes(data)
+    declared, view = inspect_ipc(data)
+    if view is not None:
+        raise CodecError(
+            f"{name}: the frame holds a {view} column, whose decoded size it does not "
+            "declare; frames of batches never do (write such columns as plain types)"
+        )
     if declared > max_decoded:
         raise over_limit(name, max_decoded, declared)
     with pa.ipc.open_stream(data) as reader:
-        if (kind := unbounded_type(reader.schema)) is not None:
-            raise CodecError(
-                f"{name}: the frame holds a {kind} column, whose decoded size it does not "
-                "declare; frames of batches never do (write such columns as plain types)"
-            )
         table = reader.read_all()
     return table.to_pandas()
 
