@@ -128,6 +128,7 @@ class Generate(PacedSource):
             }
         )
         df.attrs["time_column"] = "time"
+        df.attrs["origin"] = self.name  # e.g. generate('sine'): where the rows come from
         return df
 
     def _frames(self) -> Iterator:

@@ -134,9 +134,13 @@ class Replay(PacedSource):
                 pieces, bad = framer.push(data)
                 df, more = parser.parse_pieces(pieces, origin=origin)
                 self.stats.schema_changes = parser.schema_changes
+                if df is not None:
+                    df.attrs["origin"] = origin
                 yield df, len(data), bad + more
             tail, bad = framer.finish(at_eof=True)
             df, more = parser.parse(tail, origin=origin, offset=framer.offset - len(tail) + 1)
+            if df is not None:
+                df.attrs["origin"] = origin
             yield df, 0, bad + more
 
     @property
