@@ -19,10 +19,11 @@ import numpy as np
 import pandas as pd
 from streamz import Stream
 
-from ..core.batch import as_ns, rows_by_key, time_column
+from ..core.batch import rows_by_key, time_column
 from ..core.checks import check_number, is_bool, shown
 from ..core.params import Param, Tunable
 from ..errors import ConfigError
+from ..ops.nstime import NAT, event_ns, sub_sat
 from ..ops.rolling import parse_window
 from .drift import check_columns
 
@@ -244,7 +245,7 @@ class robust_zscore(_Scorer):
                 f"robust_zscore(window={self._asked!r}) is a time window and needs an "
                 f"event-time column: pass on='time'; the batch has {list(x.columns)}"
             )
-        return as_ns(pd.Series(pd.to_datetime(x[col], utc=True)))
+        return event_ns(pd.Series(pd.to_datetime(x[col], utc=True)), "on")
 
     def _score(self, tail: _Tail, v: np.ndarray, t):
         v = v[:, 0]
@@ -265,8 +266,10 @@ class robust_zscore(_Scorer):
             tail.values = vals[-(self.window - 1) :] if self.window > 1 else vals[:0]
         else:
             times = np.concatenate((tail.times, t))
-            starts = np.searchsorted(times, t - self.window.value, side="right")
-            fresh = times > times[-1] - self.window.value
+            # saturating: a time minus the window near 1677 would wrap around in int64
+            w = self.window.value
+            starts = np.searchsorted(times, sub_sat(t, w, lowest=NAT), side="right")
+            fresh = times > sub_sat(times[-1], w, lowest=NAT)
             tail.values, tail.times = vals[fresh], times[fresh]
         med, mad = _median_mad(vals, starts, ends, self.min_periods)
         with np.errstate(divide="ignore", invalid="ignore"):

@@ -33,9 +33,10 @@ from sklearn.base import clone, is_classifier, is_regressor
 from sklearn.model_selection import train_test_split
 from streamz import Stream
 
-from ..core.batch import TIME_ATTR, as_ns, time_column
+from ..core.batch import TIME_ATTR, time_column
 from ..core.checks import check_duration, check_number, is_bool, shown
 from ..errors import ConfigError
+from ..ops.nstime import check_windows, event_ns, floor_to
 from .features import FeatureCheck
 
 __all__ = ["RefitStats", "WindowRefit", "refit"]
@@ -114,7 +115,7 @@ class WindowRefit:
         col = self.on or time_column(df)
         t = None
         if col is not None and col in df.columns:
-            t = as_ns(df[col].iloc[c.keep])
+            t = event_ns(df[col].iloc[c.keep], "on")
         elif self.size is not None:
             raise ConfigError(
                 f"window={pd.Timedelta(self.size)} is a duration: pass on='time column' or "
@@ -159,7 +160,9 @@ class WindowRefit:
         return _frame(out)
 
     def _time_windows(self, kept, X, y, t):
-        starts = t - t % self.size
+        if len(t):  # windows that datetime64[ns] cannot hold are refused (see ops.nstime)
+            check_windows(t.min(), t.max(), self.size, self.size, name="window")
+        starts = floor_to(t, self.size)  # floor: windows before 1970 too
         late = np.zeros(len(t), bool) if self._done_until is None else starts < self._done_until
         late_frame = None
         if late.any():

@@ -35,6 +35,7 @@ import pandas as pd
 
 from ..core.checks import check_choice, is_number_text
 from ..errors import ConfigError
+from .nstime import NAT, delta_float, event_ns
 
 __all__ = ["AGGREGATES", "Spec", "finalize", "parse_agg", "partials", "reduce"]
 
@@ -196,8 +197,9 @@ def _codes(keys: list) -> tuple[np.ndarray, pd.Index]:
     return codes, pd.MultiIndex.from_arrays([np.asarray(k)[first] for k in keys])
 
 
-#: "no time" in integer time columns (far from any real time, with room to subtract from)
-NO_TIME = -(2**62)
+#: "no time" in integer time columns: NaT's int64, below every event time of any epoch (a
+#: sentinel inside the datetime64[ns] range, such as -2**62 = 1823-11-..., would be a real time)
+NO_TIME = NAT
 
 
 class _LazyCodes:
@@ -387,7 +389,10 @@ def partials(
                     "on=... or give the source a time_column"
                 )
             if t is None:
-                t = df[time].to_numpy(dtype="datetime64[ns]").view("i8")
+                times = df[time]
+                if times.dtype.kind != "M":
+                    times = pd.to_datetime(times, utc=True)
+                t = event_ns(times, "on")
         if "ends" in bundles:
             if seq is None:
                 seq = np.arange(len(df))
@@ -403,7 +408,9 @@ def partials(
                 h = pd.Timedelta(bundle.split(":", 1)[1]).value
                 tv = t[valid]
                 ref = _reduceat(np.maximum, cv, tv, groups)
-                w = np.exp2((tv - ref[cv]) / h)  # <= 1: relative to each group's newest time
+                # <= 1: relative to each group's newest time; the difference in float without
+                # int64 wrap-around (a running aggregate may span centuries)
+                w = np.exp2(delta_float(tv, ref[cv]) / h)
                 out[f"{column}{SEP}{bundle}{SEP}ref"] = ref
                 out[f"{column}{SEP}{bundle}{SEP}s"] = np.bincount(cv, w * x, minlength=groups)
                 out[f"{column}{SEP}{bundle}{SEP}w"] = np.bincount(cv, w, minlength=groups)
@@ -495,15 +502,19 @@ def reduce(parts: pd.DataFrame, by, specs: list[Spec]) -> pd.DataFrame:
         if "ends" in bundles:
             for name, last in (("first", False), ("last", True)):
                 t_i = col(p(f"{name}_t")).astype("int64")
-                ok = t_i != NO_TIME
-                i = _pick(codes[ok], t_i[ok], col(p(f"{name}_s")).astype("int64")[ok], groups, last)
+                s_i = col(p(f"{name}_s")).astype("int64")
+                ok = (
+                    s_i != NO_TIME
+                )  # arrival numbers are >= 0: a row was there (its time may be NaT)
+                i = _pick(codes[ok], t_i[ok], s_i[ok], groups, last)
                 for suffix in ("_t", "_s", ""):
                     out[p(name + suffix)] = _take(col(p(name + suffix))[ok], i, times=suffix != "")
         for bundle in bundles:
             if bundle.startswith("ewma:"):
                 ref_i = col(p(f"{bundle}{SEP}ref")).astype("int64")
                 ref = _reduceat(np.maximum, codes, ref_i, groups)
-                scale = np.exp2((ref_i - ref[codes]) / pd.Timedelta(bundle.split(":", 1)[1]).value)
+                h = pd.Timedelta(bundle.split(":", 1)[1]).value
+                scale = np.exp2(delta_float(ref_i, ref[codes]) / h)
                 out[p(f"{bundle}{SEP}ref")] = ref
                 for k in ("s", "w"):
                     v = np.nan_to_num(col(p(f"{bundle}{SEP}{k}")).astype("float64"))

@@ -40,14 +40,15 @@ import numpy as np
 import pandas as pd
 from streamz import Stream
 
-from ..core.batch import TIME_ATTR, as_ns, time_column
+from ..core.batch import TIME_ATTR, time_column
 from ..core.checks import check_choice, check_duration, check_number
 from ..core.runner import find_sources
 from ..errors import ConfigError
+from .nstime import NAT, event_ns, sub_sat
 
 __all__ = ["AsofJoin", "asof_join"]
 
-_NEVER = -(2**62)  # "no time yet": far below any event time, with room to subtract lateness
+_NEVER = NAT  # "no time yet": NaT's int64, below every event time of any epoch
 
 
 def _duration(name: str, value) -> pd.Timedelta:
@@ -164,8 +165,8 @@ class asof_join(Stream):
             raise ConfigError(
                 f"by={missing} is not among the {side} batch's columns {list(df.columns)}"
             )
-        nat = df[col].isna().to_numpy()
-        return np.where(nat, _NEVER, as_ns(df[col])), nat
+        t = event_ns(df[col], "on")
+        return t, t == NAT
 
     def _on_left(self, x: pd.DataFrame) -> list:
         t, nat = self._times(x, "left")
@@ -181,7 +182,7 @@ class asof_join(Stream):
         t, nat = self._times(x, "right")
         newest = np.maximum.accumulate(np.concatenate(([self._right_newest], t)))
         self._right_newest = int(newest[-1])
-        late = nat | (t < newest[1:] - self.lateness.value)
+        late = nat | (t < sub_sat(newest[1:], self.lateness.value))
         results = self._send_late(x, late, "right")
         state = _append(self.right_state, x[~late])
         if state is None:  # keep the right columns, so unmatched rows have them
@@ -206,19 +207,23 @@ class asof_join(Stream):
         """Left rows older than this have their final match (None: no right row yet)."""
         if self._right_newest == _NEVER:
             return None
-        return pd.Timestamp(self._right_newest - self.lateness.value, unit="ns", tz="UTC")
+        return pd.Timestamp(int(self._right_limit()), unit="ns", tz="UTC")
+
+    def _right_limit(self) -> int:
+        """The newest right time minus the lateness (no wrap-around before 1677)."""
+        return int(sub_sat(self._right_newest, self.lateness.value))
 
     def _release(self) -> list:
         """Emit the waiting left rows whose match is final (and the overflow), then prune."""
         results: list = []
         if self.pending is not None:
-            t = as_ns(self.pending[self._col])
+            t = event_ns(self.pending[self._col])
             if self._right_done:
                 final = len(t)
             elif self._right_newest == _NEVER:
                 final = 0
             else:
-                final = int(np.searchsorted(t, self._right_newest - self.lateness.value, "left"))
+                final = int(np.searchsorted(t, self._right_limit(), "left"))
             n = max(final, len(t) - self.max_pending)
             if n:
                 rows, rest = self.pending.iloc[:n], self.pending.iloc[n:]
@@ -269,17 +274,17 @@ class asof_join(Stream):
         if self._left_done and self.pending is None:
             self.right_state = state.iloc[:0]
             return
-        t = as_ns(state[self._col])
+        t = event_ns(state[self._col])
         keep = np.ones(len(t), dtype=bool)
         if self.pending is not None:
-            oldest = int(as_ns(self.pending[self._col].iloc[:1])[0])
+            oldest = int(event_ns(self.pending[self._col].iloc[:1])[0])
         else:
             oldest = self._left_newest
         if oldest != _NEVER:  # a left row that can still come is at or after `oldest`
             k = int(np.searchsorted(t, oldest, "right"))
             keep[:k] = self._last_per_key(state.iloc[:k])
             if self.tolerance is not None:
-                keep[:k] &= t[:k] >= oldest - self.tolerance.value
+                keep[:k] &= t[:k] >= sub_sat(oldest, self.tolerance.value)
         if keep.sum() > self.max_right:  # the left side lags too far: drop the oldest
             kept = np.flatnonzero(keep)
             cut = kept[len(kept) - self.max_right]

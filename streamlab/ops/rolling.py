@@ -31,10 +31,11 @@ import numpy as np
 import pandas as pd
 from streamz import Stream
 
-from ..core.batch import as_ns, time_column
+from ..core.batch import time_column
 from ..core.checks import check_choice, is_bool, is_number_text, shown
 from ..core.params import Param, Tunable
 from ..errors import ConfigError
+from .nstime import NAT, event_ns, sub_sat
 
 __all__ = ["AGGS", "Rolling", "RollingAgg", "parse_rolling_aggs", "parse_window"]
 
@@ -293,7 +294,7 @@ class rolling(Tunable, Stream):  # streamz names its nodes in lower case
     def _late(self, both: pd.DataFrame, on: str) -> np.ndarray:
         """Rows older than a row of their key that arrived before them, or without a time."""
         t = both[on]
-        ns = pd.Series(as_ns(t))
+        ns = pd.Series(event_ns(t, "on"))
         newest = (
             ns.groupby([both[k] for k in self.keys], dropna=False).cummax()
             if self.keys
@@ -328,12 +329,13 @@ class rolling(Tunable, Stream):  # streamz names its nodes in lower case
             if self.keys:
                 return both.groupby(self.keys, sort=False, dropna=False).tail(self.span - 1)
             return both.tail(self.span - 1)
-        t = both[on]
+        ns = pd.Series(event_ns(both[on], "on"))  # no NaT here: late rows are gone
         if self.keys:
-            newest = t.groupby([both[k] for k in self.keys], dropna=False).transform("max")
+            newest = ns.groupby([both[k] for k in self.keys], dropna=False).transform("max")
         else:
-            newest = t.max()
-        return both[t > newest - self.span]
+            newest = ns.max()
+        # in int64, saturating: `newest - span` near 1677 is out of Timestamp's range
+        return both[ns.to_numpy() > sub_sat(np.asarray(newest), self.span.value, lowest=NAT)]
 
 
 Rolling = rolling

@@ -18,7 +18,15 @@ closes; ``"update"`` emits, after each batch, the windows that batch changed (op
 their values so far); ``"complete"`` emits the whole result table after each batch and never
 closes a window (so it never drops a row as late; its state grows with the number of windows).
 At the end of the input (``end_of_input``) an append-mode step emits its open windows.
-Windows start at multiples of their size (or slide) since the Unix epoch, in UTC.
+Windows start at multiples of their size (or slide) since the Unix epoch, in UTC (naive times
+are taken as UTC; output times are UTC).
+
+Any epoch: window bounds are worked out on int64 nanoseconds with integer arithmetic only (see
+``nstime.py``), so they are exact over the whole ``datetime64[ns]`` range, before 1970 and over
+spans of centuries. A window that would start before 1677-09-21T00:12:43.145224193 or end after
+2262-04-11T23:47:16.854775807 cannot be written as ``datetime64[ns]``: a batch with a row in
+such a window is refused with a ConfigError naming the row's time, the window and the limit
+(pandas ``resample`` fails on those rows too), before the step counts or keeps anything of it.
 """
 
 from __future__ import annotations
@@ -30,15 +38,24 @@ import numpy as np
 import pandas as pd
 from streamz import Stream
 
-from ..core.batch import TIME_ATTR, as_ns, time_column
+from ..core.batch import TIME_ATTR, time_column
 from ..core.checks import check_choice, check_duration, check_number, is_bool, shown
 from ..errors import ConfigError
 from .aggregates import finalize, parse_agg, partials, reduce
+from .nstime import (
+    FIRST,
+    LAST,
+    NAT,
+    check_windows,
+    edges,
+    event_ns,
+    floor_to,
+    sub_sat,
+)
 
 __all__ = ["LATE_POLICIES", "OUTPUT_MODES", "WindowStats", "session_window", "window"]
 
 OUTPUT_MODES = ("append", "update", "complete")
-_NEVER = -(2**62)  # "no time yet": far below any event time, with room to subtract lateness
 LATE_POLICIES = ("drop", "stream", "update")
 
 
@@ -120,24 +137,31 @@ class _Windowed(Stream):
         times = df[col]
         if times.dtype.kind != "M":
             times = pd.to_datetime(times, utc=True)
-        return col, as_ns(times)
+        return col, event_ns(times, "on")
 
     def _timed(self, x: pd.DataFrame):
         """The batch without rows that have no event time (counted), its time column and its
-        times in nanoseconds."""
+        times in nanoseconds. Refuses the batch (before counting it) if a row's window does
+        not fit in datetime64[ns] (see the module docstring)."""
         col, t = self._times(x)
-        ok = t != np.iinfo(np.int64).min
+        ok = t != NAT
         if not ok.all():
-            self.stats.missing_time += int((~ok).sum())
             x, t = x[ok], t[ok]
+        if len(t):
+            self._check_range(t)
+        self.stats.missing_time += int((~ok).sum())
         self.stats.rows += len(x)
         return x, col, t
 
+    def _check_range(self, t: np.ndarray) -> None:
+        raise NotImplementedError
+
     def _prior_max(self, t: np.ndarray) -> np.ndarray:
-        """For each row, the largest event time among the rows that arrived before it."""
-        start = _NEVER if self._max_t is None else self._max_t
+        """For each row, the largest event time among the rows that arrived before it (NaT
+        before the first row: below every event time, whatever its epoch)."""
+        start = NAT if self._max_t is None else self._max_t
         running = np.maximum.accumulate(np.concatenate(([start], t)))
-        if running[-1] > _NEVER:
+        if running[-1] != NAT:
             self._max_t = int(running[-1])
         return running[:-1]
 
@@ -150,7 +174,8 @@ class _Windowed(Stream):
         return bool((t[1:] >= t[:-1]).all())
 
     def _watermark(self) -> int | None:
-        return None if self._max_t is None else self._max_t - self.lateness
+        """The newest time minus the lateness (not below 1677-09-21: it cannot wrap around)."""
+        return None if self._max_t is None else int(sub_sat(self._max_t, self.lateness))
 
     def _merge(self, parts: pd.DataFrame) -> None:
         both = (
@@ -297,12 +322,18 @@ class window(_Windowed):
             self._max_t = int(t[-1]) if len(t) else self._max_t
         else:
             prior = self._prior_max(t)
-            wm_row = prior - self.lateness if self.output != "complete" else np.full(len(t), _NEVER)
-            # every (row, window) pair: the k-th window back from the one the row falls in
+            complete = self.output == "complete"
+            wm_row = np.full(len(t), NAT) if complete else sub_sat(prior, self.lateness)
+            # every (row, window) pair: the k-th window back from the one the row falls in;
+            # _check_range made sure the windows that hold a row start at or after 1677-09-21
+            # and end by 2262-04-11, so only pairs that cannot hold the row could wrap: skipped
             ordered = False
             rows = np.repeat(np.arange(len(t)), per)
-            starts = (t - t % self.slide)[rows] - np.tile(np.arange(per), len(t)) * self.slide
-            inside = starts + self.size > t[rows]
+            back = np.tile(np.arange(per, dtype="int64"), len(t)) * self.slide
+            floor = floor_to(t, self.slide)[rows]
+            fits = floor >= FIRST + back
+            starts = floor - np.where(fits, back, 0)
+            inside = fits & (starts + self.size > t[rows])
             rows, starts = rows[inside], starts[inside]
             closed = starts + self.size <= wm_row[rows]
         out = []
@@ -337,7 +368,7 @@ class window(_Windowed):
                     x, [], self.specs, time=col, seq=seq, names=["_ws"], runs=runs, index=index
                 )
         if starts is None:
-            starts = t - t % self.slide
+            starts = floor_to(t, self.slide)
         if rows is None:
             sub, s = x, seq  # one window per row (tumbling): no copy of the batch
         else:
@@ -350,16 +381,19 @@ class window(_Windowed):
         """For time-ordered rows, where each window's rows begin and that window's start,
         by binary search over the window edges (as pandas ``resample`` does); ``None`` when
         the batch is too sparse for that to pay."""
-        first, last = t[0] - t[0] % self.slide, t[-1] - t[-1] % self.slide
-        if (last - first) // self.slide > len(t):
+        first, last = int(floor_to(t[0], self.slide)), int(floor_to(t[-1], self.slide))
+        if (last - first) // self.slide > len(t):  # Python ints: the span may exceed int64
             return None
-        edges = np.arange(first, last + 1, self.slide)
-        pos = np.searchsorted(t, edges)
+        bounds = edges(first, last, self.slide)  # integers: np.arange would lose the last one
+        pos = np.searchsorted(t, bounds)
         used = np.diff(np.append(pos, len(t))) > 0
-        return pos[used], edges[used]
+        return pos[used], bounds[used]
+
+    def _check_range(self, t: np.ndarray) -> None:
+        check_windows(t.min(), t.max(), self.size, self.slide)
 
     def _ends(self, state):
-        return state.index.get_level_values("_ws").to_numpy() + self.size
+        return state.index.get_level_values("_ws").to_numpy() + self.size  # <= LAST: checked
 
     def _fire(self, touched) -> pd.DataFrame | None:
         if self.state is None or not len(self.state):
@@ -382,12 +416,12 @@ class window(_Windowed):
                 self.fired = kept if self.fired is None else pd.concat([self.fired, kept])
             self.state = self.state[~closing]
         if self.fired is not None and len(self.fired):
-            self.fired = self.fired[self._ends(self.fired) + self.retain > wm]
+            self.fired = self.fired[self._ends(self.fired) > sub_sat(wm, self.retain, lowest=NAT)]
         return result
 
     def _update_fired(self, x, rows, starts, col, seq):
         wm = self._watermark()
-        keep = starts + self.size + self.retain > wm
+        keep = starts + self.size > sub_sat(wm, self.retain, lowest=NAT)  # end + retain > wm
         self.stats.too_late += len(np.unique(rows[~keep]))
         if not keep.any():
             return None
@@ -435,7 +469,7 @@ class window(_Windowed):
         self._seq += len(x)
         parts = partials(sub, ["_ws", *keys], self.specs, time=col, seq=seq)
         if col is not None:
-            tt = pd.to_datetime(sub[col], utc=True).to_numpy(dtype="datetime64[ns]").view("i8")
+            tt = event_ns(pd.to_datetime(sub[col], utc=True), "on")
             parts["_tmin"] = (
                 pd.Series(tt, index=sub.index)
                 .groupby([sub[c] for c in ["_ws", *keys]], sort=False, dropna=False)
@@ -543,7 +577,9 @@ class session_window(_Windowed):
         x, col, t = self._timed(x)
         prior = self._prior_max(t)
         late_rows = (
-            (t < prior - self.lateness) if self.output != "complete" else np.zeros(len(t), bool)
+            (t < sub_sat(prior, self.lateness))
+            if self.output != "complete"
+            else np.zeros(len(t), bool)
         )
         out = self._send_late(x, late_rows)
         seq = np.arange(self._seq, self._seq + len(x))
@@ -571,12 +607,18 @@ class session_window(_Windowed):
         else:
             both = rows
         both = both.sort_values([*keys, "_first"], kind="stable", ignore_index=True)
-        reach = both.groupby(keys, sort=False)["_last"].cummax() if keys else both["_last"].cummax()
-        before = (
-            reach.groupby([both[k] for k in keys], sort=False).shift() if keys else reach.shift()
+        # in int64 throughout (a shift to float would round nanoseconds past 2**53)
+        first = both["_first"].to_numpy(dtype="int64")
+        group = (
+            both.groupby(keys, sort=False, dropna=False).ngroup().to_numpy()
+            if keys
+            else np.zeros(len(both), dtype="int64")
         )
-        new = before.isna() | (both["_first"] >= before + self.gap)
-        both["_sid"] = np.cumsum(new.to_numpy())
+        reach = both["_last"].groupby(group, sort=False).cummax().to_numpy(dtype="int64")
+        new = np.ones(len(both), dtype=bool)  # a key's first interval starts a session
+        gone = sub_sat(first[1:], self.gap, lowest=NAT) >= reach[:-1]  # first >= reach + gap
+        new[1:] = (group[1:] != group[:-1]) | gone
+        both["_sid"] = np.cumsum(new)
         start = both.groupby("_sid")["_first"].min()
         sid_of_row = np.empty(len(t), "int64")
         r = both[both["_src"] >= 0]
@@ -605,10 +647,19 @@ class session_window(_Windowed):
             self.state = parts
         return parts.index
 
+    def _check_range(self, t: np.ndarray) -> None:
+        end = int(t.max()) + self.gap  # a session ends `gap` after its last event
+        if end > LAST:
+            raise ConfigError(
+                f"gap: a session holding event time {pd.Timestamp(int(t.max()))} would end "
+                f"after {pd.Timestamp(LAST)}, the last time datetime64[ns] can hold; use a "
+                "shorter gap, or keep event times at least a gap away from that limit"
+            )
+
     def _fire(self, touched):
         if self.state is None or not len(self.state):
             return None
-        ends = self.state["_last"].to_numpy() + self.gap
+        ends = self.state["_last"].to_numpy() + self.gap  # <= LAST: checked
         if self.output == "complete":
             return self._frame(self.state, "_ws", ends)
         closing = ends <= self._watermark()
