@@ -40,7 +40,7 @@ from streamlab.compress.ipc import declared_bytes
 from streamlab.errors import ConfigError
 from streamlab.viz import Dashboard, counters, histogram, line, table
 
-from support import wait_until
+from support import LineServer, wait_until
 
 MIB = 1 << 20
 ZERO = bytes(MIB)
@@ -433,6 +433,20 @@ async def test_a_bomb_over_tcp_is_a_dead_letter_and_the_connection_goes_on():
     assert letter["reason"].item().startswith("zlib: decodes to more than max_decoded=2097152")
     assert letter["origin"].item().startswith("peer 127.0.0.1:")
     assert [df["x"].tolist() for df in got] == [[1.0, 2.0], [1.0, 2.0]]
+
+
+async def test_from_tcp_makes_a_bomb_a_dead_letter_too():
+    good = codec("lzma").encode_frame(pd.DataFrame({"x": [7]}))
+    bomb = b"SLF1\x04lzma" + zeros("lzma", 64)
+    server = await LineServer([[struct.pack(">I", len(f)) + f for f in (good, bomb, good)]]).start()
+    src = streamlab.from_tcp(
+        "127.0.0.1", server.port, codec="lzma", max_decoded=MIB, reconnect=False
+    )
+    got, bad = src.sink_to_list(), src.errors.sink_to_list()
+    await streamlab.arun(src)
+    await server.stop()
+    assert [df["x"].tolist() for df in got] == [[7], [7]]
+    assert pd.concat(bad)["reason"].item().startswith("lzma: decodes to more than max_decoded=")
 
 
 # -- the whole receiver, in its own process --------------------------------------------------
