@@ -475,3 +475,16 @@ def test_generate_to_parquet_writes_every_row(tmp_path):
     got = list(read_parquet_frames(tmp_path, batch_rows=7_000))
     assert got[0].attrs["time_column"] == "time"
     pd.testing.assert_frame_equal(pd.concat(got, ignore_index=True), want)
+
+
+def test_a_first_batch_of_python_objects_is_refused_with_the_reason(tmp_path):
+    """Parquet has no type for tuples and dicts: the batch goes to .errors, whole, with pyarrow's
+    reason; nothing is written and nothing is changed into something else."""
+    src = Stream()
+    sink = src.to_parquet(tmp_path, rows_per_file=1)
+    letters = sink.errors.sink_to_list()
+    src.emit(pd.DataFrame({"id": [1, 2], "o": pd.Series([(1, "a"), {"k": 1}], dtype=object)}))
+    sink.flush()
+    (letter,) = letters
+    assert letter["reason"].iloc[0].startswith("cannot be stored as Parquet: ")
+    assert letter["rows"].tolist() == [2] and list(tmp_path.glob("*.parquet")) == []

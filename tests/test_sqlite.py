@@ -62,6 +62,42 @@ def test_round_trip_keeps_every_dtype_and_every_bit(tmp_path):
     assert sink.stats.rows == len(df)
 
 
+def test_units_float32_durations_and_categories_come_back_as_written(tmp_path):
+    """pandas 3 makes microsecond times by default: they came back as nanoseconds, float32 as
+    float64, durations as text. Each comes back with the dtype it was written with."""
+    t = pd.Timestamp("2026-03-29T00:30", tz="UTC") + pd.to_timedelta(np.arange(6) * 1800, "s")
+    df = pd.DataFrame(
+        {
+            "us": t.as_unit("us"),
+            "s_local": t.as_unit("s").tz_convert("Europe/Berlin"),
+            "ms_naive": t.tz_localize(None).as_unit("ms"),
+            "f32": np.array([0.1, np.nan, 3.4e38, -0.5, 1e-7, 2.0], dtype="float32"),
+            "d": pd.to_timedelta([1, None, 3, 4, 5, 6], unit="ms"),
+            "c": pd.Categorical(["a", "b", None, "a", "b", "a"]),
+        }
+    )
+    src = Stream()
+    src.to_sqlite(tmp_path / "u.db", "t")
+    src.emit(df.iloc[:4])
+    src.emit(df.iloc[4:])
+    back = streamlab.Store(tmp_path / "u.db").query("SELECT * FROM t")
+    pd.testing.assert_frame_equal(back, df, check_exact=True)
+
+
+def test_a_column_of_python_objects_is_refused_with_its_name(tmp_path):
+    src = Stream()
+    sink = src.to_sqlite(tmp_path / "o.db", "t")
+    errors = sink.errors.sink_to_list()
+    src.emit(pd.DataFrame({"id": [1, 2], "o": pd.Series([(1, "a"), None], dtype=object)}))
+    src.emit(pd.DataFrame({"id": [3], "o": pd.Series(["text"], dtype=object)}))
+    assert [r for e in errors for r in e["reason"]] == [
+        "column 'o' holds tuple values; SQLite stores numbers, text and bytes: convert the "
+        "column (e.g. to JSON text) first"
+    ]
+    assert errors[0]["rows"].tolist() == [2] and sink.stats.dropped == 1
+    assert streamlab.Store(tmp_path / "o.db").query("SELECT * FROM t")["id"].tolist() == [3]
+
+
 def test_negative_zero_is_the_one_float_sqlite_does_not_keep(tmp_path):
     src = Stream()
     src.to_sqlite(tmp_path / "z.db", "t")

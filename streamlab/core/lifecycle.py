@@ -20,7 +20,16 @@ import weakref
 
 from . import streamz_compat
 
-__all__ = ["SIDE_OUTPUTS", "cell_key", "register", "release", "running_sources", "sinks_below"]
+__all__ = [
+    "SIDE_OUTPUTS",
+    "cell_key",
+    "nodes_below",
+    "register",
+    "release",
+    "restart_below",
+    "running_sources",
+    "sinks_below",
+]
 
 #: Attributes that name a node's side-output streams (dead letters, late rows).
 SIDE_OUTPUTS = ("errors", "late")
@@ -75,25 +84,54 @@ def running_sources() -> list:
     return [s for s in _ALL if s.running]
 
 
-def sinks_below(node) -> tuple[list, dict[int, object]]:
-    """The streamz sinks fed by ``node``: through its downstreams and the side outputs
-    (``.errors``, ``.late``) of every node on the way. Also returns, for each side-output
-    stream met, the node that owns it (by ``id``)."""
-    sinks, owners, seen, stack = [], {}, set(), [node]
+def nodes_below(node) -> tuple[list, dict[int, object]]:
+    """Every node fed by ``node`` (itself first): through its downstreams and the side
+    outputs (``.errors``, ``.late``) of every node on the way. Also returns, for each
+    side-output stream met, the node that owns it (by ``id``)."""
+    nodes, owners, seen, stack = [], {}, set(), [node]
     while stack:
         n = stack.pop()
         if id(n) in seen:
             continue
         seen.add(id(n))
-        if streamz_compat.is_sink(n):
-            sinks.append(n)
+        nodes.append(n)
         stack.extend(d for d in list(getattr(n, "downstreams", ())) if d is not None)
         for name in SIDE_OUTPUTS:
             side = n.__dict__.get(name) if hasattr(n, "__dict__") else None
             if side is not None and hasattr(side, "downstreams"):
                 owners[id(side)] = n
                 stack.append(side)
-    return sinks, owners
+    return nodes, owners
+
+
+def sinks_below(node) -> tuple[list, dict[int, object]]:
+    """The streamz sinks among :func:`nodes_below` ``node``, and the side-output owners."""
+    nodes, owners = nodes_below(node)
+    return [n for n in nodes if streamz_compat.is_sink(n)], owners
+
+
+def restart_below(source) -> list:
+    """``source`` starts again: every node below it that keeps state forgets it (its
+    ``reset()``), so a second run gives what the first gave, not a continuation of it (a
+    window would otherwise hold every replayed row as late). Returns the nodes reset.
+
+    Examples
+    --------
+    >>> import streamlab
+    >>> src = streamlab.generate("sine", rows=100)
+    >>> counts = src.aggregate({"value": "count"}, output="complete").sink_to_list()
+    >>> _ = streamlab.run(src); _ = streamlab.run(src)  # the same source, run twice
+    >>> counts[-1]["value_count"].tolist()  # the second run counted afresh
+    [100]
+    """
+    nodes, _ = nodes_below(source)
+    done = []
+    for node in nodes:
+        hook = getattr(node, "reset", None)
+        if node is not source and callable(hook):
+            hook()
+            done.append(node)
+    return done
 
 
 def _fed_only_by_stopped_sources(sink, owners: dict[int, object]) -> bool:

@@ -99,6 +99,8 @@ class BatchSource(Source):
             ) from None
         for earlier in lifecycle.register(self):
             earlier.stop()
+        if self.started:  # started before: the steps below start afresh too
+            lifecycle.restart_below(self)
         self._prepare()
         self._bind_loop()
         self.stopped = False

@@ -68,14 +68,20 @@ def _quote(name: str) -> str:
 
 def _sql_type(dtype) -> str:
     kind = getattr(dtype, "kind", "O")
-    return {"i": "INTEGER", "u": "INTEGER", "b": "INTEGER", "M": "INTEGER", "f": "REAL"}.get(
-        kind, "TEXT"
-    )
+    return {
+        "i": "INTEGER",
+        "u": "INTEGER",
+        "b": "INTEGER",
+        "M": "INTEGER",
+        "m": "INTEGER",
+        "f": "REAL",
+    }.get(kind, "TEXT")
 
 
 def _column_values(s: pd.Series) -> list:
-    """A column as the Python values sqlite3 binds: times as int ns, missing as None."""
-    if s.dtype.kind == "M":
+    """A column as the Python values sqlite3 binds: times and durations as int ns, missing
+    as None."""
+    if s.dtype.kind in "Mm":
         values = (s.dt.as_unit("ns") if s.dt.unit != "ns" else s).array.asi8.tolist()
         if s.isna().any():
             for i in np.flatnonzero(s.isna().to_numpy()).tolist():
@@ -86,6 +92,32 @@ def _column_values(s: pd.Series) -> list:
     if s.hasnans if hasattr(s, "hasnans") else s.isna().any():
         return s.astype(object).where(s.notna(), None).tolist()
     return s.tolist()
+
+
+_STORABLE = (str, bytes, int, float, bool, type(None))
+
+
+def _python_objects(df: pd.DataFrame) -> str | None:
+    """Why a batch cannot be stored, if a column holds Python objects SQLite has no type for
+    (tuples, lists, dicts...): named, not a binding error about "parameter 2"."""
+    for col in df.columns:
+        s = df[col]
+        if s.dtype != object or pd.api.types.infer_dtype(s, skipna=True) in (
+            "string",
+            "bytes",
+            "integer",
+            "floating",
+            "boolean",
+            "empty",
+        ):
+            continue
+        odd = next((v for v in s if not isinstance(v, _STORABLE) and v is not pd.NA), None)
+        if odd is not None:
+            return (
+                f"column {col!r} holds {type(odd).__name__} values; SQLite stores numbers, "
+                "text and bytes: convert the column (e.g. to JSON text) first"
+            )
+    return None
 
 
 def _connect(path: Path, timeout: float) -> sqlite3.Connection:
@@ -184,6 +216,9 @@ class to_sqlite(Sink):
             and self._columns[c] != str(df[c].dtype)
             and not _compatible(self._columns[c], df[c].dtype)
         ]
+        unstorable = _python_objects(df)
+        if unstorable:
+            raise _Rejected(unstorable)
         if changed:
             raise _Rejected(
                 f"column {changed[0]!r} changed type from {self._columns[changed[0]]}"
@@ -271,6 +306,13 @@ class to_sqlite(Sink):
             {"time": [pd.Timestamp.now(tz="UTC")], "reason": [reason], "rows": [len(df)]}
         )
         return self.errors._emit(rejected)
+
+    def reset(self) -> None:
+        """Its source starts again: ``mode="replace"`` replaces the table again (so a second
+        run leaves what the first left); ``append`` appends, as asked."""
+        if self.mode == "replace":
+            self.close()
+            self._replaced = False
 
     def close(self) -> None:
         """Close the database connection (the next batch opens it again)."""
@@ -377,7 +419,17 @@ class Store:
 
 
 def restore(df: pd.DataFrame, dtypes: dict[str, str]) -> pd.DataFrame:
-    """Give columns read from SQLite back the pandas dtypes they were written with."""
+    """Give columns read from SQLite back the pandas dtypes they were written with: times and
+    durations in their unit and zone, float32, booleans, nullable types, categories (with the
+    categories the stored values hold).
+
+    Examples
+    --------
+    >>> raw = pd.DataFrame({"t": [1_500_000_000], "x": [0.5], "d": [None]})
+    >>> back = restore(raw, {"t": "datetime64[s, UTC]", "x": "float32", "d": "timedelta64[us]"})
+    >>> back.dtypes.astype(str).tolist(), back["t"].iloc[0]
+    (['datetime64[s, UTC]', 'float32', 'timedelta64[us]'], Timestamp('1970-01-01 00:00:01+0000', tz='UTC'))
+    """
     for col in df.columns:
         want = dtypes.get(col)
         s = df[col]
@@ -385,24 +437,30 @@ def restore(df: pd.DataFrame, dtypes: dict[str, str]) -> pd.DataFrame:
             if isinstance(s.dtype, pd.Float64Dtype):
                 df[col] = s.astype("float64")
             continue
-        if want.startswith("datetime64"):
-            tz = "UTC" if "UTC" in want or "," in want else None
-            values = pd.to_datetime(
-                s.to_numpy(dtype="int64", na_value=np.iinfo(np.int64).min),
-                unit="ns",
-                utc=tz is not None,
-            )
-            df[col] = pd.Series(values, index=df.index)
-            if tz is not None and want.endswith("]") and "UTC" not in want:
-                df[col] = df[col].dt.tz_convert(want.split(", ")[1].rstrip("]"))
-        elif want in ("float64", "float32"):
-            df[col] = s.astype("float64").to_numpy(na_value=np.nan) if len(s) else s.astype(want)
-        elif want in ("bool",):
+        try:
+            target = pd.api.types.pandas_dtype(want)
+        except (TypeError, ValueError):  # written by another pandas: keep what SQL gave
+            continue
+        kind = getattr(target, "kind", "O")
+        numpy = not isinstance(target, pd.api.extensions.ExtensionDtype)
+        if kind in "Mm":
+            ns = s.to_numpy(dtype="int64", na_value=np.iinfo(np.int64).min)
+            if kind == "m":
+                values = pd.to_timedelta(ns, unit="ns")
+            else:
+                tz = getattr(target, "tz", None)
+                values = pd.to_datetime(ns, unit="ns", utc=tz is not None)
+                values = values.tz_convert(tz) if tz is not None else values
+            df[col] = pd.Series(values, index=df.index).astype(target)
+        elif kind == "f" and numpy:
+            df[col] = s.to_numpy(dtype="float64", na_value=np.nan).astype(target)
+        elif kind == "b" and numpy:
             df[col] = s.astype("bool")
+        elif isinstance(target, pd.CategoricalDtype) and pd.api.types.is_string_dtype(s.dtype):
+            df[col] = s.astype("str").astype(target)  # text categories, as pandas makes them
         else:
-            # a dtype this pandas cannot make (written by another version): keep what SQL gave
             with contextlib.suppress(TypeError, ValueError):
-                df[col] = s.astype(want)
+                df[col] = s.astype(target)
     return df
 
 

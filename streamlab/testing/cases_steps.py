@@ -127,6 +127,7 @@ def _net(kind: str):
 
 
 COLUMNS = ["t", "k", "v", "n", "y"]
+SECONDS = "Parquet has no seconds unit: pyarrow writes datetime64[s] as milliseconds"
 
 
 def _csv_reference(df: pd.DataFrame) -> pd.DataFrame:
@@ -288,14 +289,55 @@ def STEP_CASES(context: Context | None = None) -> dict[str, list[Case]]:
     pq_make, pq_collect = _parquet(ctx)
     rows = data.assign(id=np.arange(len(data))).pipe(_with_time)  # sinks: read back by id
     same = {"reference": lambda d: d, "rows_kept": True, "time_column": "t"}
-    cases["to_sqlite"] = [Case("to_sqlite", sq_make, rows, collect=sq_collect, **same)]
-    cases["to_parquet"] = [Case("to_parquet", pq_make, rows, collect=pq_collect, **same)]
+    appends = {
+        "restart": "append mode: a source started again appends its rows again, as asked "
+        "(mode='replace' starts afresh: its own case)"
+    }
+    no_objects = {
+        "dtypes:z_object": "SQLite stores numbers, text and bytes: a batch with a column of Python "
+        "objects (tuples) is refused whole, with the reason, on .errors (test_sqlite)"
+    }
+    cases["to_sqlite"] = [
+        Case(
+            "to_sqlite",
+            sq_make,
+            rows,
+            collect=sq_collect,
+            not_applicable={**appends, **no_objects},
+            **same,
+        ),
+        Case(
+            "to_sqlite replace",
+            lambda s: s.to_sqlite(ctx.path(".db"), "readings", mode="replace"),
+            rows,
+            collect=sq_collect,
+            not_applicable=no_objects,
+            **same,
+        ),
+    ]
+    cases["to_parquet"] = [
+        Case(
+            "to_parquet",
+            pq_make,
+            rows,
+            collect=pq_collect,
+            not_applicable={
+                **appends,
+                "epochs:unit s": SECONDS,
+                "dtypes:z_time_s": SECONDS,
+                "dtypes:z_object": "Parquet has no type for a column of Python objects (tuples): "
+                "the batch is refused whole, with the reason, on .errors (test_parquet)",
+            },
+            **same,
+        )
+    ]
     cases["record"] = [
         Case(
             "record to SQLite",
             lambda s: s.record(ctx.path(".db")),
             rows,
             collect=_recording,
+            not_applicable={**appends, **no_objects},
             **same,
         )
     ]

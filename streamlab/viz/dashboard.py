@@ -189,7 +189,9 @@ class Dashboard:
             node = p.on if p.on is not None else self.stream
             by_node.setdefault(id(node), (node, []))[1].append(p)
         for node, plots in by_node.values():
-            self._sinks.append(node.sink(self._feeder(plots)))
+            sink = node.sink(self._feeder(plots))
+            sink.reset = functools.partial(_clear, plots)  # a source started again: start afresh
+            self._sinks.append(sink)
         for node in pipeline_nodes(self.stream):  # every dead-letter stream of the pipeline
             errors = getattr(node, "errors", None)
             if isinstance(errors, Stream) and not isinstance(node, BatchSource):
@@ -533,6 +535,11 @@ def _one_way_bokeh_model():
                 super()._sync_model(model, content, buffers)
 
     return OneWayBokehModel
+
+
+def _clear(plots) -> None:
+    for p in plots:
+        p.clear()
 
 
 def _raw(value) -> str:

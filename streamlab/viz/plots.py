@@ -110,6 +110,26 @@ class Plot:
             self._pending_rows -= len(old)
             self.thinned += len(old)
 
+    def clear(self) -> None:
+        """Forget what was shown: the source started again, from its start (the page's
+        sources are emptied, not rebuilt)."""
+        self._pending.clear()
+        self._pending_rows = 0
+        for src in self._sources():
+            src.data = {
+                k: np.empty(0, dtype=v.dtype) if isinstance(v, np.ndarray) else []
+                for k, v in src.data.items()
+            }
+        self._restart()
+
+    def _sources(self) -> list:
+        """Every ColumnDataSource this plot feeds."""
+        source = getattr(self, "source", None)
+        return [] if source is None else [source]
+
+    def _restart(self) -> None:
+        """Counters a plot keeps besides its sources (subclasses)."""
+
     def _take(self) -> pd.DataFrame | None:
         if not self._pending:
             return None
@@ -284,6 +304,13 @@ class TimeSeries(Plot):
             "x", "y", source=src, size=9, marker=marker, color=MARK_COLOURS[kind], legend_label=flag
         )
 
+    def _sources(self) -> list:
+        return [*self.sources.values(), *self.marks.values()]
+
+    def _restart(self) -> None:
+        self.rows = 0
+        self.hidden_keys.clear()
+
     def _add_marks(self) -> None:
         from bokeh.models import ColumnDataSource
 
@@ -379,6 +406,10 @@ class Histogram(Plot):
         self._values: collections.deque = collections.deque()
         self._n = 0
         self.source = None
+
+    def _restart(self) -> None:
+        self._values.clear()
+        self._n = 0
 
     def _build(self):
         from bokeh.models import ColumnDataSource
@@ -478,6 +509,9 @@ class Metric(Plot):
         self.source = None
         self._last_rows = None
         self._t0 = time.monotonic()
+
+    def _restart(self) -> None:
+        self._last_rows = None
 
     def _current(self) -> dict:
         m = self.node.metrics
