@@ -641,6 +641,13 @@ def cases(csv) -> list[Case]:
             xfail={"numpy": f"core/source.py:188 {LEAKS} (_budget)"},
         ),
         R("run(timeout)", _timed_run, 5.0, (0, -1.0), 5),
+        R(
+            "generate.set_param(speed)",
+            source_run(_speed_set, run_it=True, paced=True),
+            1000.0,
+            (-1.0,),
+            1000,
+        ),
         # -- sketches (streamlab.stats) -------------------------------------------------------------
         I("KLL.k", sketch_run(lambda v: KLL(k=v), lambda s: s.quantile(0.5)), 64, (4, 2.5)),
         I("KLL.seed", sketch_run(lambda v: KLL(seed=v), lambda s: s.quantile(0.5)), 3, (-1, 2.5)),
@@ -677,6 +684,12 @@ def gen(param: str, *, paced: bool = False):
     return source_run(
         lambda v: streamlab.generate("bursts", **{"rows": 300, param: v}), run_it=True, paced=paced
     )
+
+
+def _speed_set(value):
+    src = streamlab.generate("bursts", rows=300)
+    src.set_param("speed", value)
+    return src
 
 
 def _stepped(value):
