@@ -51,6 +51,22 @@ def test_a_corrupt_frame_goes_to_dead_letters_and_the_next_decodes():
     assert step.stats.bad == 3
 
 
+@pytest.mark.parametrize("name", ["zlib", "zstd", "timeseries", "huffman"])
+def test_a_batch_the_codec_cannot_encode_is_a_dead_letter_and_the_stream_goes_on(name):
+    """A column of mixed Python objects has no Arrow type: the batch goes whole to .errors
+    with the codec's reason (it used to raise and end the stream)."""
+    src = Stream()
+    step = src.compress(name)
+    out, bad = step.decompress(name).sink_to_list(), step.errors.sink_to_list()
+    src.emit(pd.DataFrame({"x": [1.0, 2.0], "o": pd.Series([(1, "a"), "b"], dtype=object)}))
+    src.emit(pd.DataFrame({"x": [3.0], "o": pd.Series(["c"], dtype=object)}))
+    assert [df["x"].tolist() for df in out] == [[3.0]]
+    (letter,) = bad
+    assert letter["reason"].item().startswith(f"{name} cannot encode this batch: ")
+    assert letter["origin"].item() == "batch 1" and letter["raw"].item().startswith(b"1.0,")
+    assert step.stats.bad == 2 and step.stats.rows == 1
+
+
 async def test_compressed_frames_over_tcp_with_a_corrupt_one_in_between():
     server = streamlab.listen_tcp(0, codec="zstd")
     got, bad = server.sink_to_list(), server.errors.sink_to_list()

@@ -225,7 +225,7 @@ def test_registry_names():
         ),
         (
             lambda: lttb([1, 2, 3], [1, 2, 3], 1),
-            "n_out must be >= 2, not 1; ask for at least the two end points",
+            "n_out must be >= 2, not 1; ask for at least the two end points; for example n_out=2",
         ),
     ],
 )

@@ -108,10 +108,22 @@ def test_registry_builds_it_with_keyword_parameters():
 @pytest.mark.parametrize(
     ("value", "message"),
     [
-        (8, "max_bits must be >= 9, not 8; the .Z format allows 9..16 bits per code"),
-        (17, "max_bits must be <= 16, not 17; the .Z format allows 9..16 bits per code"),
-        (12.0, "max_bits must be an integer, not 12.0; the .Z format allows 9..16 bits per code"),
-        ("16", "max_bits must be an integer, not '16'; the .Z format allows 9..16 bits per code"),
+        (
+            8,
+            "max_bits must be >= 9, not 8; the .Z format allows 9..16 bits per code; for example max_bits=9",
+        ),
+        (
+            17,
+            "max_bits must be <= 16, not 17; the .Z format allows 9..16 bits per code; for example max_bits=9",
+        ),
+        (
+            12.0,
+            "max_bits must be an integer, not 12.0; the .Z format allows 9..16 bits per code; for example max_bits=9",
+        ),
+        (
+            "16",
+            "max_bits must be an integer, not '16'; the .Z format allows 9..16 bits per code; for example max_bits=9",
+        ),
     ],
 )
 def test_max_bits_is_checked(value, message):

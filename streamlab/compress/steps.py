@@ -7,6 +7,7 @@ import time
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from streamz import Stream
 
 from ..core.deadletter import DeadLetter, dead_letter_frame
@@ -20,10 +21,16 @@ from .registry import lossless_codecs
 
 __all__ = ["compare", "compress", "decompress"]
 
+#: What a codec raises for a batch it cannot represent (Arrow's errors, a column the
+#: time-series codec refuses): the batch goes to ``.errors``, the stream goes on.
+_UNENCODABLE = (pa.ArrowException, TypeError, ValueError, OverflowError)
+
 
 @Stream.register_api()
 class compress(Tunable, Stream):
-    """Each batch becomes one self-describing compressed frame (``bytes``).
+    """Each batch becomes one self-describing compressed frame (``bytes``). A batch the codec
+    cannot encode (a column of Python objects Arrow has no type for) goes whole to
+    ``.errors`` with the reason, and the stream goes on.
 
     Examples
     --------
@@ -39,6 +46,8 @@ class compress(Tunable, Stream):
         self.codec = get_codec(codec, **params)
         super().__init__(upstream, stream_name=stream_name or f"compress({self.codec.name})")
         self.stats = Stats()
+        self.errors = Stream(stream_name=f"{self.name}.errors")
+        self._batches = 0
 
     def params(self) -> dict[str, Param]:
         """``codec``: switch to another lossless codec from the next batch (each frame names
@@ -56,7 +65,17 @@ class compress(Tunable, Stream):
         self.codec = get_codec(name)
 
     def update(self, x, who=None, metadata=None):
-        frame = self.codec.encode_frame(x)
+        self._batches += 1
+        try:
+            frame = self.codec.encode_frame(x)
+        except _UNENCODABLE as exc:  # not the stream's end: this batch is a dead letter
+            self.stats.bad += len(x)
+            letter = DeadLetter(
+                raw=to_bytes(x.head(100), "csv") if isinstance(x, pd.DataFrame) else b"",
+                reason=f"{self.codec.name} cannot encode this batch: {exc}",
+                origin=f"batch {self._batches}",
+            )
+            return self.errors._emit(dead_letter_frame([letter]))
         self.stats.count_batch(rows=len(x), nbytes=len(frame))
         return self._emit(frame)
 

@@ -71,7 +71,7 @@ def cluster(
     >>> cluster(0)
     Traceback (most recent call last):
     ...
-    streamlab.errors.ConfigError: n_workers must be >= 1, not 0
+    streamlab.errors.ConfigError: n_workers must be >= 1, not 0; for example n_workers=1
     """
     return Cluster(
         n_workers,
@@ -111,7 +111,7 @@ class Cluster:
             )
         self.address = address
         self.processes = bool(processes)
-        self.kw = {"dashboard_address": ":0", **kw}
+        self.kw = {"dashboard_address": "127.0.0.1:0", **kw}  # loopback, like every listener
         self.client = None
         self._starting: asyncio.Task | None = None
 

@@ -127,6 +127,10 @@ def _net(kind: str):
 
 
 COLUMNS = ["t", "k", "v", "n", "y"]
+UNENCODABLE = {
+    "dtypes:z_object": "a column of mixed Python objects (tuples among text) has no Arrow type: "
+    "compress sends that batch whole to .errors with the reason (test_compress_stream)"
+}
 SECONDS = "Parquet has no seconds unit: pyarrow writes datetime64[s] as milliseconds"
 
 
@@ -177,6 +181,7 @@ def STEP_CASES(context: Context | None = None) -> dict[str, list[Case]]:
                 time_column="t",
                 reference=lambda d: d,
                 rows_kept=True,
+                not_applicable=UNENCODABLE,
             )
             for codec in lossless
         ],
@@ -187,6 +192,7 @@ def STEP_CASES(context: Context | None = None) -> dict[str, list[Case]]:
                 data,
                 reference=lambda d: d,
                 rows_kept=True,
+                not_applicable=UNENCODABLE,
             )
         ],
         "compare": [
