@@ -2,6 +2,7 @@
 
 from . import compress, lazy, ops, scale, sinks, store  # noqa: F401  (register stream.window, .to_tcp... on streamz nodes)
 from . import datasets as datasets
+from .core.clock import wait_until as wait_until
 from .core.runner import arun as arun
 from .core.runner import run as run
 from .errors import ConfigError as ConfigError
@@ -35,6 +36,7 @@ __all__ = [
     "replay",
     "run",
     "serve",
+    "wait_until",
 ]
 
 __version__ = "0.1.0"
