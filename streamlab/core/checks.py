@@ -19,7 +19,9 @@ __all__ = [
     "check_number",
     "check_port",
     "is_bool",
+    "is_integer",
     "is_number_text",
+    "is_real",
     "shown",
 ]
 
@@ -65,6 +67,32 @@ def shown(value: Any) -> str:
 def is_bool(value: Any) -> bool:
     """``True``/``False``, Python's or numpy's: refused where a number is meant."""
     return isinstance(value, bool | np.bool_)
+
+
+def is_integer(value: Any) -> bool:
+    """An integer, Python's or numpy's; not ``True``/``False``, and not a ``numpy.timedelta64``
+    (numpy makes it an integer type: ``isinstance(np.timedelta64(1, "h"), numbers.Integral)``).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> is_integer(np.int32(5)), is_integer(True), is_integer(np.timedelta64(1, "h"))
+    (True, False, False)
+    """
+    return (
+        isinstance(value, numbers.Integral)
+        and not is_bool(value)
+        and not isinstance(value, np.timedelta64)
+    )
+
+
+def is_real(value: Any) -> bool:
+    """A real number, Python's or numpy's (integers too); not a bool, not a duration."""
+    return (
+        isinstance(value, numbers.Real)
+        and not is_bool(value)
+        and not isinstance(value, np.timedelta64)
+    )
 
 
 def _has_example(name: str, fix: str) -> bool:
@@ -133,9 +161,9 @@ def check_number(
         ex = _example(low, high, low_open, integer) if example is None else example
         tail = (f"; {fix}" if fix else "") + f"; for example {name}={shown(ex)}"
     kind = "an integer" if integer else "a number"
-    if is_bool(value) or not isinstance(value, numbers.Real):
+    if not is_real(value):
         raise ConfigError(f"{name} must be {kind}, not {shown(value)}{tail}")
-    if isinstance(value, numbers.Integral):
+    if is_integer(value):
         plain: int | float = int(value)
     elif integer:
         raise ConfigError(f"{name} must be an integer, not {shown(value)}{tail}")
@@ -170,7 +198,7 @@ def check_port(name: str, value: Any, *, allow_zero: bool = True) -> int:
     """
     low = 0 if allow_zero else 1
     fix = "pick a free port such as 9999" + (" (0 lets the system choose)" if allow_zero else "")
-    if is_bool(value) or not isinstance(value, numbers.Integral) or not low <= int(value) <= 65535:
+    if not is_integer(value) or not low <= int(value) <= 65535:
         raise ConfigError(f"{name} must be in {low}..65535, not {shown(value)}; {fix}")
     return int(value)
 
@@ -201,9 +229,9 @@ def check_duration(
     msg = f"{name} must be a duration {low} such as {examples}, not {shown(value)}"
     if is_bool(value):
         raise ConfigError(msg)
-    bare = isinstance(value, numbers.Real) or (isinstance(value, str) and is_number_text(value))
+    bare = is_real(value) or (isinstance(value, str) and is_number_text(value))
     if bare:
-        number = value if isinstance(value, numbers.Real) else float(value)
+        number = value if is_real(value) else float(value)
         if not (allow_zero and number == 0):
             raise ConfigError(f"{msg} (a number has no unit: write '{value}s' or '{value}ms')")
     try:

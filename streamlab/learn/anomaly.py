@@ -11,7 +11,6 @@ detector has enough history get no score either (``stats.unscored``).
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
@@ -20,7 +19,7 @@ import pandas as pd
 from streamz import Stream
 
 from ..core.batch import rows_by_key, time_column
-from ..core.checks import check_number, is_bool, shown
+from ..core.checks import check_number, is_integer, shown
 from ..core.params import Param, Tunable
 from ..errors import ConfigError
 from ..ops.nstime import NAT, event_ns, sub_sat
@@ -414,7 +413,7 @@ class isolation_forest(_Scorer):
         seed=0,
         stream_name=None,
     ) -> None:
-        if is_bool(window) or not isinstance(window, numbers.Integral) or window < 2:
+        if not is_integer(window) or window < 2:
             raise ConfigError(
                 f"window must be a row count >= 2 such as 1000 (rows per refit), not {shown(window)}"
             )

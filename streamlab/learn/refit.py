@@ -24,7 +24,6 @@ batches have a time column), ``rows``, ``rows_train``, ``rows_test``, ``score``,
 from __future__ import annotations
 
 import math
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -34,7 +33,7 @@ from sklearn.model_selection import train_test_split
 from streamz import Stream
 
 from ..core.batch import TIME_ATTR, time_column
-from ..core.checks import check_duration, check_number, is_bool, shown
+from ..core.checks import check_duration, check_number, is_bool, is_integer, is_real, shown
 from ..errors import ConfigError
 from ..ops.nstime import check_windows, event_ns, floor_to
 from .features import FeatureCheck
@@ -80,10 +79,10 @@ class WindowRefit:
             f"window must be a row count (an int >= 1, such as 500) or a duration such as "
             f"'1min', not {shown(window)}"
         )
-        if isinstance(window, numbers.Integral) and not is_bool(window):  # numpy's too
+        if is_integer(window):  # numpy's too
             self.count = check_number("window", window, low=1, integer=True, example=500)
             self.size = None
-        elif is_bool(window) or isinstance(window, numbers.Real):  # 2.5 rows? 2.5 what?
+        elif is_bool(window) or is_real(window):  # 2.5 rows? 2.5 what?
             raise ConfigError(bad)
         else:
             self.count = None

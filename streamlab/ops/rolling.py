@@ -23,7 +23,6 @@ the step's ``.late`` stream (a DataFrame of such rows, all columns) and is count
 from __future__ import annotations
 
 import datetime as dt
-import numbers
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -32,7 +31,7 @@ import pandas as pd
 from streamz import Stream
 
 from ..core.batch import time_column
-from ..core.checks import check_choice, is_bool, is_number_text, shown
+from ..core.checks import check_choice, is_integer, is_number_text, shown
 from ..core.params import Param, Tunable
 from ..errors import ConfigError
 from .nstime import NAT, event_ns, sub_sat
@@ -68,7 +67,7 @@ def parse_window(window, *, min_rows: int = 1) -> int | pd.Timedelta:
     ...
     streamlab.errors.ConfigError: window must be a row count >= 1 such as 100 or a positive duration such as '30s' or '5min', not 'abc'
     """
-    if isinstance(window, numbers.Integral) and not is_bool(window):
+    if is_integer(window):
         if window >= min_rows:
             return int(window)
     elif isinstance(window, str | dt.timedelta | np.timedelta64) and not (

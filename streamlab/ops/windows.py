@@ -31,7 +31,6 @@ such a window is refused with a ConfigError naming the row's time, the window an
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -39,7 +38,15 @@ import pandas as pd
 from streamz import Stream
 
 from ..core.batch import TIME_ATTR, time_column
-from ..core.checks import check_choice, check_duration, check_number, is_bool, shown
+from ..core.checks import (
+    check_choice,
+    check_duration,
+    check_number,
+    is_bool,
+    is_integer,
+    is_real,
+    shown,
+)
 from ..errors import ConfigError
 from .aggregates import finalize, parse_agg, partials, reduce
 from .nstime import (
@@ -62,10 +69,6 @@ LATE_POLICIES = ("drop", "stream", "update")
 def _duration(name: str, value, *, allow_zero: bool = False) -> int:
     """A duration ('5min', '1h', a Timedelta) in nanoseconds."""
     return check_duration(name, value, allow_zero=allow_zero).value
-
-
-def _integral(value) -> bool:
-    return isinstance(value, numbers.Integral) and not is_bool(value)
 
 
 class _Seq:
@@ -277,12 +280,12 @@ class window(_Windowed):
             stream_name=stream_name or f"window({size})",
         )
         self.rows = None
-        if is_bool(size) or (isinstance(size, numbers.Real) and not _integral(size)):
+        if is_bool(size) or (is_real(size) and not is_integer(size)):
             raise ConfigError(
                 f"size must be a row count (an integer >= 1, such as size=100) or a duration "
                 f"such as '1h', not {shown(size)}"
             )
-        if _integral(size):  # Python or numpy: a size computed with numpy is a row count
+        if is_integer(size):  # Python or numpy: a size computed with numpy is a row count
             self.rows = check_number(
                 "size",
                 size,

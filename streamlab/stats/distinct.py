@@ -32,13 +32,12 @@ from __future__ import annotations
 
 import copy
 import math
-import numbers
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from ..core.checks import is_bool, shown
+from ..core.checks import is_integer, shown
 from ..errors import ConfigError
 
 __all__ = ["HyperLogLog"]
@@ -130,7 +129,7 @@ class HyperLogLog:
     """
 
     def __init__(self, *, p: int = 14) -> None:
-        if is_bool(p) or not isinstance(p, numbers.Integral) or not 4 <= p <= 18:
+        if not is_integer(p) or not 4 <= p <= 18:
             raise ConfigError(
                 f"p must be an integer in 4..18, not {shown(p)}; "
                 "use p=14 (the default) for about 0.8% error with 16 KiB"
