@@ -577,3 +577,20 @@ def test_session_boundaries_hold_to_the_nanosecond_far_from_1970(year):
         got = pd.concat(out, ignore_index=True)
         assert got["v_count"].tolist() == [3, 2], split
         assert ns_of(got["window_start"]).tolist() == [ns[0], ns[3]]
+
+
+@pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
+@pytest.mark.parametrize("tz", TZS, ids=str)
+def test_event_times_in_any_unit_are_the_nanoseconds_pandas_gives(unit, tz):
+    from streamlab.ops.nstime import event_ns
+
+    stamps = ["1677-09-22", None, "1969-12-31 23:59:59", "1970-01-01", "2262-04-10 12:00:01"]
+    t = pd.Series(pd.to_datetime(stamps, format="ISO8601")).dt.as_unit(unit)
+    if tz is not None:
+        t = t.dt.tz_localize("UTC").dt.tz_convert(tz)
+    np.testing.assert_array_equal(event_ns(t), t.dt.as_unit("ns").array.asi8)
+    if unit != "ns":  # the unit holds times datetime64[ns] does not: refused, not wrapped
+        late = pd.Series(pd.to_datetime(["2262-04-12", "1677-09-20"])).dt.as_unit(unit)
+        for one in (late[:1], late[1:]):
+            with pytest.raises(ConfigError, match="is outside the range of datetime64"):
+                event_ns(one)

@@ -71,10 +71,28 @@ def event_ns(times: pd.Series, name: str = "on") -> np.ndarray:
     ...
     streamlab.errors.ConfigError: on: event time 3000-01-01 00:00:00 is outside the range of datetime64[ns] (1677-09-21 00:12:43.145224193 to 2262-04-11 23:47:16.854775807); windows and watermarks work in nanoseconds
     """
+    raw = getattr(times.array, "asi8", None)  # numpy-backed datetimes: ints in their unit
+    unit = getattr(times.dtype, "unit", None) or (
+        np.datetime_data(times.dtype)[0] if getattr(times.dtype, "kind", "") == "M" else None
+    )
+    if raw is None or unit not in _PER_UNIT:  # Arrow timestamps and the like: pandas converts
+        return _checked_cast(times, name)
+    if unit == "ns":
+        return raw  # no copy
+    factor = _PER_UNIT[unit]
+    low, high = -(-FIRST // factor), LAST // factor  # the range, in the column's unit
+    nat = raw == NAT
+    if ((raw < low) & ~nat).any() or (raw > high).any():
+        _checked_cast(times, name)  # raises, naming the first time out of range
+    return np.where(nat, NAT, raw * factor)
+
+
+_PER_UNIT = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
+
+
+def _checked_cast(times: pd.Series, name: str) -> np.ndarray:
     if not pd.api.types.is_datetime64_any_dtype(times):
         return as_ns(times)
-    if times.dt.unit == "ns":
-        return times.array.asi8  # no copy
     try:
         return times.dt.as_unit("ns").array.asi8
     except (OverflowError, pd.errors.OutOfBoundsDatetime):
