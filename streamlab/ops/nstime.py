@@ -79,12 +79,17 @@ def event_ns(times: pd.Series, name: str = "on") -> np.ndarray:
         return _checked_cast(times, name)
     if unit == "ns":
         return raw  # no copy
+    if not len(raw):
+        return raw.astype("int64")
     factor = _PER_UNIT[unit]
     low, high = -(-FIRST // factor), LAST // factor  # the range, in the column's unit
-    nat = raw == NAT
-    if ((raw < low) & ~nat).any() or (raw > high).any():
+    lo, hi = raw.min(), raw.max()  # two passes; NaT is the smallest int64
+    if hi > high or (lo < low and ((raw < low) & (raw != NAT)).any()):
         _checked_cast(times, name)  # raises, naming the first time out of range
-    return np.where(nat, NAT, raw * factor)
+    out = raw * factor
+    if lo == NAT:
+        out[raw == NAT] = NAT
+    return out
 
 
 _PER_UNIT = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
