@@ -243,7 +243,23 @@ def test_learn_equals_a_plain_test_then_train_loop():
         X = scaler.partial_fit(b[["a", "b"]].to_numpy()).transform(b[["a", "b"]].to_numpy())
         want += [None] * len(b) if i == 0 else model.predict(X).tolist()
         model.partial_fit(X, b["y"], classes=["u", "v", "w"])
-    assert pd.concat(out)["prediction"].tolist() == want
+    got = pd.concat(out)["prediction"]
+    assert [None if pd.isna(v) else v for v in got] == want
+    assert {str(b["prediction"].dtype) for b in out} == {"str"}  # text labels: one dtype
+
+
+def test_prediction_has_one_dtype_in_every_batch():
+    """Rows before the first fit have no prediction: the column is the classes' type made
+    nullable (Int64 here) in every batch, not object in the first and int64 after."""
+    df = blobs(60, 2).assign(y=lambda d: (d["y"] == "v").astype("int64"))
+    _, out, _ = run(
+        lambda s: s.learn(
+            SGDClassifier(random_state=0), target="y", features=["a", "b"], classes=[0, 1]
+        ),
+        pieces(df, [1, 9, 50]),
+    )
+    assert len(out) > 2 and {str(b["prediction"].dtype) for b in out} == {"Int64"}
+    assert out[0]["prediction"].isna().all() and out[-1]["prediction"].notna().all()
 
 
 def test_regressor_and_clusterer():

@@ -357,7 +357,9 @@ class Prequential:
                     if r[1] is not None:
                         dist[i:j] = r[1]
             self.metrics.update(dist[scored])
-            cols["prediction"] = pred.astype("int64") if scored.all() else pred
+            cols["prediction"] = pd.array(np.where(scored, pred, 0).astype("int64"), dtype="Int64")
+            if not scored.all():
+                cols["prediction"][~scored] = pd.NA
         names = self._output_names(cols)
         if not any(name in kept.columns for name in cols):
             return with_columns(kept, names, list(cols.values()))
@@ -388,15 +390,41 @@ class Prequential:
         if proba is not None:
             p_true = proba[np.flatnonzero(scored), true[scored]]
         self.metrics.update(true[scored], code[scored], p_true)
-        labels = np.asarray(self.classes) if scored.all() else np.array(self.classes, object)
-        pred = labels[np.where(code < 0, 0, code)]
-        if not scored.all():
-            pred[code < 0] = None
-        cols = {"prediction": pred}
+        cols = {"prediction": _labels(np.asarray(self.classes), code)}
         if proba is not None:
             for c, name in enumerate(self.classes):
                 cols[f"proba_{name}"] = proba[:, c]
         return cols
+
+
+def _labels(classes: np.ndarray, code: np.ndarray):
+    """The predicted labels, in one dtype whatever the batch: the classes' own, made nullable
+    where a row has no prediction yet (ints -> Int64, bools -> boolean, text -> str), so the
+    ``prediction`` column does not flip between int64 and object from batch to batch.
+
+    Examples
+    --------
+    >>> _labels(np.array([0, 1]), np.array([-1, 1, 0]))
+    <IntegerArray>
+    [<NA>, 1, 0]
+    Length: 3, dtype: Int64
+    """
+    picked = classes[np.where(code < 0, 0, code)]
+    kind = classes.dtype.kind
+    if kind in "iu":
+        out = pd.array(picked, dtype=pd.array(np.zeros(0, classes.dtype)).dtype)
+    elif kind == "b":
+        out = pd.array(picked, dtype="boolean")
+    elif kind == "f":
+        return np.where(code < 0, np.nan, picked)
+    elif kind in "UO" and all(isinstance(c, str) for c in classes):
+        return pd.array(np.where(code < 0, None, picked).astype(object), dtype="str")
+    else:
+        out = np.array(picked, dtype=object)
+        out[code < 0] = None
+        return out
+    out[code < 0] = pd.NA
+    return out
 
 
 def _sorted(classes: list) -> list:

@@ -247,6 +247,8 @@ class learn_many(Stream):
 
     def update(self, x, who=None, metadata=None):
         _check_batch(x)
+        if not len(x):  # nothing learned, nothing new to say (and no time to name it by)
+            return []
         self.batches += 1
         rows, results = [], []
         for i, (name, learner) in enumerate(self.learners.items()):
