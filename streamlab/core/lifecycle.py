@@ -26,9 +26,9 @@ __all__ = [
     "nodes_below",
     "register",
     "release",
-    "restart_below",
     "running_sources",
     "sinks_below",
+    "start_below",
 ]
 
 #: Attributes that name a node's side-output streams (dead letters, late rows).
@@ -110,9 +110,11 @@ def sinks_below(node) -> tuple[list, dict[int, object]]:
     return [n for n in nodes if streamz_compat.is_sink(n)], owners
 
 
-def restart_below(source) -> list:
-    """``source`` starts again: every node below it that keeps state forgets it (its
-    ``reset()``), so a second run gives what the first gave, not a continuation of it (a
+def start_below(source) -> list:
+    """``source`` is starting. Stateful steps below it (:class:`~streamlab.core.state.FreshState`)
+    note their state the first time they are met (before any batch); if ``source`` ran before,
+    they and every other node below with a ``reset()`` (plots, ``to_sqlite(mode="replace")``)
+    go back to it, so a second run gives what the first gave, not a continuation of it (a
     window would otherwise hold every replayed row as late). Returns the nodes reset.
 
     Examples
@@ -124,12 +126,17 @@ def restart_below(source) -> list:
     >>> counts[-1]["value_count"].tolist()  # the second run counted afresh
     [100]
     """
+    from .state import FreshState
+
     nodes, _ = nodes_below(source)
     done = []
     for node in nodes:
-        hook = getattr(node, "reset", None)
-        if node is not source and callable(hook):
-            hook()
+        if node is source:
+            continue
+        if isinstance(node, FreshState) and not node.has_fresh_state:
+            node.keep_fresh_state()  # met for the first time: its state is as built
+        elif source.started and callable(getattr(node, "reset", None)):
+            node.reset()
             done.append(node)
     return done
 

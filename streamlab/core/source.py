@@ -99,8 +99,7 @@ class BatchSource(Source):
             ) from None
         for earlier in lifecycle.register(self):
             earlier.stop()
-        if self.started:  # started before: the steps below start afresh too
-            lifecycle.restart_below(self)
+        lifecycle.start_below(self)  # a second start: the steps below start afresh too
         self._prepare()
         self._bind_loop()
         self.stopped = False

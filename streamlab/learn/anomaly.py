@@ -21,6 +21,7 @@ from streamz import Stream
 from ..core.batch import rows_by_key, time_column
 from ..core.checks import check_number, is_integer, shown
 from ..core.params import Param, Tunable
+from ..core.state import FreshState
 from ..errors import ConfigError
 from ..ops.nstime import NAT, event_ns, sub_sat
 from ..ops.rolling import parse_window
@@ -80,8 +81,10 @@ class AnomalyStats:
     keys: int = 0
 
 
-class _Scorer(Tunable, Stream):
+class _Scorer(FreshState, Tunable, Stream):
     """What the three steps share: checks, keys, NaN policy, output columns, counters."""
+
+    STATE = ("state",)
 
     method = ""
     threshold_example = 4.0  # an accepted threshold, shown when one is refused

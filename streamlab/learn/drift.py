@@ -17,6 +17,7 @@ from streamz import Stream
 
 from ..core.batch import rows_by_key, time_column
 from ..core.params import Param, Tunable
+from ..core.state import FreshState
 from ..errors import ConfigError
 from .detectors import ADWIN, DDM, DETECTORS, TUNABLE, PageHinkley, _make
 
@@ -49,7 +50,7 @@ class DriftStats:
 
 
 @Stream.register_api()
-class detect_drift(Tunable, Stream):  # streamz names its nodes in lower case
+class detect_drift(FreshState, Tunable, Stream):  # streamz names its nodes in lower case
     """Detect drift in ``column`` (per ``key``) with ``method`` (``"adwin"``, ``"page_hinkley"``
     or ``"ddm"``); ``**params`` go to that detector's class (see :data:`DETECTORS`).
 
@@ -71,6 +72,8 @@ class detect_drift(Tunable, Stream):  # streamz names its nodes in lower case
     >>> node.stats
     DriftStats(rows=201, skipped=1, detections=1, keys=1, last_position=105)
     """
+
+    STATE = ("detectors",)
 
     def __init__(
         self, upstream, column, *, method="adwin", key=None, stream_name=None, **params

@@ -34,6 +34,7 @@ from streamz import Stream
 
 from ..core.batch import TIME_ATTR, time_column
 from ..core.checks import check_duration, check_number, is_bool, is_integer, is_real, shown
+from ..core.state import FreshState
 from ..errors import ConfigError
 from ..ops.nstime import check_windows, event_ns, floor_to
 from .features import FeatureCheck
@@ -263,7 +264,7 @@ def _frame(rows: list[dict]) -> pd.DataFrame | None:
 
 
 @Stream.register_api()
-class refit(Stream):
+class refit(FreshState, Stream):
     """Re-fit any estimator on each window of rows; emit one row per window (see
     :mod:`streamlab.learn.refit`): bounds, row counts, hold-out score, coefficients.
 
@@ -291,6 +292,8 @@ class refit(Stream):
     0 1970-01-01 00:00:00+00:00           3          2    1.0     2.0
     0 1970-01-01 00:00:10+00:00           3          2    1.0    -1.0
     """
+
+    STATE = ("refitter",)
 
     def __init__(
         self,

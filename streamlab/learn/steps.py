@@ -18,6 +18,7 @@ from streamz import Stream
 
 from ..core.batch import time_column
 from ..core.params import Param, Tunable
+from ..core.state import FreshState
 from ..errors import ConfigError
 from .prequential import Prequential
 
@@ -30,7 +31,7 @@ def _check_batch(x) -> None:
 
 
 @Stream.register_api()
-class learn(Tunable, Stream):
+class learn(FreshState, Tunable, Stream):
     """Test-then-train a scikit-learn estimator on each batch; emit the batch with predictions.
 
     Each batch is predicted by the model as it was before the batch (in chunks, see
@@ -76,6 +77,8 @@ class learn(Tunable, Stream):
     >>> {k: node.metrics[k] for k in ["rows", "accuracy", "window_rows", "window_accuracy"]}
     {'rows': 7, 'accuracy': 0.7142857142857143, 'window_rows': 4, 'window_accuracy': 1.0}
     """
+
+    STATE = ("learner",)
 
     def __init__(
         self,
@@ -169,7 +172,7 @@ class learn(Tunable, Stream):
 
 
 @Stream.register_api()
-class learn_many(Stream):
+class learn_many(FreshState, Stream):
     """Several models on one stream, each test-then-train: emits one metrics table per batch.
 
     ``models`` maps names to estimators; the other arguments are those of :class:`learn` and
@@ -196,6 +199,8 @@ class learn_many(Stream):
     0      3    sgd     5
     1      3  huber     5
     """
+
+    STATE = ("learners", "batches", "_table")
 
     def __init__(
         self,

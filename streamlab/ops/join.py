@@ -43,6 +43,7 @@ from streamz import Stream
 from ..core.batch import TIME_ATTR, time_column
 from ..core.checks import check_choice, check_duration, check_number
 from ..core.runner import find_sources
+from ..core.state import FreshState
 from ..errors import ConfigError
 from .nstime import NAT, event_ns, sub_sat
 
@@ -56,7 +57,7 @@ def _duration(name: str, value) -> pd.Timedelta:
 
 
 @Stream.register_api()
-class asof_join(Stream):
+class asof_join(FreshState, Stream):
     """Join each left row with the latest right row at or before its time (``merge_asof``).
 
     See the module docstring for when rows leave, late rows, the state kept and the end of
@@ -84,6 +85,18 @@ class asof_join(Stream):
                               t sym  qty   bid
     0 1970-01-01 00:00:05+00:00   A    3  11.0
     """
+
+    STATE = (
+        "pending",
+        "right_state",
+        "_col",
+        "_left_newest",
+        "_right_newest",
+        "_exact_from",
+        "_left_done",
+        "_right_done",
+        "_left_attrs",
+    )
 
     def __init__(
         self,

@@ -33,6 +33,7 @@ from streamz import Stream
 from ..core.batch import time_column
 from ..core.checks import check_choice, is_integer, is_number_text, shown
 from ..core.params import Param, Tunable
+from ..core.state import FreshState
 from ..errors import ConfigError
 from .nstime import NAT, event_ns, sub_sat
 
@@ -147,7 +148,7 @@ def _columns(name: str, value) -> list:
 
 
 @Stream.register_api()
-class rolling(Tunable, Stream):  # streamz names its nodes in lower case
+class rolling(FreshState, Tunable, Stream):  # streamz names its nodes in lower case
     """Rolling aggregates over the whole stream, per key, exact against pandas.
 
     ``window`` is a row count (``100``) or a duration (``"30s"``, event time: ``on`` names the
@@ -178,6 +179,8 @@ class rolling(Tunable, Stream):  # streamz names its nodes in lower case
     >>> node.late_count
     1
     """
+
+    STATE = ("tail",)
 
     def __init__(self, upstream, window, *, on=None, key=None, agg, stream_name=None) -> None:
         self.span = parse_window(window)

@@ -8,6 +8,7 @@ from streamz import Stream
 
 from ..core.batch import time_column
 from ..core.checks import check_choice
+from ..core.state import FreshState
 from ..errors import ConfigError
 from .aggregates import finalize, parse_agg, partials, reduce
 
@@ -15,7 +16,7 @@ __all__ = ["aggregate"]
 
 
 @Stream.register_api()
-class aggregate(Stream):
+class aggregate(FreshState, Stream):
     """Aggregate the whole stream so far, per key: a table that every batch updates.
 
     ``output="update"`` emits the rows of the keys this batch changed; ``"complete"`` emits the
@@ -38,6 +39,8 @@ class aggregate(Stream):
     1    b      6      5
     2    c      1      1
     """
+
+    STATE = ("state", "rows")
 
     def __init__(
         self, upstream, agg, *, key=None, on=None, output="update", stream_name=None

@@ -47,6 +47,7 @@ from ..core.checks import (
     is_real,
     shown,
 )
+from ..core.state import FreshState
 from ..errors import ConfigError
 from .aggregates import finalize, parse_agg, partials, reduce
 from .nstime import (
@@ -97,8 +98,10 @@ class WindowStats:
     watermark: pd.Timestamp | None = None
 
 
-class _Windowed(Stream):
+class _Windowed(FreshState, Stream):
     """What every window step shares: specs, keys, watermark, state, output, late rows."""
+
+    STATE = ("state", "_max_t", "_seq", "fired", "_counts")  # FreshState: what a run learns
 
     def __init__(self, upstream, *, on, key, agg, allowed_lateness, output, late, stream_name):
         super().__init__(upstream, stream_name=stream_name)
