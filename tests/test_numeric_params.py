@@ -12,10 +12,6 @@ One table, one row per parameter. For each row:
 - ``True`` and ``False`` raise a ConfigError naming the parameter;
 - each bad value raises a ConfigError that names the parameter and the value and shows an
   example (``name=...``, ``such as ...`` or ``e.g. ...``) that the step then accepts.
-
-Rows whose check lives in a file this change does not own, and is missing there, are marked
-``xfail(strict=True)`` with the file and line: they turn into failures once fixed, so the mark
-goes then.
 """
 
 from __future__ import annotations
@@ -26,7 +22,7 @@ import math
 import re
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -149,7 +145,6 @@ class Case:
     whole: int | None = None  # real parameters: an accepted integral value
     #: test -> reason, for checks missing in files this change does not own ("numpy", "bool",
     #: "bad": the three tests below)
-    xfail: dict = field(default_factory=dict)
 
 
 class Fresh:
@@ -290,16 +285,6 @@ EWMA = step("ewma_chart", "x", key="k")
 IFOREST = step("isolation_forest", "x", window=150, n_estimators=10)
 
 
-def _everywhere(reason: str) -> dict:
-    return {"numpy": reason, "bool": reason, "bad": reason}
-
-
-_LEVEL = "compress/registry.py:29-67 gives level to zlib/bz2/lzma/zstd unchecked"
-LEVEL = {"bool": _LEVEL, "bad": _LEVEL}  # zlib, bz2 take numpy ints; a float fails alike
-LEVEL_NP = _everywhere(_LEVEL + " (lzma/zstd refuse a numpy int, or raise TypeError)")
-LEAKS = "keeps the value given, so a numpy scalar stays in the state"
-
-
 def I(id_: str, run, good: int, bad: tuple, **kw) -> Case:  # noqa: E743 - an integer parameter
     return Case(id_, re.search(r"(\w+)\)?$", id_)[1], run, good, True, bad=bad, **kw)
 
@@ -421,10 +406,10 @@ def cases(csv) -> list[Case]:
         ),
         I("isolation_forest.seed", IFOREST("seed"), 7, (-1, 2.5)),
         # -- steps: compress (codec parameters; decompress takes the same) ------------------------
-        I("compress(zlib).level", step("compress", "zlib")("level"), 6, (10, 2.5), xfail=LEVEL),
-        I("compress(bz2).level", step("compress", "bz2")("level"), 9, (0, 2.5), xfail=LEVEL),
-        I("compress(lzma).level", step("compress", "lzma")("level"), 6, (10, 2.5), xfail=LEVEL_NP),
-        I("compress(zstd).level", step("compress", "zstd")("level"), 3, (23, 2.5), xfail=LEVEL_NP),
+        I("compress(zlib).level", step("compress", "zlib")("level"), 6, (10, 2.5)),
+        I("compress(bz2).level", step("compress", "bz2")("level"), 9, (0, 2.5)),
+        I("compress(lzma).level", step("compress", "lzma")("level"), 6, (10, 2.5)),
+        I("compress(zstd).level", step("compress", "zstd")("level"), 3, (23, 2.5)),
         I(
             "compress(huffman).block_size",
             step("compress", "huffman")("block_size"),
@@ -437,7 +422,6 @@ def cases(csv) -> list[Case]:
             step("compress", "timeseries")("level"),
             5,
             (23, 2.5),
-            xfail={"numpy": f"compress/bits.py:362 {LEAKS}"},
         ),
         R(
             "compress(quantize).max_error",
@@ -519,7 +503,6 @@ def cases(csv) -> list[Case]:
             gen("rows"),
             300,
             (-1, 2.5),
-            xfail={"numpy": f"sources/generate.py:55 {LEAKS}"},
         ),
         R("generate.rate", gen("rate"), 500.0, (0, -1.0), 500),
         I(
@@ -527,11 +510,6 @@ def cases(csv) -> list[Case]:
             gen("batch_rows"),
             64,
             (0, 2.5),
-            xfail={
-                "numpy": f"sources/generate.py:63 {LEAKS}",
-                "bool": "sources/generate.py:63 checks batch_rows only as max_rows (the message names max_rows)",
-                "bad": "sources/generate.py:63 checks batch_rows only as max_rows (the message names max_rows)",
-            },
         ),
         R("generate.speed", gen("speed", paced=True), 1000.0, (-1.0,), 1000),
         I("generate.keys", gen("keys"), 2, (0, 2.5)),
@@ -559,7 +537,6 @@ def cases(csv) -> list[Case]:
             source_run(lambda v: streamlab.replay(csv, speed=0, max_record=v), run_it=True),
             1000,
             (0, 2.5),
-            xfail=_everywhere("sources/replay.py:72 keeps max_record unchecked"),
         ),
         I(
             "from_tcp.port",
@@ -583,7 +560,6 @@ def cases(csv) -> list[Case]:
             source_run(lambda v: streamlab.listen_tcp(0, backlog=v), run_it=False),
             10,
             (0, 2.5),
-            xfail=_everywhere("sources/tcp.py:140 keeps backlog unchecked"),
         ),
         I(
             "listen_tcp.max_rows",
@@ -633,14 +609,12 @@ def cases(csv) -> list[Case]:
             2.5,
             (-1.0,),
             2,
-            xfail={"numpy": f"sources/serve.py:40 {LEAKS} (options['speed'])"},
         ),
         I(
             "source.step(n)",
             source_run(_stepped, run_it=False),
             3,
             (0, 2.5),
-            xfail={"numpy": f"core/source.py:188 {LEAKS} (_budget)"},
         ),
         R("run(timeout)", _timed_run, 5.0, (0, -1.0), 5),
         R(
@@ -722,15 +696,8 @@ CASES = cases(Path("unused"))  # for the ids and marks; the tests run `table`'s 
 
 
 def params(test: str):
-    """The case ids, marked xfail (strict) where a check this change cannot reach is missing."""
-    return [
-        pytest.param(
-            c.id,
-            id=c.id,
-            marks=[pytest.mark.xfail(strict=True, reason=c.xfail[test])] if test in c.xfail else [],
-        )
-        for c in CASES
-    ]
+    """The case ids (``test`` names the property; every case has all of them)."""
+    return [pytest.param(c.id, id=c.id) for c in CASES]
 
 
 @pytest.fixture(scope="module")

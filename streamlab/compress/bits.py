@@ -365,7 +365,7 @@ class Entropy:
         if name == "zstd" and importlib.util.find_spec("zstandard") is None:
             name = "zlib"  # documented fallback: the codecs extra is optional
         if level is not None:
-            check_number("level", level, low=-7, high=22, integer=True)
+            level = check_number("level", level, low=-7, high=22, integer=True)
         self.name = name
         self.id = _ENTROPY_IDS[name]
         self.level = (3 if name == "zstd" else 1) if level is None else level

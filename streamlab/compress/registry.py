@@ -7,7 +7,7 @@ import importlib
 import lzma
 import zlib
 
-from ..core.checks import check_choice
+from ..core.checks import check_choice, check_number
 from ..errors import ConfigError
 from .base import ByteCodec, Codec
 from .inflate import inflate_bz2, inflate_lz4, inflate_lzma, inflate_zlib, inflate_zstd
@@ -27,6 +27,21 @@ _STDLIB = ("zlib", "bz2", "lzma")
 _OPTIONAL = {"zstd": "zstandard", "lz4": "lz4"}
 
 
+#: each general codec's compression levels (what its library accepts)
+_LEVELS = {"zlib": (0, 9, 6), "bz2": (1, 9, 9), "lzma": (0, 9, 6), "zstd": (-7, 22, 3)}
+
+
+def _level(name: str, params: dict) -> int:
+    """The ``level`` asked for (a plain int: numpy ints too), checked against the codec's."""
+    low, high, default = _LEVELS[name]
+    unknown = sorted(set(params) - {"level"})
+    if unknown:
+        raise ConfigError(f"codec {name!r} takes only level=, not {unknown}")
+    return check_number(
+        "level", params.get("level", default), low=low, high=high, integer=True, example=default
+    )
+
+
 def _zlib(level: int = 6) -> Codec:
     return ByteCodec(
         "zlib" if level == 6 else f"zlib-{level}",
@@ -37,26 +52,26 @@ def _zlib(level: int = 6) -> Codec:
 
 
 def _builtin(name: str, **params) -> Codec:
+    level = _level(name, params) if name in _LEVELS else None
     if name == "zlib":
-        return _zlib(**params)
+        return _zlib(level)
     if name == "bz2":
         return ByteCodec(
             "bz2",
-            lambda b: bz2.compress(b, params.get("level", 9)),
+            lambda b: bz2.compress(b, level),
             inflate_bz2,
             (OSError, ValueError, EOFError),
         )
     if name == "lzma":
         return ByteCodec(
             "lzma",
-            lambda b: lzma.compress(b, preset=params.get("level", 6)),
+            lambda b: lzma.compress(b, preset=level),
             inflate_lzma,
             (lzma.LZMAError, EOFError),
         )
     if name == "zstd":
         import zstandard
 
-        level = params.get("level", 3)
         comp = zstandard.ZstdCompressor(level=level)
         dec = zstandard.ZstdDecompressor()
         return ByteCodec(

@@ -263,7 +263,7 @@ class BatchSource(Source):
 
     def step(self, n: int = 1) -> None:
         """While paused, let exactly ``n`` more rows through, then stay paused."""
-        check_number("n", n, low=1, integer=True)
+        n = check_number("n", n, low=1, integer=True)
         if self._budget is None:
             self.pause()
         self._budget += n

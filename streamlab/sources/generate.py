@@ -44,6 +44,7 @@ class Generate(PacedSource):
         stream_name,
         clock=None,
     ) -> None:
+        batch_rows = check_number("batch_rows", batch_rows, low=1, integer=True)
         super().__init__(
             speed=speed,
             time_column="time",
@@ -53,7 +54,7 @@ class Generate(PacedSource):
         )
         self.kind = check_choice("kind", kind, KINDS)
         if rows is not None:
-            check_number("rows", rows, low=0, integer=True, fix="or rows=None for endless")
+            rows = check_number("rows", rows, low=0, integer=True, fix="or rows=None for endless")
         self.rows = rows
         self.rate = check_number(
             "rate",
@@ -62,7 +63,7 @@ class Generate(PacedSource):
             low_open=True,
             fix="rate is rows per second of event time, e.g. 1000",
         )
-        self.batch_rows = batch_rows
+        self.batch_rows = self.max_rows  # checked by PacedSource, here under its own name
         self.keys = check_number("keys", keys, low=1, integer=True)
         self.seed = check_number("seed", seed, integer=True)
         self.noise = check_number("noise", noise, low=0)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..core.checks import check_choice
+from ..core.checks import check_choice, check_number
 from ..errors import ConfigError
 from ..parse import DEFAULT_MAX_RECORD, FORMATS, LineFramer, format_for_path, make_parser
 from .paced import PacedSource
@@ -74,7 +74,7 @@ class Replay(PacedSource):
             clock=clock,
         )
         self.loop_forever = bool(loop)
-        self.max_record = max_record
+        self.max_record = check_number("max_record", max_record, low=1, integer=True)
         self.parse_options = parse_options
         self.size = os.path.getsize(self.path)
         self.position = 0  # bytes of the file read so far (of the current pass)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from ..core.checks import check_port
 from ..parse.serialize import header_bytes, to_bytes
+from .paced import PacedSource
 from .replay import Replay, replay
 
 __all__ = ["ReplayServer", "send_udp", "serve"]
@@ -39,7 +40,7 @@ class ReplayServer:
         self.path = Path(path)
         self.options = dict(
             time_column=time_column,
-            speed=speed,
+            speed=PacedSource._check_speed(speed),
             format=format,
             loop=loop,
             clock=clock,

@@ -142,7 +142,7 @@ class ListenTcp(_SocketSource):
         self.port = check_port("port", port)
         name = kw.pop("stream_name") or f"listen_tcp({host}:{port})"
         super().__init__(**kw, stream_name=name)
-        self.backlog = backlog
+        self.backlog = check_number("backlog", backlog, low=1, integer=True)
         self._sock: socket.socket | None = None
         self._server: asyncio.Server | None = None
         self._pumps: set[asyncio.Task] = set()
