@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from streamlab.core.batch import column_arrays, with_columns
+from streamlab.core.batch import as_ns, column_arrays, with_columns
+from streamlab.errors import ConfigError
 from streamlab.learn.features import class_codes
 
 
@@ -71,3 +72,11 @@ def test_with_columns_equals_concat(n, arrays):
 def test_class_codes_equal_get_indexer(classes, values):
     index = pd.Index(classes)
     assert class_codes(index, values).tolist() == index.get_indexer(values).tolist()
+
+
+def test_as_ns_refuses_a_time_beyond_the_nanosecond_range_instead_of_wrapping():
+    """A microsecond column holds year 3000; cast to nanoseconds it wrapped to 1830."""
+    far = pd.Series(pd.to_datetime(["2026-01-01", "3000-01-01"]).as_unit("us"))
+    assert as_ns(far[:1]).tolist() == [pd.Timestamp("2026-01-01").value]
+    with pytest.raises(ConfigError, match="event time 3000-01-01 00:00:00 is outside the range"):
+        as_ns(far)

@@ -24,9 +24,13 @@ import pandas as pd
 from ..errors import ConfigError
 
 __all__ = [
+    "FIRST",
+    "LAST",
+    "NAT",
     "TIME_ATTR",
     "as_ns",
     "column_arrays",
+    "event_ns",
     "event_times",
     "rows_by_key",
     "time_column",
@@ -60,17 +64,78 @@ def event_times(df: pd.DataFrame) -> pd.Series:
     return df[col]
 
 
-def as_ns(times: pd.Series):
-    """Event times as int64 nanoseconds since the epoch (UTC), whatever their unit.
+def as_ns(times: pd.Series) -> np.ndarray:
+    """Event times as int64 nanoseconds since the epoch (UTC), whatever their unit; a time
+    outside ``datetime64[ns]``'s range is refused (see :func:`event_ns`), never wrapped.
 
     Examples
     --------
     >>> as_ns(pd.Series(pd.to_datetime([1, 2], unit="s", utc=True))).tolist()
     [1000000000, 2000000000]
     """
-    if getattr(times.dtype, "unit", None) == "ns":
-        return times.array.asi8  # no copy
-    return times.to_numpy(dtype="datetime64[ns]").view("i8")
+    if not pd.api.types.is_datetime64_any_dtype(times):
+        times = pd.to_datetime(times, utc=True)
+    return event_ns(times, "time")
+
+
+NAT = int(np.iinfo(np.int64).min)  #: NaT's int64: never an event time
+FIRST = NAT + 1  #: the earliest datetime64[ns], 1677-09-21T00:12:43.145224193
+LAST = int(np.iinfo(np.int64).max)  #: the latest, 2262-04-11T23:47:16.854775807
+
+
+def event_ns(times: pd.Series, name: str = "on") -> np.ndarray:
+    """The times of a datetime column as int64 ns since the epoch (NaT as :data:`NAT`).
+
+    Aware times are taken in UTC, naive ones as they are. A column in another unit (pandas
+    gives ``datetime64[us]`` to parsed text) is converted with a range check: a microsecond
+    column holds year 3000, which a plain cast to ns would wrap around to 1830.
+
+    Examples
+    --------
+    >>> s = pd.Series(pd.to_datetime(["1969-12-31 23:59:59", "3000-01-01 00:00:00"]).as_unit("us"))
+    >>> event_ns(s[:1]).tolist()
+    [-1000000000]
+    >>> event_ns(s, "on")
+    Traceback (most recent call last):
+    ...
+    streamlab.errors.ConfigError: on: event time 3000-01-01 00:00:00 is outside the range of datetime64[ns] (1677-09-21 00:12:43.145224193 to 2262-04-11 23:47:16.854775807); windows and watermarks work in nanoseconds
+    """
+    raw = getattr(times.array, "asi8", None)  # numpy-backed datetimes: ints in their unit
+    unit = getattr(times.dtype, "unit", None) or (
+        np.datetime_data(times.dtype)[0] if getattr(times.dtype, "kind", "") == "M" else None
+    )
+    if raw is None or unit not in _PER_UNIT:  # Arrow timestamps and the like: pandas converts
+        return _checked_cast(times, name)
+    if unit == "ns":
+        return raw  # no copy
+    if not len(raw):
+        return raw.astype("int64")
+    factor = _PER_UNIT[unit]
+    low, high = -(-FIRST // factor), LAST // factor  # the range, in the column's unit
+    lo, hi = raw.min(), raw.max()  # two passes; NaT is the smallest int64
+    if hi > high or (lo < low and ((raw < low) & (raw != NAT)).any()):
+        _checked_cast(times, name)  # raises, naming the first time out of range
+    out = raw * factor
+    if lo == NAT:
+        out[raw == NAT] = NAT
+    return out
+
+
+_PER_UNIT = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
+
+
+def _checked_cast(times: pd.Series, name: str) -> np.ndarray:
+    try:
+        return times.dt.as_unit("ns").array.asi8
+    except (OverflowError, pd.errors.OutOfBoundsDatetime):
+        wall = times.dt.tz_convert(None) if times.dt.tz is not None else times
+        inside = wall.between(pd.Timestamp(FIRST), pd.Timestamp(LAST))
+        bad = wall[~(inside | wall.isna()).to_numpy()].iloc[0]
+        raise ConfigError(
+            f"{name}: event time {bad} is outside the range of datetime64[ns] "
+            f"({pd.Timestamp(FIRST)} to {pd.Timestamp(LAST)}); windows and watermarks work in "
+            "nanoseconds"
+        ) from None
 
 
 def rows_by_key(keys: np.ndarray, rows: np.ndarray) -> list:
