@@ -202,6 +202,32 @@ async def test_listen_tcp_many_clients_each_in_order():
     assert src.stats.connections == n_clients
 
 
+async def test_a_step_that_raises_under_listen_tcp_ends_the_source_with_its_error(capsys):
+    """An error in the pipeline of one connection used to end that connection's task with an
+    exception nobody retrieved (asyncio logged it; the source ran on, the rows lost). Now the
+    source ends with it, as every source does: wait() raises it and it is printed."""
+    src = streamlab.listen_tcp(0)
+
+    def boom(df):
+        if (df["x"] == 3).any():
+            raise RuntimeError("the step broke at x=3")
+        return df
+
+    got = src.map(boom).sink_to_list()
+    src.start()
+    _, w = await asyncio.open_connection(*src.address)
+    w.write(b"x\n1\n")
+    await w.drain()
+    await wait_until(lambda: len(got) == 1, what="the first row")
+    w.write(b"2\n3\n")
+    await w.drain()
+    with pytest.raises(RuntimeError, match="the step broke at x=3"):
+        await asyncio.wait_for(src.wait(), 15)  # the bound only stops a hang
+    assert not src.running and isinstance(src.exception, RuntimeError)
+    assert "stopped by an error" in capsys.readouterr().err
+    w.close()
+
+
 async def test_nc_pipes_a_file_into_listen_tcp(tmp_path):
     assert shutil.which("nc"), "netcat-openbsd is required (the test command installs it)"
     path = tmp_path / "data.csv"

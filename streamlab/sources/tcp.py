@@ -146,6 +146,7 @@ class ListenTcp(_SocketSource):
         self._sock: socket.socket | None = None
         self._server: asyncio.Server | None = None
         self._pumps: set[asyncio.Task] = set()
+        self._failed: asyncio.Future | None = None  # set when a connection's pipeline raises
         self._feeds: set[Feed] = set()
 
     @property
@@ -189,6 +190,11 @@ class ListenTcp(_SocketSource):
     async def _serve(self, feed: Feed) -> None:
         try:
             await self._pump(feed)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # a step below raised: the source ends with it, as any source
+            if self._failed is not None and not self._failed.done() and not self.stopped:
+                self._failed.set_exception(exc)
         finally:
             feed.close()
             self._feeds.discard(feed)
@@ -200,7 +206,8 @@ class ListenTcp(_SocketSource):
             lambda: Feed(self.max_buffer, on_open=self._opened), sock=self._sock, ssl=self.ssl
         )
         self._sock = None  # owned by the server now
-        await asyncio.Event().wait()  # serve until stopped
+        self._failed = loop.create_future()
+        await self._failed  # serve until stopped, or until a connection's pipeline raises
 
     def _release(self) -> None:
         if self._sock is not None:
