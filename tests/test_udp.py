@@ -100,3 +100,9 @@ async def test_overflow_drops_oldest_and_counts_exactly():
 def test_csv_over_udp_needs_columns():
     with pytest.raises(ConfigError, match=r"from_udp\(parse='csv'\) needs columns=\[\.\.\.\]"):
         streamlab.from_udp(0, parse="csv")
+
+
+async def test_a_host_that_does_not_resolve_is_named():
+    """It used to say "choose another port" for a host name that does not resolve."""
+    with pytest.raises(ConfigError, match=r"host='no\.such\.host\.invalid' does not resolve"):
+        streamlab.from_udp(0, host="no.such.host.invalid").start()

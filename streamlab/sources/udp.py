@@ -81,6 +81,12 @@ class FromUdp(BatchSource):
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.receive_buffer)
         try:
             sock.bind((self.host, self.port))
+        except socket.gaierror as exc:
+            sock.close()
+            raise ConfigError(
+                f"host={self.host!r} does not resolve ({exc}); use '127.0.0.1' for this "
+                "machine only or '0.0.0.0' for every interface"
+            ) from exc
         except OSError as exc:
             sock.close()
             raise SourceError(
