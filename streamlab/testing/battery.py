@@ -36,102 +36,20 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import inspect
 import numbers
 import weakref
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
 
 from ..core.runner import arun
-from ..core.source import BatchSource, _settle
+from ..core.source import _settle
 from ..errors import ConfigError, StateError
 from .frames import canonical, cut, dtype_zoo, epoch_variants, explain_difference
+from .harness import Case, FrameSource, build, output, run_case
 
-__all__ = ["CHECKS", "Case", "FrameSource", "acheck_step", "check_step", "run_case"]
-
-
-class FrameSource(BatchSource):
-    """A source that emits the given frames in order, zero-row frames included (a real
-    streamlab source: start, stop, end of input and release are the ones every source has)."""
-
-    def __init__(self, frames: list[pd.DataFrame], *, stream_name: str = "frames") -> None:
-        super().__init__(stream_name=stream_name)
-        self.frames = frames
-
-    async def _produce(self) -> None:
-        for frame in self.frames:
-            if self.stopped:
-                return
-            if len(frame):
-                await self.emit_batch(frame)
-            else:  # pause/step accounting has nothing to do with an empty batch
-                await _settle(self._emit(frame))
-
-
-@dataclass(frozen=True)
-class Case:
-    """One way to check a step: ``make(upstream, **params)`` builds it below ``upstream`` and
-    returns the node whose output is checked (or the sink to ``collect`` from)."""
-
-    name: str
-    make: Callable[..., Any]
-    data: pd.DataFrame
-    time_column: str | None = None
-    #: the plain-pandas answer on the whole data (compared column by column, in its order)
-    reference: Callable[[pd.DataFrame], pd.DataFrame] | None = None
-    #: sort the output (and the reference) by these before comparing (order is not promised)
-    sort_by: tuple[str, ...] | None = None
-    #: the output rows are the input rows (with columns added): dtypes and attrs pass through
-    rows_kept: bool = False
-    #: numeric parameters given to ``make`` (the ``numbers`` check passes numpy scalars)
-    params: Mapping[str, Any] = field(default_factory=dict)
-    #: how to read a sink's result after a run: ``collect(node) -> frame`` (may be async)
-    collect: Callable[[Any], Any] | None = None
-    #: what of a run's output is promised (e.g. the last row per key of an update stream)
-    final: Callable[[pd.DataFrame], pd.DataFrame] | None = None
-    rtol: float | None = None
-    #: checks (or ``"check:variant"``) that do not apply to this step, with the reason
-    not_applicable: Mapping[str, str] = field(default_factory=dict)
-
-
-class UnstableDtypes(AssertionError):
-    """The batches of one run disagree on a column's dtype."""
-
-
-async def run_case(case: Case, frames: list[pd.DataFrame], **params) -> pd.DataFrame | None:
-    """Run ``case``'s step over ``frames`` from a :class:`FrameSource`; its canonical output.
-    Raises :class:`UnstableDtypes` if two output batches give a column different dtypes (a
-    column's type must not flip with where batches begin and end)."""
-    source = FrameSource(frames)
-    node = case.make(source, **(params or dict(case.params)))
-    got: list = []
-    if case.collect is None:
-        node.sink(got.append)
-    await arun(source)
-    if case.collect is not None:
-        found = case.collect(node)
-        got = [await found if inspect.isawaitable(found) else found]
-    _same_dtypes(got)
-    out = canonical(got, sort_by=list(case.sort_by) if case.sort_by else None)
-    return case.final(out) if case.final is not None and out is not None else out
-
-
-def _same_dtypes(batches: list) -> None:
-    first: dict = {}
-    for i, batch in enumerate(batches):
-        if batch is None or not len(batch):
-            continue
-        for col, dtype in batch.dtypes.items():
-            seen = first.setdefault(col, (i, dtype))
-            if seen[1] != dtype:
-                raise UnstableDtypes(
-                    f"column {col!r} is {seen[1]} in output batch {seen[0]} and {dtype} in "
-                    f"output batch {i}"
-                )
+__all__ = ["CHECKS", "Case", "FrameSource", "acheck_step", "check_step", "checks_for", "run_case"]
 
 
 def _expected(case: Case, data: pd.DataFrame) -> pd.DataFrame | None:
@@ -248,10 +166,7 @@ async def check_attrs(case: Case) -> list[str]:
     attrs = {**case.data.attrs, "peer": "127.0.0.1:50000", "origin": "check_step"}
     data = case.data.copy()
     data.attrs = attrs
-    source = FrameSource(cut(data, "random", seed=7))
-    node = case.make(source, **dict(case.params))
-    seen: list = []
-    node.sink(seen.append)
+    source, _, seen = build(case, cut(data, "random", seed=7))
     await arun(source)
     for i, batch in enumerate(seen):
         lost = {k: v for k, v in attrs.items() if batch.attrs.get(k) != v}
@@ -261,11 +176,7 @@ async def check_attrs(case: Case) -> list[str]:
 
 async def check_end_of_input_once(case: Case) -> list[str]:
     failures = _Failures()
-    source = FrameSource(cut(case.data, "random", seed=8))
-    node = case.make(source, **dict(case.params))
-    seen: list = []
-    if case.collect is None:
-        node.sink(seen.append)
+    source, _, seen = build(case, cut(case.data, "random", seed=8))
     await arun(source)  # ends with one end_of_input through the pipeline
     before = len(seen)
     for n in _pipeline(source):
@@ -281,20 +192,12 @@ async def check_end_of_input_once(case: Case) -> list[str]:
 
 async def check_restart(case: Case) -> list[str]:
     failures = _Failures()
-    source = FrameSource(cut(case.data, "random", seed=9))
-    node = case.make(source, **dict(case.params))
-    seen: list = []
-    if case.collect is None:
-        node.sink(seen.append)
+    source, node, seen = build(case, cut(case.data, "random", seed=9))
 
     async def once():
         seen.clear()
-        await arun(source)
-        if case.collect is not None:
-            found = case.collect(node)
-            return canonical([await found if inspect.isawaitable(found) else found])
-        out = canonical(list(seen), sort_by=list(case.sort_by) if case.sort_by else None)
-        return case.final(out) if case.final is not None and out is not None else out
+        await arun(source)  # the same source each time: it resets the steps below it
+        return await output(case, node, seen)
 
     first = await once()
     try:
@@ -308,18 +211,13 @@ async def check_restart(case: Case) -> list[str]:
 
 async def check_released(case: Case) -> list[str]:
     failures = _Failures()
-    frames = cut(case.data, "random", seed=10)
-    source = FrameSource(frames)
-    node = case.make(source, **dict(case.params))
-    last: dict = {}
-    if case.collect is None:
-        node.sink(lambda b: last.update(batch=b))
+    source, node, seen = build(case, cut(case.data, "random", seed=10))
     await arun(source)
     refs = {"source": weakref.ref(source), "step": weakref.ref(node)}
-    if _weakrefable(last.get("batch")):
-        refs["last output batch"] = weakref.ref(last["batch"])
-    last.clear()
-    del source, node, frames
+    if seen and _weakrefable(seen[-1]):
+        refs["last output batch"] = weakref.ref(seen[-1])
+    seen.clear()
+    del source, node
     loop = asyncio.get_running_loop()
     deadline = loop.time() + 10.0  # only bounds a hang: freed pipelines go at the first pass
     while True:
@@ -345,7 +243,7 @@ async def check_numbers(case: Case) -> list[str]:
             got, problem = await _attempt(case, cut(case.data, "one"), **given)
             failures.add(f"{name}={kind.__name__}({value})", problem or _compare(case, got, base))
         try:
-            case.make(FrameSource([]), **{**case.params, name: True})
+            build(case, [], **{**case.params, name: True})
         except ConfigError as exc:
             text = str(exc)
             if name not in text or "True" not in text:
