@@ -249,7 +249,7 @@ class to_parquet(Sink):
         self.stats.rejected += 1
         self.stats.rejected_rows += rows
         letter = pd.DataFrame(
-            {"time": [pd.Timestamp.now(tz="UTC")], "reason": [reason], "rows": [rows]}
+            {"time": [pd.Timestamp.now(tz="UTC").as_unit("ns")], "reason": [reason], "rows": [rows]}
         )
         letter.attrs[TIME_ATTR] = "time"
         return self.errors._emit(letter)

@@ -20,7 +20,7 @@ def stamp_arrival(df: pd.DataFrame) -> pd.DataFrame:
     out = df.copy()
     if ARRIVAL in out.columns:
         out = out.drop(columns=[ARRIVAL])
-    out.insert(0, ARRIVAL, pd.Timestamp.now(tz="UTC"))
+    out.insert(0, ARRIVAL, pd.Timestamp.now(tz="UTC").as_unit("ns"))  # the batch contract: ns
     return out
 
 

@@ -303,7 +303,11 @@ class to_sqlite(Sink):
     def _reject(self, df: pd.DataFrame, reason: str):
         self.stats.dropped += 1
         rejected = pd.DataFrame(
-            {"time": [pd.Timestamp.now(tz="UTC")], "reason": [reason], "rows": [len(df)]}
+            {
+                "time": [pd.Timestamp.now(tz="UTC").as_unit("ns")],
+                "reason": [reason],
+                "rows": [len(df)],
+            }
         )
         return self.errors._emit(rejected)
 
