@@ -26,7 +26,7 @@ from ..core.batch import with_time_column
 from ..core.checks import check_choice
 from ..core.deadletter import DeadLetter
 from ..errors import ConfigError
-from .framing import split_lines
+from .framing import line_bounds
 from .types import coerce, family, show, takes_missing
 
 __all__ = ["TIME_UNITS", "Parser"]
@@ -139,7 +139,7 @@ class Parser:
             self.schema = self._infer_schema(df)
         n = len(df)
         rows_bad = np.zeros(n, bool)
-        reasons: dict[int, str] = {}
+        failed: list[tuple] = []  # (column, type, rows that do not fit, their reasons)
         have = df.dtypes.to_dict()  # one lookup, not a Series per column (~9 us each)
         for col, want in list(self.schema.items()):
             if col in have and have[col] == want:
@@ -152,10 +152,8 @@ class Parser:
                     continue
             values, wrong, why = coerce(series, want, column=col)
             if wrong.any():
-                why = self._text_reasons(col, want, wrong, why)
-            for i in np.flatnonzero(wrong & ~rows_bad).tolist():
-                reasons[i] = why(i)
-            rows_bad |= wrong
+                failed.append((col, want, wrong & ~rows_bad, why))
+                rows_bad |= wrong
             df[col] = values
         extra = [c for c in df.columns if c not in self.schema]
         for c in extra:
@@ -163,23 +161,30 @@ class Parser:
             self._announce(c, None, df[c].dtype, "a new column")
         if list(df.columns) != list(self.schema):
             df = df[list(self.schema)]
-        if not reasons:
+        if not failed:
             return df, None
-        self._dead(lines, reasons, bad, origin)
+        self._dead(lines, self._reasons(failed, lines), bad, origin)
         keep = np.flatnonzero(~rows_bad)
         return df.iloc[keep], keep
 
-    def _text_reasons(self, col: str, want, wrong: np.ndarray, why):
-        """Reasons that quote the values as they were written, where the format has them as
-        text (CSV), so a reason does not depend on how the rest of the batch was read."""
-        text = self._as_text(col)
-        if text is None:
-            return why
-        _, text_wrong, text_why = coerce(text, want, column=col)
-        return lambda i: text_why(i) if text_wrong[i] else why(i)
+    def _reasons(self, failed: list[tuple], lines) -> dict[int, str]:
+        """Each bad row's reason (the first column it fails in). Where the format has the
+        values as text (CSV), the reasons quote the text as written, so a reason does not
+        depend on how the rest of the batch was read: the bad rows' own lines are read again
+        and checked again."""
+        reasons: dict[int, str] = {}
+        for col, want, rows, why in failed:
+            at = np.flatnonzero(rows)
+            text = self._as_text(col, at, lines)
+            if text is not None:
+                _, wrong, text_why = coerce(text, want, column=col)
+                why = _in_order(at, wrong, text_why, why)
+            for i in at.tolist():
+                reasons[i] = why(i)
+        return reasons
 
-    def _as_text(self, col: str) -> pd.Series | None:
-        """This batch's column ``col`` as the text it was written as (``None``: no such text)."""
+    def _as_text(self, column: str, rows: np.ndarray, lines) -> pd.Series | None:
+        """``column`` of the batch's ``rows`` as the text written (``None``: no text)."""
         return None
 
     def _widen(self, col: str, want, series: pd.Series):
@@ -307,6 +312,13 @@ class Parser:
             bad.append(DeadLetter(raw=raw, reason=reason, origin=origin, offset=off))
 
 
+def _in_order(at: np.ndarray, wrong: np.ndarray, text_why, why):
+    """The reason of row ``at[k]`` from the text checks (position ``k``) where they found it
+    bad, else the first check's."""
+    where = {int(row): k for k, row in enumerate(at.tolist())}
+    return lambda i: text_why(where[i]) if wrong[where[i]] else why(i)
+
+
 def _beyond_exact(values: pd.Series) -> bool:
     """True if float ``values`` reach 2**53, where a float may not be the integer it was."""
     v = values.to_numpy(dtype="float64", na_value=np.nan)
@@ -335,6 +347,7 @@ class LineSource:
         self.skip_blank = skip_blank
         self.blank = blank  # a line of only these bytes is blank (no row)
         self._lines: list[tuple[bytes, int]] | None = None
+        self._bounds: tuple[np.ndarray, np.ndarray] | None = None
 
     @classmethod
     def of(cls, pairs: list[tuple[bytes, int]]) -> LineSource:
@@ -344,14 +357,17 @@ class LineSource:
         return found
 
     def __call__(self, positions: list[int]) -> list[tuple[bytes, int]]:
-        if self._lines is None:
-            lines = split_lines(self.data, self.offset)
-            if self.skip_blank:
-                lines = [(b.rstrip(b"\r"), o) for b, o in lines if b.strip(self.blank)]
-            if self.offsets is not None:
-                lines = [(b, int(o)) for (b, _), o in zip(lines, self.offsets, strict=True)]
-            self._lines = lines
-        return [self._lines[p] for p in positions]
+        if self._lines is not None:
+            return [self._lines[p] for p in positions]
+        if self._bounds is None:  # once, vectorised: no Python loop over the rows
+            self._bounds = line_bounds(self.data, self.blank if self.skip_blank else None)
+        starts, ends = self._bounds
+        found = []
+        for p in positions:
+            s, e = int(starts[p]), int(ends[p])
+            at = int(self.offsets[p]) if self.offsets is not None else self.offset + s
+            found.append((self.data[s:e].rstrip(b"\r") if self.skip_blank else self.data[s:e], at))
+        return found
 
 
 def lines_at(lines, keep):

@@ -52,6 +52,13 @@ def _inner_cr(arr: np.ndarray) -> np.ndarray:
     return cr[(nxt != 10) & (nxt != 13) & (cr + 1 < len(arr))]
 
 
+#: The texts read_csv reads as missing by default (its documented ``na_values``).
+READ_CSV_NA = frozenset(
+    ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND", "1.#QNAN",
+     "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"]
+)  # fmt: skip
+
+
 def _utf8_problem(line: bytes) -> str | None:
     try:
         line.decode("utf-8")
@@ -101,7 +108,6 @@ class CsvParser(Parser):
         # a line of only these is blank and skipped, as read_csv skips it (the delimiter
         # itself is never blank: "\t\t" with delimiter="\t" is a row of empty fields)
         self._blank = bytes(b for b in b" \t\r" if b != self._delim_byte)
-        self._last_read = b""
 
     def _take_header(self, data: bytes, offset: int, origin: str, bad: list[DeadLetter]):
         while data:
@@ -171,7 +177,6 @@ class CsvParser(Parser):
         a boolean in an integer column, or an integer column past 2**53 read as floats
         because of a missing value (floats lose digits there). That second read happens only
         in such batches."""
-        self._last_read = data
         df = self._read_csv(data, None)
         wrong = [
             c
@@ -190,6 +195,7 @@ class CsvParser(Parser):
             header=None,
             sep=self.delimiter,
             engine="c",
+            low_memory=False,  # one type per column for the whole batch (and no DtypeWarning)
             skip_blank_lines=True,
             dtype=dtype and {self.names.index(c): t for c, t in dtype.items()},
         )
@@ -198,9 +204,21 @@ class CsvParser(Parser):
         df.columns = self.names
         return df
 
-    def _as_text(self, col: str) -> pd.Series:
-        """The last batch's column as written (read again as text: only for reasons)."""
-        return self._read_csv(self._last_read, {col: object})[col]
+    def _as_text(self, column: str, rows: np.ndarray, lines) -> pd.Series | None:
+        """``column`` of the bad ``rows`` as written: their own lines, split again (only the
+        bad rows: a reason quotes the field, whatever type the rest of the batch gave it)."""
+        if not callable(lines):
+            return None
+        at = self.names.index(column)
+        try:
+            fields = [
+                next(_csv.reader([raw.decode("utf-8")], delimiter=self.delimiter))[at]
+                for raw, _ in lines(rows.tolist())
+            ]
+        except (_csv.Error, IndexError, UnicodeDecodeError):  # the reasons as first found
+            return None
+        # what read_csv reads as missing stays missing
+        return pd.Series(fields, dtype=object).where(lambda f: ~f.isin(READ_CSV_NA), None)
 
     def _families(self) -> dict[str, str]:
         """The type family of each column the schema (or ``dtypes=``) knows."""
@@ -219,13 +237,11 @@ class CsvParser(Parser):
         delims = np.flatnonzero(arr == self._delim_byte)
         per_line = np.diff(np.searchsorted(delims, ends), prepend=0)
         starts = np.concatenate(([0], ends[:-1] + 1))
-        ink = np.ones(len(arr), bool)
-        for b in self._blank:
-            ink &= arr != b
-        ink &= arr != 10
-        seen = np.concatenate(([0], np.cumsum(ink)))
-        blank = seen[ends] == seen[starts]  # nothing but blank bytes on the line
-        wrong = (per_line != len(self.names) - 1) & ~blank
+        wrong = per_line != len(self.names) - 1
+        blank = np.zeros(len(ends), bool)  # a blank line has no delimiter: it is among `wrong`
+        for i in np.flatnonzero(wrong).tolist():
+            blank[i] = not data[starts[i] : ends[i]].strip(self._blank)
+        wrong &= ~blank
         has_cr = np.zeros(len(ends), bool)
         if b"\r" in data:
             has_cr[np.searchsorted(ends, _inner_cr(arr))] = True

@@ -13,7 +13,7 @@ import numpy as np
 
 from ..core.deadletter import MAX_RAW_KEPT, DeadLetter
 
-__all__ = ["DEFAULT_MAX_RECORD", "LineFramer", "split_lines"]
+__all__ = ["DEFAULT_MAX_RECORD", "LineFramer", "line_bounds", "split_lines"]
 
 #: Default maximum record length in bytes (1 MiB).
 DEFAULT_MAX_RECORD = 1 << 20
@@ -35,6 +35,31 @@ def split_lines(data: bytes, offset: int) -> list[tuple[bytes, int]]:
         out.append((line, offset + pos))
         pos += len(line) + 1
     return out
+
+
+def line_bounds(data: bytes, blank: bytes | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(starts, ends)`` of the lines of ``data`` (an end excludes its newline; a last line
+    without one counts), without the lines made only of ``blank`` bytes when it is given.
+    Vectorised: only lines that start with a blank byte are looked at one by one.
+
+    Examples
+    --------
+    >>> [a.tolist() for a in line_bounds(b"a,1\\n  \\nbb,2\\n\\ncc", blank=b" \\t\\r")]
+    [[0, 7, 13], [3, 11, 15]]
+    """
+    arr = np.frombuffer(data, np.uint8)
+    ends = np.flatnonzero(arr == 10)
+    if len(arr) and arr[-1] != 10:
+        ends = np.append(ends, len(arr))
+    starts = np.concatenate(([0], ends[:-1] + 1)).astype(np.int64)
+    if blank is None or not len(starts):
+        return starts, ends
+    first = arr[np.minimum(starts, max(len(arr) - 1, 0))]
+    maybe = (starts == ends) | np.isin(first, np.frombuffer(blank, np.uint8))
+    keep = np.ones(len(starts), bool)
+    for i in np.flatnonzero(maybe).tolist():
+        keep[i] = bool(data[starts[i] : ends[i]].strip(blank))
+    return starts[keep], ends[keep]
 
 
 class LineFramer:
