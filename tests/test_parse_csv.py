@@ -227,7 +227,9 @@ def test_inferred_int_column_takes_a_missing_value_as_Int64_once(caplog):
     assert [None if v is pd.NA else v for v in df["x"]] == [None, 9007199254740993]
     assert later["x"].tolist() == [4]
     assert parser.schema_changes == 1
-    assert parser.schema_log == ["column 'x' changed from int64 to Int64 to fit this batch's values"]
+    assert parser.schema_log == [
+        "column 'x' changed from int64 to Int64 to fit this batch's values"
+    ]
     assert [r.getMessage() for r in caplog.records] == [
         "csv: schema change: column 'x' changed from int64 to Int64 to fit this batch's values "
         "(declare dtypes= to fix the type)"

@@ -35,7 +35,6 @@ AssertionError: check_step(case): batch_cuts failed: [rows] ...(column name="y")
 from __future__ import annotations
 
 import asyncio
-import gc
 import numbers
 import weakref
 from collections.abc import Callable
@@ -47,7 +46,7 @@ from ..core.runner import arun
 from ..core.source import _settle
 from ..errors import ConfigError, StateError
 from .frames import canonical, cut, dtype_zoo, epoch_variants, explain_difference
-from .harness import Case, FrameSource, build, output, run_case
+from .harness import Case, FrameSource, build, collected, output, run_case
 
 __all__ = ["CHECKS", "Case", "FrameSource", "acheck_step", "check_step", "checks_for", "run_case"]
 
@@ -218,15 +217,12 @@ async def check_released(case: Case) -> list[str]:
         refs["last output batch"] = weakref.ref(seen[-1])
     seen.clear()
     del source, node
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 10.0  # only bounds a hang: freed pipelines go at the first pass
-    while True:
-        gc.collect()
-        alive = [name for name, ref in refs.items() if ref() is not None]
-        if not alive or loop.time() > deadline:
-            break
-        await asyncio.sleep(0.01)  # a worker or a closing socket may let go on the next turn
-    failures.add("after stop and del", f"still alive: {alive}" if alive else None)
+
+    def alive() -> list[str]:
+        return [name for name, ref in refs.items() if ref() is not None]
+
+    await collected(lambda: not alive())
+    failures.add("after stop and del", f"still alive: {alive()}" if alive() else None)
     return failures
 
 

@@ -3,6 +3,8 @@ collected (what a sink stored, where it is a sink) and made canonical."""
 
 from __future__ import annotations
 
+import asyncio
+import gc
 import inspect
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -14,7 +16,7 @@ from ..core.runner import arun
 from ..core.source import BatchSource, _settle
 from .frames import canonical
 
-__all__ = ["Case", "FrameSource", "UnstableDtypes", "build", "output", "run_case"]
+__all__ = ["Case", "FrameSource", "UnstableDtypes", "build", "collected", "output", "run_case"]
 
 
 class FrameSource(BatchSource):
@@ -108,3 +110,18 @@ def _same_dtypes(batches: list) -> None:
                     f"column {col!r} is {seen[1]} in output batch {seen[0]} and {dtype} in "
                     f"output batch {i}"
                 )
+
+
+async def collected(freed: Callable[[], bool], *, timeout: float = 10.0) -> bool:
+    """Collect garbage until ``freed()`` holds (True) or ``timeout`` seconds pass (False). A
+    freed pipeline goes at the first pass; a worker or a closing socket may let go a loop
+    turn later. The timeout only bounds a hang."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while True:
+        gc.collect()
+        if freed():
+            return True
+        if loop.time() > deadline:
+            return False
+        await asyncio.sleep(0.01)

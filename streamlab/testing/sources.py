@@ -16,7 +16,6 @@ good records (with the declared types) and the dead letters the bad ones must be
 from __future__ import annotations
 
 import asyncio
-import gc
 import gzip
 import os
 import socket
@@ -31,6 +30,7 @@ import pandas as pd
 
 from ..core.runner import arun
 from .frames import explain_difference
+from .harness import collected
 
 __all__ = ["SOURCE_CHECKS", "SourceCase", "run_source_check"]
 
@@ -268,19 +268,16 @@ async def check_released(case, tmp) -> list[str]:
     ref = weakref.ref(run.source)
     run.source = None
     del run
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + 10.0  # only bounds a hang
-    while True:
-        gc.collect()
-        fds = len(os.listdir("/proc/self/fd"))
-        if (ref() is None and fds <= before) or loop.time() > deadline:
-            break
-        await asyncio.sleep(0.01)
+
+    def fds() -> int:
+        return len(os.listdir("/proc/self/fd"))
+
+    await collected(lambda: ref() is None and fds() <= before)
     problems = []
     if ref() is not None:
         problems.append("the stopped source is still alive")
-    if fds > before:
-        problems.append(f"{fds - before} more open file descriptors than before the run")
+    if fds() > before:
+        problems.append(f"{fds() - before} more open file descriptors than before the run")
     return problems
 
 
