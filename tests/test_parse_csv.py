@@ -398,3 +398,32 @@ def test_epoch_unit_stays_fixed_for_the_stream():
 def test_bad_arguments(make, message):
     with pytest.raises(ConfigError, match=f"^{re.escape(message)}$"):
         make()
+
+
+def test_a_big_batch_typed_chunk_by_chunk_stays_exact():
+    """read_csv types a big batch chunk by chunk. Here the int column's middle chunk holds a
+    missing value (so its integers past 2**53 come out as rounded floats) and its last chunk a
+    word (so the column comes out mixed): every integer stays exact, the bad records are dead
+    letters, and the floats equal pandas' own reading of the good lines."""
+    n = 400_000
+    ints = [str(i) for i in range(n)]
+    ints[150_000:150_003] = ["", "9007199254740993", "-9007199254740995"]
+    ints[-2] = "abc"
+    x = [f"{i * 0.1!r}" for i in range(n)]
+    x[-5] = "warm"
+    data = "".join(f"{i},{v}\n" for i, v in zip(ints, x, strict=True)).encode()
+    parser = CsvParser(columns=["n", "x"], dtypes={"n": "int64", "x": "float64"})
+    df, bad = parser.parse(data, origin="big")
+    assert sorted(b.reason for b in bad) == [
+        "column 'n': 'abc' is not a valid int64",
+        "column 'n': missing value, and int64 has none (declare 'Int64' to allow missing values)",
+        "column 'x': 'warm' is not a valid float64",
+    ]
+    assert df["n"].iloc[149_999:150_002].tolist() == [149_999, 9007199254740993, -9007199254740995]
+    good = [
+        line
+        for line in data.split(b"\n")[:-1]
+        if not (b"warm" in line or line.startswith((b",", b"abc,")))
+    ]
+    want = pd.read_csv(io.BytesIO(b"\n".join(good)), names=["n", "x"], dtype={"n": "int64"})
+    pd.testing.assert_frame_equal(df, want)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv as _csv
 import io
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -22,19 +23,19 @@ from .types import family, show
 
 
 def _needs_text(kind: str, values: pd.Series) -> bool:
-    """True if a column of type family ``kind`` must be read again as text (see ``_read``)."""
+    """True if a column of type family ``kind`` must be read again as text (see ``_read``):
+    a text column that came out numeric, an integer column that came out boolean, or as
+    floats past 2**53, or mixed (read_csv types big batches chunk by chunk, and a float chunk
+    may have lost digits). Floats and booleans are checked as read: pandas' float parser gives
+    the same doubles as ``to_numeric`` of the text, and reasons quote the text anyway."""
     have = values.dtype
     if kind in ("text", "category"):
         return have.kind in "iufb"
-    if have == np.dtype(
-        object
-    ):  # mixed Python values (True among ints...): the text says what was sent
-        return kind in ("int", "float", "bool")
-    if kind == "int":
-        return have.kind == "b" or (have.kind == "f" and _beyond_exact(values))
-    if kind == "float":
-        return have.kind == "b"
-    return kind == "bool" and have.kind in "iuf"
+    if kind != "int":
+        return False
+    return (
+        have == np.dtype(object) or have.kind == "b" or (have.kind == "f" and _beyond_exact(values))
+    )
 
 
 __all__ = ["CsvParser"]
@@ -190,15 +191,19 @@ class CsvParser(Parser):
     def _read_csv(self, data: bytes, dtype: dict | None) -> pd.DataFrame:
         # No names=: given names, read_csv silently turns the extra leading fields of a too-long
         # first line into the index. Without, the first line sets the column count; check it.
-        df = pd.read_csv(
-            io.BytesIO(data),
-            header=None,
-            sep=self.delimiter,
-            engine="c",
-            low_memory=False,  # one type per column for the whole batch (and no DtypeWarning)
-            skip_blank_lines=True,
-            dtype=dtype and {self.names.index(c): t for c, t in dtype.items()},
-        )
+        with warnings.catch_warnings():
+            # read_csv types a big batch chunk by chunk; where chunks disagree it warns and
+            # gives a column of mixed values, which the type checks then read as text (so
+            # the answer does not depend on the chunks). low_memory=False would cost 6-10%.
+            warnings.simplefilter("ignore", pd.errors.DtypeWarning)
+            df = pd.read_csv(
+                io.BytesIO(data),
+                header=None,
+                sep=self.delimiter,
+                engine="c",
+                skip_blank_lines=True,
+                dtype=dtype and {self.names.index(c): t for c, t in dtype.items()},
+            )
         if df.shape[1] != len(self.names):
             raise pd.errors.ParserError(f"expected {len(self.names)} fields, saw {df.shape[1]}")
         df.columns = self.names
