@@ -1,8 +1,9 @@
 """streamlab: explore live data streams in Jupyter as pandas micro-batches on streamz."""
 
-from . import compress, lazy, ops, scale, sinks, store  # noqa: F401  (register stream.window, .to_tcp... on streamz nodes)
+from . import compress, ops, scale, sinks, store  # noqa: F401  (register stream.window, .to_tcp... on streamz nodes)
 from . import datasets as datasets
 from .core.clock import wait_until as wait_until
+from .core.registry import declare_lazy
 from .core.runner import arun as arun
 from .core.runner import run as run
 from .errors import ConfigError as ConfigError
@@ -41,7 +42,13 @@ __all__ = [
 
 __version__ = "0.1.0"
 
-lazy.register_lazy_steps()  # stream.learn, .refit, .detect_drift...: scikit-learn on first use
+# The lazy hook (core.registry): these steps' packages are slow to import (scikit-learn; bokeh
+# and ipywidgets), so a stand-in sits on Stream until the first call imports the real step.
+for _name in ("learn", "learn_many", "refit", "detect_drift", "robust_zscore", "ewma_chart"):
+    declare_lazy(_name, "streamlab.learn")
+declare_lazy("isolation_forest", "streamlab.learn")
+declare_lazy("dashboard", "streamlab.viz", kind="sink")
+del _name
 
 
 def __getattr__(name: str):

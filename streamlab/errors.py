@@ -1,29 +1,77 @@
-"""Errors people can act on.
+"""Errors people can act on: every error class streamlab raises on purpose, in one place.
 
 Every streamlab error is a :class:`StreamlabError` and also the builtin it refines, so
-``except ValueError`` keeps working for code that does not know streamlab.
+``except ValueError`` keeps working for code that does not know streamlab. The message stays
+one readable line; the same facts are also attributes, for code that handles the error:
+``param`` (the parameter or column at fault), ``value`` (what it was given; :data:`UNSET`
+when there is none) and ``hint`` (what to do instead, with an accepted example).
 
 Examples
 --------
 >>> from streamlab.errors import ConfigError
->>> err = ConfigError("port must be in 0..65535, not 70000; pick a free port such as 9999")
+>>> err = ConfigError(
+...     "port must be in 0..65535, not 70000", param="port", value=70000,
+...     hint="pick a free port such as 9999")
+>>> print(err)
+port must be in 0..65535, not 70000; pick a free port such as 9999
+>>> err.param, err.value, err.hint
+('port', 70000, 'pick a free port such as 9999')
 >>> isinstance(err, ValueError), isinstance(err, StreamlabError)
 (True, True)
 """
 
 from __future__ import annotations
 
+from typing import Any
+
 __all__ = [
+    "UNSET",
+    "CodecError",
+    "CodecLimitError",
     "ConfigError",
     "ParseError",
+    "RegistrationError",
     "SourceError",
     "StateError",
+    "StoreError",
     "StreamlabError",
 ]
 
 
+class _Unset:
+    def __repr__(self) -> str:
+        return "UNSET"
+
+
+#: ``value`` of an error that concerns no particular value
+UNSET: Any = _Unset()
+
+
 class StreamlabError(Exception):
-    """Base class of every error streamlab raises on purpose."""
+    """Base class of every error streamlab raises on purpose.
+
+    ``message`` says what is wrong; ``hint`` (added after a semicolon unless the message
+    already ends with it) says what to do. ``param`` and ``value`` name what was at fault.
+    """
+
+    def __init__(
+        self, message: str, *, param: str | None = None, value: Any = UNSET, hint: str = ""
+    ) -> None:
+        text = f"{message}; {hint}" if hint and not message.endswith(hint) else message
+        super().__init__(text)
+        self.param = param
+        self.value = value
+        self.hint = hint
+
+    def __reduce__(self):  # picklable across processes (dask workers) with its attributes
+        return (_rebuild, (type(self), str(self), self.param, self.value, self.hint))
+
+
+def _rebuild(cls, text, param, value, hint):
+    err = cls.__new__(cls)
+    Exception.__init__(err, text)
+    err.param, err.value, err.hint = param, value, hint
+    return err
 
 
 class ConfigError(StreamlabError, ValueError):
@@ -31,7 +79,9 @@ class ConfigError(StreamlabError, ValueError):
 
 
 class ParseError(StreamlabError, ValueError):
-    """Bytes that cannot become a batch (raised only where no dead-letter stream exists)."""
+    """Bytes that cannot become a batch, from a parser called directly on bytes
+    (``streamlab.parse.parse_bytes``). Inside a pipeline bad records are dead letters instead:
+    nothing is raised there."""
 
 
 class SourceError(StreamlabError, ConnectionError):
@@ -40,3 +90,19 @@ class SourceError(StreamlabError, ConnectionError):
 
 class StateError(StreamlabError, RuntimeError):
     """An operation that is not valid in the object's current state (e.g. step() while running)."""
+
+
+class RegistrationError(StreamlabError, TypeError):
+    """A step cannot be put on ``streamz.Stream``: the name is taken by streamz or a plugin."""
+
+
+class StoreError(StreamlabError, OSError):
+    """The database cannot be written or read; the message says why and what to do."""
+
+
+class CodecError(StreamlabError, ValueError):
+    """Bytes that this codec cannot decode (corrupt, truncated, or another codec's)."""
+
+
+class CodecLimitError(CodecError):
+    """Bytes that would decode to more than ``max_decoded``: refused before or while decoding."""

@@ -18,7 +18,7 @@ from streamz import Stream
 import streamlab
 from streamlab import datasets
 from streamlab.core import streamz_compat
-from streamlab.core.params import pipeline_nodes
+from streamlab.core.graph import pipeline_nodes
 
 from support import open_fds
 

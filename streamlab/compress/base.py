@@ -29,11 +29,11 @@ True
 >>> c.decode_frame(b"SLF1" + c.encode_frame(df)[4:-3])
 Traceback (most recent call last):
 ...
-streamlab.compress.base.CodecError: zlib: corrupt or truncated input (Error -5 while decompressing data: incomplete or truncated stream)
+streamlab.errors.CodecError: zlib: corrupt or truncated input (Error -5 while decompressing data: incomplete or truncated stream)
 >>> c.decode(c.encode(bytes(10_000)), max_decoded=1000)
 Traceback (most recent call last):
 ...
-streamlab.compress.base.CodecLimitError: zlib: decodes to more than max_decoded=1000 bytes (1000 B); refused as a possible decompression bomb. If such data is expected, pass a larger max_decoded= (e.g. max_decoded=2000) to decode()/decode_frame(), stream.decompress() or from_tcp()/listen_tcp()
+streamlab.errors.CodecLimitError: zlib: decodes to more than max_decoded=1000 bytes (1000 B); refused as a possible decompression bomb. If such data is expected, pass a larger max_decoded= (e.g. max_decoded=2000) to decode()/decode_frame(), stream.decompress() or from_tcp()/listen_tcp()
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ import pandas as pd
 import pyarrow as pa
 
 from ..core.checks import check_number
-from ..errors import StreamlabError
+from ..errors import CodecError, CodecLimitError
 from .ipc import inspect_ipc
 
 __all__ = [
@@ -65,14 +65,6 @@ MAGIC = b"SLF1"  # every frame starts with it, then a 1-byte codec-name length a
 _HEADER = struct.Struct(">4sB")
 #: the default most bytes one decode may produce (see the module docstring for why)
 MAX_DECODED = 256 << 20
-
-
-class CodecError(StreamlabError, ValueError):
-    """Bytes that this codec cannot decode (corrupt, truncated, or another codec's)."""
-
-
-class CodecLimitError(CodecError):
-    """Bytes that would decode to more than ``max_decoded``: refused before or while decoding."""
 
 
 def check_max_decoded(value) -> int:

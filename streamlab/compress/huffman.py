@@ -23,7 +23,7 @@ b'hello hello hello'
 >>> codec.decode(b"\\x07")  # BFINAL=1 then BTYPE=3
 Traceback (most recent call last):
 ...
-streamlab.compress.base.CodecError: huffman: invalid block type 3 (reserved) at bit 1; ...
+streamlab.errors.CodecError: huffman: invalid block type 3 (reserved) at bit 1; ...
 """
 
 from __future__ import annotations
@@ -444,7 +444,7 @@ def inflate_codes(r: BitReader, out: bytearray, lit: tuple, dist: tuple, limit: 
 
 def inflate(data: bytes, max_decoded: int = MAX_DECODED) -> bytes:
     """Decompress raw DEFLATE (RFC 1951), as ``zlib.decompress(data, -15)`` does, to at most
-    ``max_decoded`` bytes (:class:`~streamlab.compress.base.CodecLimitError` past it).
+    ``max_decoded`` bytes (:class:`~streamlab.errors.CodecLimitError` past it).
 
     Examples
     --------
@@ -454,7 +454,7 @@ def inflate(data: bytes, max_decoded: int = MAX_DECODED) -> bytes:
     >>> inflate(zlib.compress(bytes(100_000), 9)[2:-4], max_decoded=99_999)
     Traceback (most recent call last):
     ...
-    streamlab.compress.base.CodecLimitError: huffman: decodes to more than max_decoded=99999 bytes (97.7 KiB); ...
+    streamlab.errors.CodecLimitError: huffman: decodes to more than max_decoded=99999 bytes (97.7 KiB); ...
     """
     limit = check_max_decoded(max_decoded)
     r, out, final = BitReader(bytes(data)), bytearray(), 0

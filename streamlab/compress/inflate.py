@@ -2,7 +2,7 @@
 
 ``inflate_*(data, limit, name)`` returns what ``data`` decompresses to, as the library's own
 one-shot function would (same handling of concatenated streams and of trailing bytes), but
-raises :class:`~streamlab.compress.base.CodecLimitError` as soon as the output would pass
+raises :class:`~streamlab.errors.CodecLimitError` as soon as the output would pass
 ``limit`` bytes. The decompressors are asked for output piece by piece, each piece at most
 what is left of ``limit`` plus one byte (zlib, bz2, lzma, lz4, and zstd streams that do not
 declare their size), or a size the frame declares is checked before it is allocated (zstd,
@@ -18,7 +18,7 @@ True
 >>> inflate_zlib(zlib.compress(b"abc" * 100), 299, "zlib")
 Traceback (most recent call last):
 ...
-streamlab.compress.base.CodecLimitError: zlib: decodes to more than max_decoded=299 bytes (299 B); ...
+streamlab.errors.CodecLimitError: zlib: decodes to more than max_decoded=299 bytes (299 B); ...
 """
 
 from __future__ import annotations

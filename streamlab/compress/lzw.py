@@ -102,11 +102,11 @@ class LzwCodec(Codec):
         >>> LzwCodec().decode(b"PK\\x03\\x04")
         Traceback (most recent call last):
         ...
-        streamlab.compress.base.CodecError: lzw: not a .Z stream (it starts with 50 4b, not 1f 9d)
+        streamlab.errors.CodecError: lzw: not a .Z stream (it starts with 50 4b, not 1f 9d)
         >>> LzwCodec().decode(LzwCodec().encode(b"a" * 5000), max_decoded=4999)
         Traceback (most recent call last):
         ...
-        streamlab.compress.base.CodecLimitError: lzw: decodes to more than max_decoded=4999 bytes (4.88 KiB); ...
+        streamlab.errors.CodecLimitError: lzw: decodes to more than max_decoded=4999 bytes (4.88 KiB); ...
         """
         return super().decode(data, max_decoded=max_decoded)
 

@@ -11,8 +11,10 @@ import pyarrow as pa
 from streamz import Stream
 
 from ..core.deadletter import DeadLetter, dead_letter_frame
-from ..core.params import Param, Tunable
+from ..core.params import Param
+from ..core.registry import register_step
 from ..core.stats import Stats
+from ..core.step import Step
 from ..errors import ConfigError
 from ..parse.serialize import to_bytes
 from .base import MAX_DECODED, CodecError, check_max_decoded, read_header
@@ -26,8 +28,8 @@ __all__ = ["compare", "compress", "decompress"]
 _UNENCODABLE = (pa.ArrowException, TypeError, ValueError, OverflowError)
 
 
-@Stream.register_api()
-class compress(Tunable, Stream):
+@register_step
+class compress(Step, Stream):
     """Each batch becomes one self-describing compressed frame (``bytes``). A batch the codec
     cannot encode (a column of Python objects Arrow has no type for) goes whole to
     ``.errors`` with the reason, and the stream goes on.
@@ -42,11 +44,13 @@ class compress(Tunable, Stream):
     [1.5, 2.5]
     """
 
+    SIDE_OUTPUTS = ("errors",)
+
     def __init__(self, upstream, codec, *, stream_name=None, **params) -> None:
         self.codec = get_codec(codec, **params)
         super().__init__(upstream, stream_name=stream_name or f"compress({self.codec.name})")
         self.stats = Stats()
-        self.errors = Stream(stream_name=f"{self.name}.errors")
+        self.make_side_outputs(self.name)
         self._batches = 0
 
     def params(self) -> dict[str, Param]:
@@ -75,9 +79,9 @@ class compress(Tunable, Stream):
                 reason=f"{self.codec.name} cannot encode this batch: {exc}",
                 origin=f"batch {self._batches}",
             )
-            return self.errors._emit(dead_letter_frame([letter]))
+            return self.to_side("errors", dead_letter_frame([letter]))
         self.stats.count_batch(rows=len(x), nbytes=len(frame))
-        return self._emit(frame)
+        return self.forward(frame)
 
 
 class _AutoCodec:
@@ -104,8 +108,8 @@ class _AutoCodec:
         return self._by_name[name].decode_frame(data, max_decoded=max_decoded)
 
 
-@Stream.register_api()
-class decompress(Stream):
+@register_step
+class decompress(Step, Stream):
     """Frames back into batches. A frame that does not decode goes to ``.errors`` (a
     dead-letter batch with the reason) and the next one decodes as usual.
 
@@ -132,6 +136,8 @@ class decompress(Stream):
     'lzma: decodes to more than max_decoded=100 bytes (100 B); re'
     """
 
+    SIDE_OUTPUTS = ("errors",)
+
     def __init__(
         self, upstream, codec, *, max_decoded: int = MAX_DECODED, stream_name=None, **params
     ) -> None:
@@ -142,7 +148,7 @@ class decompress(Stream):
         self.codec = _AutoCodec() if self.auto else get_codec(codec, **params)
         super().__init__(upstream, stream_name=stream_name or f"decompress({self.codec.name})")
         self.stats = Stats()
-        self.errors = Stream(stream_name=f"{self.name}.errors")
+        self.make_side_outputs(self.name)
         self._frames = 0
 
     def update(self, x, who=None, metadata=None):
@@ -152,9 +158,9 @@ class decompress(Stream):
         except CodecError as exc:
             self.stats.bad += 1
             letter = DeadLetter(raw=bytes(x), reason=str(exc), origin=f"frame {self._frames}")
-            return self.errors._emit(dead_letter_frame([letter]))
+            return self.to_side("errors", dead_letter_frame([letter]))
         self.stats.count_batch(rows=len(df), nbytes=len(x))
-        return self._emit(df)
+        return self.forward(df)
 
 
 def _max_error(a: pd.DataFrame, b: pd.DataFrame) -> float:
@@ -167,8 +173,8 @@ def _max_error(a: pd.DataFrame, b: pd.DataFrame) -> float:
     return worst
 
 
-@Stream.register_api()
-class compare(Stream):
+@register_step
+class compare(Step, Stream):
     """Run several codecs on every batch; emit one row per codec: ratio (against the batch as
     CSV text), encode and decode MB/s (of that CSV size), the largest absolute error on float
     columns, and whether a lossless codec gave the batch back exactly.
@@ -214,4 +220,4 @@ class compare(Stream):
         col = x.attrs.get("time_column")
         if col is not None and len(x):
             out.insert(0, "time", x[col].iloc[-1])
-        return self._emit(out)
+        return self.forward(out)

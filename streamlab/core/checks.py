@@ -43,11 +43,15 @@ def check_choice(name: str, value: Any, allowed: Iterable[str]) -> str:
         return value
     listed = ", ".join(repr(a) for a in allowed)
     msg = f"{name}={value!r} is not one of {listed}."
+    hint = f"for example {name}={allowed[0]!r}" if allowed else ""
     if isinstance(value, str):
         close = difflib.get_close_matches(value, allowed, n=1, cutoff=0.5)
         if close:
-            msg += f" Did you mean {close[0]!r}?"
-    raise ConfigError(msg)
+            hint = f"Did you mean {close[0]!r}?"
+            msg += f" {hint}"
+    err = ConfigError(msg, param=name, value=value)
+    err.hint = hint
+    raise err
 
 
 def shown(value: Any) -> str:
@@ -156,30 +160,34 @@ def check_number(
     streamlab.errors.ConfigError: threshold must be finite, not nan; for example threshold=1.0
     """
     if fix and _has_example(name, fix) and example is None:
-        tail = f"; {fix}"
+        hint = fix
     else:
         ex = _example(low, high, low_open, integer) if example is None else example
-        tail = (f"; {fix}" if fix else "") + f"; for example {name}={shown(ex)}"
+        hint = (f"{fix}; " if fix else "") + f"for example {name}={shown(ex)}"
+
+    def refuse(what: str) -> ConfigError:
+        return ConfigError(
+            f"{name} must be {what}, not {shown(value)}", param=name, value=value, hint=hint
+        )
+
     kind = "an integer" if integer else "a number"
     if not is_real(value):
-        raise ConfigError(f"{name} must be {kind}, not {shown(value)}{tail}")
+        raise refuse(kind)
     if is_integer(value):
         plain: int | float = int(value)
     elif integer:
-        raise ConfigError(f"{name} must be an integer, not {shown(value)}{tail}")
+        raise refuse("an integer")
     else:
         try:
             plain = float(value)
         except OverflowError:
             plain = math.inf
         if not math.isfinite(plain):
-            raise ConfigError(f"{name} must be finite, not {shown(value)}{tail}")
+            raise refuse("finite")
     if low is not None and (plain <= low if low_open else plain < low):
-        raise ConfigError(
-            f"{name} must be {'>' if low_open else '>='} {shown(low)}, not {shown(value)}{tail}"
-        )
+        raise refuse(f"{'>' if low_open else '>='} {shown(low)}")
     if high is not None and plain > high:
-        raise ConfigError(f"{name} must be <= {shown(high)}, not {shown(value)}{tail}")
+        raise refuse(f"<= {shown(high)}")
     return plain
 
 
@@ -199,7 +207,9 @@ def check_port(name: str, value: Any, *, allow_zero: bool = True) -> int:
     low = 0 if allow_zero else 1
     fix = "pick a free port such as 9999" + (" (0 lets the system choose)" if allow_zero else "")
     if not is_integer(value) or not low <= int(value) <= 65535:
-        raise ConfigError(f"{name} must be in {low}..65535, not {shown(value)}; {fix}")
+        raise ConfigError(
+            f"{name} must be in {low}..65535, not {shown(value)}", param=name, value=value, hint=fix
+        )
     return int(value)
 
 
@@ -228,19 +238,23 @@ def check_duration(
     low = ">= 0" if allow_zero else "> 0"
     msg = f"{name} must be a duration {low} such as {examples}, not {shown(value)}"
     if is_bool(value):
-        raise ConfigError(msg)
+        raise ConfigError(msg, param=name, value=value)
     bare = is_real(value) or (isinstance(value, str) and is_number_text(value))
     if bare:
         number = value if is_real(value) else float(value)
         if not (allow_zero and number == 0):
-            raise ConfigError(f"{msg} (a number has no unit: write '{value}s' or '{value}ms')")
+            raise ConfigError(
+                f"{msg} (a number has no unit: write '{value}s' or '{value}ms')",
+                param=name,
+                value=value,
+            )
     try:
         delta = pd.Timedelta(value)
     except (ValueError, TypeError, OverflowError):
         delta = pd.NaT
     zero = pd.Timedelta(0)
     if delta is pd.NaT or delta < zero or (delta == zero and not allow_zero):
-        raise ConfigError(msg)
+        raise ConfigError(msg, param=name, value=value)
     return delta
 
 

@@ -18,21 +18,16 @@ import sys
 import traceback
 import weakref
 
-from . import streamz_compat
+from . import graph, streamz_compat
 
 __all__ = [
-    "SIDE_OUTPUTS",
     "cell_key",
-    "nodes_below",
     "register",
     "release",
     "running_sources",
     "sinks_below",
     "start_below",
 ]
-
-#: Attributes that name a node's side-output streams (dead letters, late rows).
-SIDE_OUTPUTS = ("errors", "late")
 
 # cell id -> the sources that cell started (weak: a stopped, forgotten source can be collected)
 _BY_CELL: dict[str, weakref.WeakSet] = {}
@@ -84,29 +79,11 @@ def running_sources() -> list:
     return [s for s in _ALL if s.running]
 
 
-def nodes_below(node) -> tuple[list, dict[int, object]]:
-    """Every node fed by ``node`` (itself first): through its downstreams and the side
-    outputs (``.errors``, ``.late``) of every node on the way. Also returns, for each
-    side-output stream met, the node that owns it (by ``id``)."""
-    nodes, owners, seen, stack = [], {}, set(), [node]
-    while stack:
-        n = stack.pop()
-        if id(n) in seen:
-            continue
-        seen.add(id(n))
-        nodes.append(n)
-        stack.extend(d for d in list(getattr(n, "downstreams", ())) if d is not None)
-        for name in SIDE_OUTPUTS:
-            side = n.__dict__.get(name) if hasattr(n, "__dict__") else None
-            if side is not None and hasattr(side, "downstreams"):
-                owners[id(side)] = n
-                stack.append(side)
-    return nodes, owners
-
-
 def sinks_below(node) -> tuple[list, dict[int, object]]:
-    """The streamz sinks among :func:`nodes_below` ``node``, and the side-output owners."""
-    nodes, owners = nodes_below(node)
+    """The streamz sinks below ``node`` (:func:`~streamlab.core.graph.nodes_below`, side
+    outputs included), and for each side-output stream met, its owner (by ``id``)."""
+    owners: dict[int, object] = {}
+    nodes = graph.nodes_below(node, owners)
     return [n for n in nodes if streamz_compat.is_sink(n)], owners
 
 
@@ -128,7 +105,7 @@ def start_below(source) -> list:
     """
     from .state import FreshState
 
-    nodes, _ = nodes_below(source)
+    nodes = graph.nodes_below(source)
     done = []
     for node in nodes:
         if node is source:
@@ -147,20 +124,10 @@ def _fed_only_by_stopped_sources(sink, owners: dict[int, object]) -> bool:
     yet, may still feed the sink: then it is kept."""
     from .source import BatchSource
 
-    seen, stack = set(), [sink]
-    while stack:
-        n = stack.pop()
-        if id(n) in seen:
-            continue
-        seen.add(id(n))
-        ups = [u for u in getattr(n, "upstreams", ()) if u is not None]
-        if ups:
-            stack.extend(ups)
-        elif id(n) in owners:
-            stack.append(owners[id(n)])
-        elif not (isinstance(n, BatchSource) and n.started and not n.running):
-            return False
-    return True
+    return all(
+        isinstance(n, BatchSource) and n.started and not n.running
+        for n in graph.roots_above(sink, owners)
+    )
 
 
 def release(source) -> list:

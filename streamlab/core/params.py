@@ -25,15 +25,15 @@ streamlab.errors.ConfigError: speed must be >= 0, not -1; use speed=0 for as fas
 
 from __future__ import annotations
 
-import collections
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 from ..errors import ConfigError
 from .checks import check_choice, check_number
+from .graph import pipeline_nodes
 
-__all__ = ["Param", "Tunable", "pipeline_nodes", "tunable_nodes"]
+__all__ = ["Param", "Tunable", "tunable_nodes"]
 
 
 @dataclass(frozen=True)
@@ -158,30 +158,6 @@ class Tunable:
                 f"{self} has no tunable parameter {name!r}; its tunable parameters: {known}"
             )
         return params[name]
-
-
-def pipeline_nodes(node) -> list:
-    """Every node connected to ``node``: up to its roots (the sources), then down from them
-    breadth first, in the order the graph was built. Each node once."""
-    seen: set[int] = set()
-    stack, roots = [node], []
-    while stack:  # up to the roots
-        n = stack.pop()
-        if id(n) in seen:
-            continue
-        seen.add(id(n))
-        ups = [u for u in getattr(n, "upstreams", ()) if u is not None]
-        if not ups:
-            roots.append(n)
-        stack.extend(ups)
-    order: dict[int, Any] = {}
-    queue = collections.deque(roots)
-    while queue:  # then down from them
-        n = queue.popleft()
-        if id(n) not in order:
-            order[id(n)] = n
-            queue.extend(d for d in getattr(n, "downstreams", ()) if d is not None)
-    return list(order.values())
 
 
 def tunable_nodes(node) -> list:

@@ -7,6 +7,7 @@ import contextlib
 
 from ..errors import ConfigError, StateError
 from .checks import check_number
+from .graph import sources_above
 from .source import BatchSource
 
 __all__ = ["arun", "find_sources", "run"]
@@ -22,20 +23,7 @@ def find_sources(*streams) -> list[BatchSource]:
     >>> find_sources(src.map(len)) == [src]
     True
     """
-    found: list[BatchSource] = []
-    seen: set[int] = set()
-
-    def walk(node) -> None:
-        if node is None or id(node) in seen:
-            return
-        seen.add(id(node))
-        if isinstance(node, BatchSource):
-            found.append(node)
-        for up in node.upstreams:
-            walk(up)
-
-    for s in streams:
-        walk(s)
+    found = sources_above(*streams)
     if streams and not found:
         raise ConfigError(
             f"no streamlab source is upstream of {', '.join(map(str, streams))}; pass a source "

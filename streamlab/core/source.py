@@ -20,7 +20,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import inspect
 import sys
 import time
 import traceback
@@ -29,7 +28,7 @@ import pandas as pd
 from streamz import Source, Stream
 
 from ..errors import StateError
-from . import lifecycle
+from . import graph, lifecycle, streamz_compat
 from .batch import time_column
 from .checks import check_number
 from .clock import resolve_clock
@@ -47,6 +46,8 @@ class BatchSource(Source):
     back-pressure from asynchronous sinks, yielding to the loop, the notebook lifecycle and
     releasing the pipeline when the source stops. ``clock``: see ``streamlab.core.clock``.
     """
+
+    SIDE_OUTPUTS = ("errors",)
 
     def __init__(
         self, *, stream_name: str | None = None, keep_errors: int = 1000, clock=None
@@ -300,7 +301,7 @@ class BatchSource(Source):
             col = time_column(part)
             if col is not None and len(part):
                 self.stats.lag = self._lag(part[col].iloc[-1])
-            await _settle(self._emit(part))
+            await streamz_compat.settle(streamz_compat.emit(self, part))
             self._delivered += len(part)
             if self._progress is not None:
                 self._progress.set()
@@ -314,7 +315,9 @@ class BatchSource(Source):
         """Count bad records and send them to ``.errors``; the stream goes on."""
         if letters:
             self.note_dead(letters)
-            await _settle(self.errors._emit(dead_letter_frame(letters)))
+            await streamz_compat.settle(
+                streamz_compat.emit(self.errors, dead_letter_frame(letters))
+            )
             await asyncio.sleep(0)  # a flood of bad records does not hold the loop either
 
     def note_dead(self, letters: list[DeadLetter]) -> None:
@@ -332,27 +335,10 @@ async def flush_downstream(node) -> None:
     flushes).
 
     Stateful streamlab steps (windows, joins) implement ``end_of_input()`` by emitting what they
-    still hold and returning what their ``_emit`` returned, so async sinks are awaited. (The
+    still hold and returning what their emits returned, so async sinks are awaited. (The
     name is not ``flush``: streamz's ``collect`` has a ``flush`` that means something else.)
     """
-    order: list = []
-    seen: set[int] = set()
-
-    def visit(n) -> None:  # depth-first post-order, reversed below: a topological order
-        seen.add(id(n))
-        for d in list(n.downstreams):
-            if d is not None and id(d) not in seen:
-                visit(d)
-        order.append(n)
-
-    visit(node)
-    for n in reversed(order):
+    for n in graph.topological_below(node):
         hook = getattr(n, "end_of_input", None)
         if n is not node and callable(hook):
-            await _settle(hook() or [])
-
-
-async def _settle(results) -> None:
-    waits = [r for r in results if inspect.isawaitable(r)]
-    if waits:
-        await asyncio.gather(*waits)
+            await streamz_compat.settle(hook() or [])

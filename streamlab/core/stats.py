@@ -4,12 +4,32 @@ from __future__ import annotations
 
 import time
 from dataclasses import asdict, dataclass, field
+from typing import Any
 
-__all__ = ["Stats"]
+__all__ = ["Stats", "StepStats"]
 
 
 @dataclass
-class Stats:
+class StepStats:
+    """Base of every step's and source's counters: a dataclass whose fields are the counters.
+
+    Examples
+    --------
+    >>> from dataclasses import dataclass
+    >>> @dataclass
+    ... class WindowCounts(StepStats):
+    ...     fired: int = 0
+    >>> WindowCounts(fired=2).as_dict()
+    {'fired': 2}
+    """
+
+    def as_dict(self) -> dict[str, Any]:
+        """The counters as a plain dict (for a table, JSON or a status line)."""
+        return asdict(self)
+
+
+@dataclass
+class Stats(StepStats):
     """Counters every source keeps. All are cumulative since the source was created.
 
     ``lag`` is seconds between a batch's newest event time and the wall clock when it was
@@ -42,7 +62,7 @@ class Stats:
         self.batches += 1
         self.bytes += nbytes
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, Any]:
         d = asdict(self)
         d.pop("started_at")
         d["rows_per_s"] = self.rows_per_s()

@@ -20,8 +20,9 @@ from streamz import Stream
 
 from ..core.batch import rows_by_key, time_column
 from ..core.checks import check_number, is_integer, shown
-from ..core.params import Param, Tunable
-from ..core.state import FreshState
+from ..core.params import Param
+from ..core.registry import register_step
+from ..core.step import Step
 from ..errors import ConfigError
 from ..ops.nstime import NAT, event_ns, sub_sat
 from ..ops.rolling import parse_window
@@ -81,7 +82,7 @@ class AnomalyStats:
     keys: int = 0
 
 
-class _Scorer(FreshState, Tunable, Stream):
+class _Scorer(Step, Stream):
     """What the three steps share: checks, keys, NaN policy, output columns, counters."""
 
     STATE = ("state",)
@@ -164,7 +165,7 @@ class _Scorer(FreshState, Tunable, Stream):
         self.stats.keys = len(self.state)
         out = x.assign(**{self.score_col: score, self.flag_col: flag})
         out.attrs = dict(x.attrs)
-        return self._emit(out)
+        return self.forward(out)
 
     def _times(self, x: pd.DataFrame) -> np.ndarray | None:
         return None
@@ -184,7 +185,7 @@ class _Tail:
     times: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
 
 
-@Stream.register_api()
+@register_step
 class robust_zscore(_Scorer):
     """Rolling robust z-score: ``(x - median) / (1.4826 * MAD)`` over the window ending at the
     row (the last ``window`` rows, or ``window="30s"`` of event time: the rows in
@@ -295,7 +296,7 @@ def _median_mad(vals, starts, ends, min_periods):
     return med, mad
 
 
-@Stream.register_api()
+@register_step
 class ewma_chart(_Scorer):
     """EWMA control chart: flag a row further than ``threshold`` sigmas from the forecast.
 
@@ -374,7 +375,7 @@ class _Forest:
     cut: float = 0.5
 
 
-@Stream.register_api()
+@register_step
 class isolation_forest(_Scorer):
     """Isolation forest (scikit-learn) refit on each ``window`` rows of a key, scoring the next.
 

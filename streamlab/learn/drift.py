@@ -16,8 +16,9 @@ import pandas as pd
 from streamz import Stream
 
 from ..core.batch import rows_by_key, time_column
-from ..core.params import Param, Tunable
-from ..core.state import FreshState
+from ..core.params import Param
+from ..core.registry import register_step
+from ..core.step import Step
 from ..errors import ConfigError
 from .detectors import ADWIN, DDM, DETECTORS, TUNABLE, PageHinkley, _make
 
@@ -49,8 +50,8 @@ class DriftStats:
     last_position: int | None = None
 
 
-@Stream.register_api()
-class detect_drift(FreshState, Tunable, Stream):  # streamz names its nodes in lower case
+@register_step
+class detect_drift(Step, Stream):  # streamz names its nodes in lower case
     """Detect drift in ``column`` (per ``key``) with ``method`` (``"adwin"``, ``"page_hinkley"``
     or ``"ddm"``); ``**params`` go to that detector's class (see :data:`DETECTORS`).
 
@@ -73,6 +74,8 @@ class detect_drift(FreshState, Tunable, Stream):  # streamz names its nodes in l
     DriftStats(rows=201, skipped=1, detections=1, keys=1, last_position=105)
     """
 
+    SIDE_OUTPUTS = ("events",)
+
     STATE = ("detectors",)
 
     def __init__(
@@ -88,7 +91,7 @@ class detect_drift(FreshState, Tunable, Stream):  # streamz names its nodes in l
         self.flag = f"{column}_drift"
         name = stream_name or f"detect_drift({column!r}, method={method!r})"
         super().__init__(upstream, stream_name=name)
-        self.events = Stream(stream_name=f"{name}.events")
+        self.make_side_outputs(name)
 
     def params(self) -> dict[str, Param]:
         """The detector's sensitivity: ADWIN's ``delta``, Page-Hinkley's ``threshold``,
@@ -150,8 +153,8 @@ class detect_drift(FreshState, Tunable, Stream):  # streamz names its nodes in l
                     "value": values[hit],
                 }
             )
-            results.extend(self.events._emit(events))
-        results.extend(self._emit(out))
+            results.extend(self.to_side("events", events))
+        results.extend(self.forward(out))
         return results
 
 

@@ -34,7 +34,8 @@ from streamz import Stream
 
 from ..core.batch import TIME_ATTR, time_column
 from ..core.checks import check_duration, check_number, is_bool, is_integer, is_real, shown
-from ..core.state import FreshState
+from ..core.registry import register_step
+from ..core.step import Step
 from ..errors import ConfigError
 from ..ops.nstime import check_windows, event_ns, floor_to
 from .features import FeatureCheck
@@ -263,8 +264,8 @@ def _frame(rows: list[dict]) -> pd.DataFrame | None:
     return out
 
 
-@Stream.register_api()
-class refit(FreshState, Stream):
+@register_step
+class refit(Step, Stream):
     """Re-fit any estimator on each window of rows; emit one row per window (see
     :mod:`streamlab.learn.refit`): bounds, row counts, hold-out score, coefficients.
 
@@ -293,6 +294,8 @@ class refit(FreshState, Stream):
     0 1970-01-01 00:00:10+00:00           3          2    1.0    -1.0
     """
 
+    SIDE_OUTPUTS = ("errors",)
+
     STATE = ("refitter",)
 
     def __init__(
@@ -319,7 +322,7 @@ class refit(FreshState, Stream):
         )
         name = stream_name or f"refit({type(estimator).__name__}, {window!r})"
         super().__init__(upstream, stream_name=name)
-        self.errors = Stream(stream_name=f"{name}.errors")
+        self.make_side_outputs(name)
 
     @property
     def stats(self) -> RefitStats:
@@ -337,7 +340,7 @@ class refit(FreshState, Stream):
     def _send(self, rows, dead) -> list:
         out = []
         if dead is not None:
-            out += self.errors._emit(dead)
+            out += self.to_side("errors", dead)
         if rows is not None:
-            out += self._emit(rows)
+            out += self.forward(rows)
         return out

@@ -17,8 +17,9 @@ from sklearn.base import clone
 from streamz import Stream
 
 from ..core.batch import time_column
-from ..core.params import Param, Tunable
-from ..core.state import FreshState
+from ..core.params import Param
+from ..core.registry import register_step
+from ..core.step import Step
 from ..errors import ConfigError
 from .prequential import Prequential
 
@@ -30,8 +31,8 @@ def _check_batch(x) -> None:
         raise ConfigError(f"learn takes pandas DataFrame batches, not {type(x).__name__}")
 
 
-@Stream.register_api()
-class learn(FreshState, Tunable, Stream):
+@register_step
+class learn(Step, Stream):
     """Test-then-train a scikit-learn estimator on each batch; emit the batch with predictions.
 
     Each batch is predicted by the model as it was before the batch (in chunks, see
@@ -78,6 +79,8 @@ class learn(FreshState, Tunable, Stream):
     {'rows': 7, 'accuracy': 0.7142857142857143, 'window_rows': 4, 'window_accuracy': 1.0}
     """
 
+    SIDE_OUTPUTS = ("errors", "metrics_stream")
+
     STATE = ("learner",)
 
     def __init__(
@@ -110,8 +113,7 @@ class learn(FreshState, Tunable, Stream):
         )
         name = stream_name or f"learn({type(estimator).__name__})"
         super().__init__(upstream, stream_name=name)
-        self.errors = Stream(stream_name=f"{name}.errors")
-        self.metrics_stream = Stream(stream_name=f"{name}.metrics")
+        self.make_side_outputs(name)
 
     # -- tuning ----------------------------------------------------------------------------
     def params(self) -> dict[str, Param]:
@@ -162,17 +164,17 @@ class learn(FreshState, Tunable, Stream):
         scored, dead = self.learner.update(x)
         results = []
         if dead is not None:
-            results += self.errors._emit(dead)
+            results += self.to_side("errors", dead)
         if scored is not None:
-            results += self._emit(scored)
+            results += self.forward(scored)
         if self.metrics_stream.downstreams:
             row = {"batch": self.learner.stats.batches, **_when(x), **self.metrics}
-            results += self.metrics_stream._emit(pd.DataFrame([row]))
+            results += self.to_side("metrics_stream", pd.DataFrame([row]))
         return results
 
 
-@Stream.register_api()
-class learn_many(FreshState, Stream):
+@register_step
+class learn_many(Step, Stream):
     """Several models on one stream, each test-then-train: emits one metrics table per batch.
 
     ``models`` maps names to estimators; the other arguments are those of :class:`learn` and
@@ -199,6 +201,8 @@ class learn_many(FreshState, Stream):
     0      3    sgd     5
     1      3  huber     5
     """
+
+    SIDE_OUTPUTS = ("errors",)
 
     STATE = ("learners", "batches", "_table")
 
@@ -241,7 +245,7 @@ class learn_many(FreshState, Stream):
         }
         name = stream_name or f"learn_many({', '.join(self.learners)})"
         super().__init__(upstream, stream_name=name)
-        self.errors = Stream(stream_name=f"{name}.errors")
+        self.make_side_outputs(name)
         self.batches = 0
         self._table: pd.DataFrame | None = None
 
@@ -259,10 +263,10 @@ class learn_many(FreshState, Stream):
         for i, (name, learner) in enumerate(self.learners.items()):
             _, dead = learner.update(x)
             if i == 0 and dead is not None:
-                results += self.errors._emit(dead)
+                results += self.to_side("errors", dead)
             rows.append({"batch": self.batches, **_when(x), "model": name, **learner.metrics.get()})
         self._table = pd.DataFrame(rows)
-        return results + self._emit(self._table)
+        return results + self.forward(self._table)
 
 
 def compare_models(models: dict, stream, *, target, **options) -> learn_many:

@@ -18,6 +18,7 @@ from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.linear_model import SGDClassifier
 from streamz import Stream
 
+from ..core.step import Step
 from ..errors import ConfigError
 from ..ops import running  # noqa: F401  (registers stream.aggregate)
 from .steps import learn
@@ -66,7 +67,7 @@ def split_labelled(df: pd.DataFrame, *, column: str = "line", sep: str = "\t"):
     return rows, bad
 
 
-class LabelledLines(Stream):
+class LabelledLines(Step, Stream):
     """A stream step: :func:`split_labelled` on each batch; bad lines go to ``.errors``.
 
     Examples
@@ -81,11 +82,13 @@ class LabelledLines(Stream):
     (['a'], ['two'], 1)
     """
 
+    SIDE_OUTPUTS = ("errors",)
+
     def __init__(self, upstream, *, column="line", sep="\t", stream_name=None) -> None:
         name = stream_name or "labelled_lines"
         super().__init__(upstream, stream_name=name)
         self.column, self.sep = column, sep
-        self.errors = Stream(stream_name=f"{name}.errors")
+        self.make_side_outputs(name)
         self.bad = 0
 
     def update(self, x, who=None, metadata=None):
@@ -93,9 +96,9 @@ class LabelledLines(Stream):
         out = []
         if bad is not None:
             self.bad += len(bad)
-            out += self.errors._emit(bad)
+            out += self.to_side("errors", bad)
         if len(rows):
-            out += self._emit(rows)
+            out += self.forward(rows)
         return out
 
 

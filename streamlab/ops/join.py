@@ -42,8 +42,9 @@ from streamz import Stream
 
 from ..core.batch import TIME_ATTR, time_column
 from ..core.checks import check_choice, check_duration, check_number
+from ..core.registry import register_step
 from ..core.runner import find_sources
-from ..core.state import FreshState
+from ..core.step import Step
 from ..errors import ConfigError
 from .nstime import NAT, event_ns, sub_sat
 
@@ -56,8 +57,8 @@ def _duration(name: str, value) -> pd.Timedelta:
     return check_duration(name, value, allow_zero=True, examples="'0s', '500ms' or '1min'")
 
 
-@Stream.register_api()
-class asof_join(FreshState, Stream):
+@register_step
+class asof_join(Step, Stream):
     """Join each left row with the latest right row at or before its time (``merge_asof``).
 
     See the module docstring for when rows leave, late rows, the state kept and the end of
@@ -85,6 +86,8 @@ class asof_join(FreshState, Stream):
                               t sym  qty   bid
     0 1970-01-01 00:00:05+00:00   A    3  11.0
     """
+
+    SIDE_OUTPUTS = ("late_left", "late_right")
 
     STATE = (
         "pending",
@@ -134,8 +137,7 @@ class asof_join(FreshState, Stream):
         )
         name = stream_name or "asof_join"
         super().__init__(upstreams=[left, right], stream_name=name)
-        self.late_left = Stream(stream_name=f"{name}.late_left")
-        self.late_right = Stream(stream_name=f"{name}.late_right")
+        self.make_side_outputs(name)
         self.late_left_count = 0
         self.late_right_count = 0
         self.forced = 0
@@ -210,9 +212,9 @@ class asof_join(FreshState, Stream):
             return []
         if side == "left":
             self.late_left_count += int(late.sum())
-            return self.late_left._emit(x[late])
+            return self.to_side("late_left", x[late])
         self.late_right_count += int(late.sum())
-        return self.late_right._emit(x[late])
+        return self.to_side("late_right", x[late])
 
     # -- output ----------------------------------------------------------------------------
     @property
@@ -242,7 +244,7 @@ class asof_join(FreshState, Stream):
                 rows, rest = self.pending.iloc[:n], self.pending.iloc[n:]
                 self.pending = rest.reset_index(drop=True) if len(rest) else None
                 self.forced += (n - final) + int((t[:final] < self._exact_from).sum())
-                results.extend(self._emit(self._match(rows)))
+                results.extend(self.forward(self._match(rows)))
         self._prune()
         return results
 

@@ -32,8 +32,9 @@ from streamz import Stream
 
 from ..core.batch import time_column
 from ..core.checks import check_choice, is_integer, is_number_text, shown
-from ..core.params import Param, Tunable
-from ..core.state import FreshState
+from ..core.params import Param
+from ..core.registry import register_step
+from ..core.step import Step
 from ..errors import ConfigError
 from .nstime import NAT, event_ns, sub_sat
 
@@ -147,8 +148,8 @@ def _columns(name: str, value) -> list:
     return cols
 
 
-@Stream.register_api()
-class rolling(FreshState, Tunable, Stream):  # streamz names its nodes in lower case
+@register_step
+class rolling(Step, Stream):  # streamz names its nodes in lower case
     """Rolling aggregates over the whole stream, per key, exact against pandas.
 
     ``window`` is a row count (``100``) or a duration (``"30s"``, event time: ``on`` names the
@@ -180,6 +181,8 @@ class rolling(FreshState, Tunable, Stream):  # streamz names its nodes in lower 
     1
     """
 
+    SIDE_OUTPUTS = ("late",)
+
     STATE = ("tail",)
 
     def __init__(self, upstream, window, *, on=None, key=None, agg, stream_name=None) -> None:
@@ -196,7 +199,7 @@ class rolling(FreshState, Tunable, Stream):  # streamz names its nodes in lower 
         self.specs = parse_rolling_aggs(agg)
         name = stream_name or f"rolling({window!r})"
         super().__init__(upstream, stream_name=name)
-        self.late = Stream(stream_name=f"{name}.late")
+        self.make_side_outputs(name)
         self.late_count = 0
         #: the rows the next batch can still see (needed columns only, arrival order)
         self.tail: pd.DataFrame | None = None
@@ -280,7 +283,7 @@ class rolling(FreshState, Tunable, Stream):  # streamz names its nodes in lower 
             if not keep.all():
                 late = x[~keep]
                 self.late_count += len(late)
-                results.extend(self.late._emit(late))
+                results.extend(self.to_side("late", late))
                 both = both[np.concatenate([np.ones(n_tail, dtype=bool), keep])]
                 both = both.reset_index(drop=True)
         if len(both) > n_tail:
@@ -290,7 +293,7 @@ class rolling(FreshState, Tunable, Stream):  # streamz names its nodes in lower 
             new = pd.DataFrame({k: v[n_tail:] for k, v in values.items()}, index=rows.index)
             out = pd.concat([rows, new], axis=1)
             out.attrs = dict(x.attrs)
-            results.extend(self._emit(out))
+            results.extend(self.forward(out))
         return results
 
     def _late(self, both: pd.DataFrame, on: str) -> np.ndarray:

@@ -8,15 +8,16 @@ from streamz import Stream
 
 from ..core.batch import time_column
 from ..core.checks import check_choice
-from ..core.state import FreshState
+from ..core.registry import register_step
+from ..core.step import Step
 from ..errors import ConfigError
 from .aggregates import finalize, parse_agg, partials, reduce
 
 __all__ = ["aggregate"]
 
 
-@Stream.register_api()
-class aggregate(FreshState, Stream):
+@register_step
+class aggregate(Step, Stream):
     """Aggregate the whole stream so far, per key: a table that every batch updates.
 
     ``output="update"`` emits the rows of the keys this batch changed; ``"complete"`` emits the
@@ -75,4 +76,4 @@ class aggregate(FreshState, Stream):
         out = out.reset_index(drop=not self.keys)
         if self.keys:
             out = out.sort_values(self.keys, kind="stable", ignore_index=True)
-        return self._emit(out)
+        return self.forward(out)

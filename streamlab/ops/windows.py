@@ -47,7 +47,8 @@ from ..core.checks import (
     is_real,
     shown,
 )
-from ..core.state import FreshState
+from ..core.registry import register_step
+from ..core.step import Step
 from ..errors import ConfigError
 from .aggregates import finalize, parse_agg, partials, reduce
 from .nstime import (
@@ -98,8 +99,10 @@ class WindowStats:
     watermark: pd.Timestamp | None = None
 
 
-class _Windowed(FreshState, Stream):
+class _Windowed(Step, Stream):
     """What every window step shares: specs, keys, watermark, state, output, late rows."""
+
+    SIDE_OUTPUTS = ("late",)
 
     STATE = ("state", "_max_t", "_seq", "fired", "_counts")  # FreshState: what a run learns
 
@@ -111,7 +114,7 @@ class _Windowed(FreshState, Stream):
         self.lateness = _duration("allowed_lateness", allowed_lateness, allow_zero=True)
         self.output = check_choice("output", output, OUTPUT_MODES)
         self.late_policy = check_choice("late", late, LATE_POLICIES)
-        self.late = Stream(stream_name=f"{stream_name}.late")
+        self.make_side_outputs(stream_name)
         self.stats = WindowStats()
         self.state: pd.DataFrame | None = None
         self._max_t: int | None = None
@@ -212,7 +215,7 @@ class _Windowed(FreshState, Stream):
             return []
         self.stats.late += int(late_rows.sum())
         if self.late_policy == "stream":
-            return self.late._emit(df[late_rows])
+            return self.to_side("late", df[late_rows])
         return []
 
     def _publish(self, frames: list[pd.DataFrame]) -> list:
@@ -224,10 +227,10 @@ class _Windowed(FreshState, Stream):
             return []
         out = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
         out.attrs[TIME_ATTR] = "window_end"
-        return self._emit(out)
+        return self.forward(out)
 
 
-@Stream.register_api()
+@register_step
 class window(_Windowed):
     """Aggregate a stream over windows of event time (or of rows).
 
@@ -524,7 +527,7 @@ class window(_Windowed):
         return self._publish([self._count_frame(done)])
 
 
-@Stream.register_api()
+@register_step
 class session_window(_Windowed):
     """Session windows: a key's session goes on while its events come less than ``gap``
     apart; it closes ``gap`` after its last event (once the watermark passes that).

@@ -14,7 +14,10 @@ streamlab.errors.ConfigError: format='jsnl' is not one of 'csv', 'jsonl', 'text'
 
 from __future__ import annotations
 
+import pandas as pd
+
 from ..core.checks import check_choice
+from ..errors import ParseError
 from .base import Parser as Parser
 from .csv import CsvParser as CsvParser
 from .framing import DEFAULT_MAX_RECORD as DEFAULT_MAX_RECORD
@@ -34,6 +37,7 @@ __all__ = [
     "TextParser",
     "format_for_path",
     "make_parser",
+    "parse_bytes",
 ]
 
 FORMATS = {"csv": CsvParser, "jsonl": JsonlParser, "text": TextParser, "syslog": SyslogParser}
@@ -53,6 +57,40 @@ _SUFFIXES = {
 def make_parser(format: str, **options) -> Parser:
     """A fresh parser for one byte stream (one file, one connection)."""
     return FORMATS[check_choice("format", format, FORMATS)](**options)
+
+
+def parse_bytes(
+    data: bytes, format: str = "csv", *, origin: str = "bytes", **options
+) -> pd.DataFrame:
+    """Parse complete records outside a pipeline: every record must be good.
+
+    Inside a pipeline a bad record becomes a dead letter; here, where there is no dead-letter
+    stream to send it to, the first one raises :class:`~streamlab.errors.ParseError` naming the
+    record's offset and reason (its ``value`` is the raw record, capped). Use
+    ``make_parser(format, ...).parse(data, origin=...)`` to get the good rows and the dead
+    letters instead.
+
+    Examples
+    --------
+    >>> parse_bytes(b"t,x\\n1,2\\n3,4\\n").to_dict("list")
+    {'t': [1, 3], 'x': [2, 4]}
+    >>> parse_bytes(b"1,2\\n3,oops\\n", columns=["t", "x"], dtypes={"x": "int64"})
+    Traceback (most recent call last):
+    ...
+    streamlab.errors.ParseError: 1 bad record in 'bytes'; the first, at byte 4: column 'x': 'oops' is not a valid int64; parse with make_parser(...).parse(data, origin=...) to keep the good rows
+    """
+    df, bad = make_parser(format, **options).parse(data, origin=origin)
+    if bad:
+        first = bad[0]
+        where = "" if first.offset is None else f", at byte {first.offset}"
+        n = f"{len(bad)} bad record{'s' if len(bad) > 1 else ''}"
+        raise ParseError(
+            f"{n} in {origin!r}; the first{where}: {first.reason}",
+            param="data",
+            value=first.raw,
+            hint="parse with make_parser(...).parse(data, origin=...) to keep the good rows",
+        )
+    return df if df is not None else pd.DataFrame()
 
 
 def format_for_path(path) -> str | None:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import asyncio
 import collections
 import contextlib
-import inspect
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
@@ -20,7 +19,10 @@ import numpy as np
 import pandas as pd
 from streamz import Stream
 
+from ..core import streamz_compat
 from ..core.checks import check_number
+from ..core.registry import register_step
+from ..core.step import Step
 from ..errors import ConfigError, StateError
 from .cluster import StepActor, check_picklable, import_distributed, run_batch
 
@@ -59,14 +61,8 @@ class ParallelStats:
         return asdict(self)
 
 
-async def _settle(results) -> None:
-    waits = [r for r in results or () if inspect.isawaitable(r)]
-    if waits:
-        await asyncio.gather(*waits)
-
-
-@Stream.register_api()
-class parallel(Stream):
+@register_step
+class parallel(Step, Stream):
     """Run ``func(batch)`` on a dask.distributed cluster, in order, with bounded in-flight work.
 
     ``client`` is an asynchronous ``distributed.Client`` (``await streamlab.scale.cluster(2)``).
@@ -224,7 +220,7 @@ class parallel(Stream):
                     self.stats.done += 1
                     out = self._combine([o for _, o in worker_results])
                     if out is not None:
-                        await _settle(self._emit(out))
+                        await streamz_compat.settle(self.forward(out))
                     self._wake()
                 await self._check_lost_workers()
         except asyncio.CancelledError:
@@ -403,7 +399,7 @@ class parallel(Stream):
                 [await self._on_actor(i, a.end_of_input()) for i, a in enumerate(actors)]
             )
             if out is not None:
-                await _settle(self._emit(out))
+                await streamz_compat.settle(self.forward(out))
         await self._check_lost_workers(force=True)
 
     async def close(self) -> None:

@@ -17,12 +17,13 @@ import asyncio
 import contextlib
 import socket
 
-from streamz import Stream
 from streamz.sinks import Sink
 
 from ..core.checks import check_choice, check_number, check_port
 from ..core.clock import resolve_clock
+from ..core.registry import register_step
 from ..core.stats import Stats
+from ..core.step import Step
 from ..errors import SourceError
 from ..parse.serialize import OUT_FORMATS, frame_length_prefixed, header_bytes, to_bytes
 
@@ -31,7 +32,7 @@ __all__ = ["ToTcp", "ToUdp"]
 FRAMINGS = ("newline", "length")
 
 
-class _Sender(Sink):
+class _Sender(Step, Sink):
     def __init__(self, upstream, host, port, *, format, framing, stream_name, codec=None) -> None:
         super().__init__(upstream, stream_name=stream_name)
         self.host = host
@@ -54,7 +55,7 @@ class _Sender(Sink):
         return to_bytes(x, self.format)
 
 
-@Stream.register_api()
+@register_step(kind="sink")
 class to_tcp(_Sender):
     """Send every batch to a TCP server; wait for the socket to drain (back-pressure).
 
@@ -172,7 +173,7 @@ class to_tcp(_Sender):
             writer.close()
 
 
-@Stream.register_api()
+@register_step(kind="sink")
 class to_udp(_Sender):
     """Send every batch as UDP datagrams, records packed up to ``max_datagram`` bytes each.
 
@@ -184,6 +185,7 @@ class to_udp(_Sender):
     --------
     >>> import socket, pandas as pd
     >>> rx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); rx.bind(("127.0.0.1", 0))
+    >>> from streamz import Stream
     >>> src = Stream()
     >>> out = src.to_udp(*rx.getsockname(), format="text")
     >>> _ = src.emit(pd.DataFrame({"line": ["a", "b"]}))

@@ -35,11 +35,12 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from streamz import Stream
 from streamz.sinks import Sink
 
 from ..core.batch import TIME_ATTR
 from ..core.checks import check_choice, check_number
+from ..core.registry import register_step
+from ..core.step import Step
 from ..errors import ConfigError
 
 __all__ = ["COMPRESSIONS", "ParquetStats", "ToParquet", "to_parquet"]
@@ -68,8 +69,8 @@ class ParquetStats:
         return asdict(self)
 
 
-@Stream.register_api()
-class to_parquet(Sink):
+@register_step(kind="sink")
+class to_parquet(Step, Sink):
     """Write batches to Parquet files in ``directory`` (created if missing; its parent must
     exist). See the module docstring for files, crash safety and the schema policy.
 
@@ -97,6 +98,8 @@ class to_parquet(Sink):
     >>> sink.stats.rejected
     1
     """
+
+    SIDE_OUTPUTS = ("errors",)
 
     def __init__(
         self,
@@ -127,7 +130,7 @@ class to_parquet(Sink):
         name = name.lower() if isinstance(name, str) else name
         self.compression = check_choice("compression", name, COMPRESSIONS)
         self.stats = ParquetStats()
-        self.errors = Stream(stream_name=f"{self.name}.errors")
+        self.make_side_outputs(self.name)
         self.schema: pa.Schema | None = None  # of the files (partition columns left out)
         self._columns: list[str] = []
         self._dtypes: dict[str, object] = {}
@@ -252,7 +255,7 @@ class to_parquet(Sink):
             {"time": [pd.Timestamp.now(tz="UTC").as_unit("ns")], "reason": [reason], "rows": [rows]}
         )
         letter.attrs[TIME_ATTR] = "time"
-        return self.errors._emit(letter)
+        return self.to_side("errors", letter)
 
     # -- files out ------------------------------------------------------------------------------
     def _write(self, key: tuple) -> str:

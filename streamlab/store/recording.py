@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 import pandas as pd
-from streamz import Stream
 
+from ..core.registry import register_step
 from ..errors import ConfigError
 
 __all__ = ["ARRIVAL", "record", "stamp_arrival"]
@@ -24,7 +24,7 @@ def stamp_arrival(df: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-@Stream.register_api()
+@register_step(kind="sink")
 def record(self, path, *, table: str = "recording", rows_per_file: int = 100_000):
     """Record the stream: SQLite for ``.db``/``.sqlite`` (table ``recording``, indexed on
     ``arrival_time`` and the event time), Parquet for ``.parquet`` (a folder of files). Returns

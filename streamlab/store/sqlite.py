@@ -31,22 +31,19 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from streamz import Stream
 from streamz.sinks import Sink
 
 from ..core.batch import time_column
 from ..core.checks import check_choice, check_number
+from ..core.registry import register_step
 from ..core.stats import Stats
-from ..errors import ConfigError, StreamlabError
+from ..core.step import Step
+from ..errors import ConfigError, StoreError
 
 __all__ = ["Store", "StoreError", "ns", "read_sqlite_frames", "to_sqlite"]
 
 META = "_streamlab_columns"
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-
-
-class StoreError(StreamlabError, OSError):
-    """The database cannot be written or read; the message says why and what to do."""
 
 
 def ns(when) -> int:
@@ -149,8 +146,8 @@ def _explain(exc: Exception, path: Path, timeout: float) -> StoreError:
     return StoreError(f"{str(path)!r}: {text}")
 
 
-@Stream.register_api()
-class to_sqlite(Sink):
+@register_step(kind="sink")
+class to_sqlite(Step, Sink):
     """Write every batch to a SQLite table, one transaction per batch.
 
     The table is created from the first batch (``mode="replace"`` drops it first); each column
@@ -172,6 +169,8 @@ class to_sqlite(Sink):
     np.True_
     """
 
+    SIDE_OUTPUTS = ("errors",)
+
     def __init__(
         self, upstream, path, table, *, indexes=None, mode="append", timeout=5.0, stream_name=None
     ) -> None:
@@ -191,7 +190,7 @@ class to_sqlite(Sink):
         self.mode = check_choice("mode", mode, ("append", "replace"))
         self.timeout = check_number("timeout", timeout, low=0)
         self.stats = Stats()
-        self.errors = Stream(stream_name=f"{self.name}.errors")
+        self.make_side_outputs(self.name)
         self._conn: sqlite3.Connection | None = None
         self._columns: dict[str, str] | None = None  # column -> pandas dtype string
         self._replaced = False  # mode="replace" drops the table once, not at each reopening
@@ -309,7 +308,7 @@ class to_sqlite(Sink):
                 "rows": [len(df)],
             }
         )
-        return self.errors._emit(rejected)
+        return self.to_side("errors", rejected)
 
     def reset(self) -> None:
         """Its source starts again: ``mode="replace"`` replaces the table again (so a second

@@ -42,8 +42,8 @@ from collections.abc import Callable
 import numpy as np
 import pandas as pd
 
+from ..core import streamz_compat
 from ..core.runner import arun
-from ..core.source import _settle
 from ..errors import ConfigError, StateError
 from .frames import canonical, cut, dtype_zoo, epoch_variants, explain_difference
 from .harness import Case, FrameSource, build, collected, output, run_case
@@ -181,7 +181,7 @@ async def check_end_of_input_once(case: Case) -> list[str]:
     for n in _pipeline(source):
         hook = getattr(n, "end_of_input", None)
         if callable(hook):
-            await _settle(hook() or [])
+            await streamz_compat.settle(hook() or [])
     failures.add(
         "second end_of_input",
         f"emitted {len(seen) - before} more batches" if len(seen) != before else None,
@@ -321,7 +321,7 @@ def check_step(make, data: pd.DataFrame, **options) -> list[str]:
 
 
 def _pipeline(source) -> list:
-    from ..core.params import pipeline_nodes
+    from ..core.graph import pipeline_nodes
 
     return pipeline_nodes(source)
 

@@ -12,8 +12,9 @@ from typing import Any
 
 import pandas as pd
 
+from ..core import streamz_compat
 from ..core.runner import arun
-from ..core.source import BatchSource, _settle
+from ..core.source import BatchSource
 from .frames import canonical
 
 __all__ = ["Case", "FrameSource", "UnstableDtypes", "build", "collected", "output", "run_case"]
@@ -34,7 +35,7 @@ class FrameSource(BatchSource):
             if len(frame):
                 await self.emit_batch(frame)
             else:  # pause/step accounting has nothing to do with an empty batch
-                await _settle(self._emit(frame))
+                await streamz_compat.settle(streamz_compat.emit(self, frame))
 
 
 @dataclass(frozen=True)

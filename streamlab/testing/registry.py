@@ -19,27 +19,16 @@ import importlib
 import inspect
 from collections.abc import Callable
 
-from streamz import Stream
-
+from ..core.registry import load_all
 from .battery import Case
 
 __all__ = ["public_sources", "public_steps", "step_cases"]
 
-#: modules whose import puts steps on Stream (the lazy ones included)
-_STEP_MODULES = ("streamlab", "streamlab.learn", "streamlab.viz")
-
 
 def public_steps() -> set[str]:
-    """The names streamlab puts on ``streamz.Stream``, its lazily loaded steps included."""
-    for name in _STEP_MODULES:
-        importlib.import_module(name)
-    found = set()
-    for name in dir(Stream):
-        obj = inspect.getattr_static(Stream, name)
-        obj = getattr(obj, "__func__", obj)
-        if (getattr(obj, "__module__", None) or "").startswith("streamlab"):
-            found.add(name)
-    return found
+    """The steps in streamlab's registry (:mod:`streamlab.core.registry`), lazy ones loaded."""
+    importlib.import_module("streamlab")
+    return set(load_all())
 
 
 def public_sources() -> set[str]:

@@ -7,8 +7,6 @@ plots and the dead letters; ``dashboard.save("report.html")`` writes a static sn
 Imported on first use: bokeh and ipywidgets are not loaded by ``import streamlab``.
 """
 
-from streamz import Stream
-
 from .controls import ParamControl
 from .dashboard import Dashboard, dashboard, ensure_bokehjs
 from .plots import (
@@ -25,8 +23,6 @@ from .plots import (
     scatter,
     table,
 )
-
-Stream.dashboard = dashboard  # replaces the stand-in registered by streamlab.lazy
 
 __all__ = [
     "Counters",

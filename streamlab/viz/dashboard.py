@@ -36,8 +36,10 @@ from streamz import Stream
 
 from ..core.checks import check_number
 from ..core.clock import resolve_clock
+from ..core.graph import pipeline_nodes, sources_above
 from ..core.lifecycle import cell_key
-from ..core.params import pipeline_nodes, tunable_nodes
+from ..core.params import tunable_nodes
+from ..core.registry import register_step
 from ..core.source import BatchSource
 from ..errors import ConfigError
 from .controls import ParamControl
@@ -65,20 +67,6 @@ def ensure_bokehjs(*, force: bool = False) -> None:
 
     output_notebook(INLINE, hide_banner=True)
     _BOKEHJS_SHOWN = True
-
-
-def sources_of(node) -> list[BatchSource]:
-    """The streamlab sources upstream of ``node`` (itself included), in a stable order."""
-    out, seen, stack = [], set(), [node]
-    while stack:
-        n = stack.pop()
-        if n is None or id(n) in seen:
-            continue
-        seen.add(id(n))
-        if isinstance(n, BatchSource):
-            out.append(n)
-        stack.extend(getattr(n, "upstreams", ()))
-    return out[::-1]
 
 
 def _fmt(n: float) -> str:
@@ -141,7 +129,7 @@ class Dashboard:
         self.fps = check_number("fps", fps, low=0, low_open=True, high=120)
         self.status_every = check_number("status_every", status_every, low=0, low_open=True)
         self.step_rows = check_number("step_rows", step_rows, low=1, integer=True)
-        self.sources = sources_of(stream)
+        self.sources = sources_above(stream)
         self.plots: list[Plot] = self._plots(plots)
         self.closed = False
         self.live = bool(live)
@@ -562,6 +550,7 @@ def _walk(widget):
         yield from _walk(child)
 
 
+@register_step(kind="sink")
 def dashboard(self, plots=None, **kwargs) -> Dashboard:
     """``stream.dashboard(...)``: a :class:`Dashboard` of this stream."""
     return Dashboard(self, plots, **kwargs)
