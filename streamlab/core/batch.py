@@ -24,6 +24,7 @@ import pandas as pd
 from ..errors import ConfigError
 
 __all__ = [
+    "ARRIVAL_TIME",
     "FIRST",
     "LAST",
     "NAT",
@@ -32,6 +33,7 @@ __all__ = [
     "column_arrays",
     "event_ns",
     "event_times",
+    "resolve_time_column",
     "rows_by_key",
     "time_column",
     "with_columns",
@@ -39,11 +41,54 @@ __all__ = [
 ]
 
 TIME_ATTR = "time_column"
+#: the column a recording stamps each batch with (when it arrived), and replays are paced by
+ARRIVAL_TIME = "arrival_time"
 
 
 def time_column(df: pd.DataFrame) -> str | None:
     """Name of the batch's event-time column, or ``None`` if it has none."""
     return df.attrs.get(TIME_ATTR)
+
+
+def resolve_time_column(
+    df: pd.DataFrame, on: str | None = None, *, step: str = "this step", required: bool = True
+) -> str | None:
+    """The event-time column a step uses on ``df``: ``on`` if given, else the one the batch
+    names (``df.attrs["time_column"]``). The one place this choice is made, so every step
+    refuses the same way: a missing column (``required``) or one not in the batch raises a
+    :class:`~streamlab.errors.ConfigError` naming ``on``, the value and the batch's columns.
+
+    Examples
+    --------
+    >>> df = with_time_column(pd.DataFrame({"t": pd.to_datetime([0], utc=True), "x": [1]}), "t")
+    >>> resolve_time_column(df), resolve_time_column(df, "t")
+    ('t', 't')
+    >>> resolve_time_column(pd.DataFrame({"x": [1]}), step="window('5min')")
+    Traceback (most recent call last):
+    ...
+    streamlab.errors.ConfigError: window('5min') needs an event-time column and this batch names none; pass on='time' (a datetime column) or give the source time_column='time'
+    >>> resolve_time_column(df, "when")
+    Traceback (most recent call last):
+    ...
+    streamlab.errors.ConfigError: on='when' is not a column of this batch; its columns are ['t', 'x']
+    """
+    col = on or time_column(df)
+    if col is None:
+        if not required:
+            return None
+        raise ConfigError(
+            f"{step} needs an event-time column and this batch names none",
+            param="on",
+            value=None,
+            hint="pass on='time' (a datetime column) or give the source time_column='time'",
+        )
+    if col not in df.columns:
+        raise ConfigError(
+            f"on={col!r} is not a column of this batch; its columns are {list(df.columns)}",
+            param="on",
+            value=col,
+        )
+    return col
 
 
 def with_time_column(df: pd.DataFrame, column: str | None) -> pd.DataFrame:
