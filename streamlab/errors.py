@@ -63,11 +63,15 @@ class StreamlabError(Exception):
         self.value = value
         self.hint = hint
 
-    def __reduce__(self):  # picklable across processes (dask workers) with its attributes
+    def __reduce__(
+        self,
+    ) -> tuple[Any, ...]:  # picklable across processes (dask workers) with its attributes
         return (_rebuild, (type(self), str(self), self.param, self.value, self.hint))
 
 
-def _rebuild(cls, text, param, value, hint):
+def _rebuild(
+    cls: type[StreamlabError], text: str, param: str | None, value: Any, hint: str
+) -> StreamlabError:
     err = cls.__new__(cls)
     Exception.__init__(err, text)
     err.param, err.value, err.hint = param, value, hint

@@ -18,10 +18,14 @@ Examples
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import pandas as pd
 
 from ..errors import ConfigError
+from .pandas_compat import column_arrays as column_arrays
+from .pandas_compat import with_columns as with_columns
 
 __all__ = [
     "ARRIVAL_TIME",
@@ -47,7 +51,8 @@ ARRIVAL_TIME = "arrival_time"
 
 def time_column(df: pd.DataFrame) -> str | None:
     """Name of the batch's event-time column, or ``None`` if it has none."""
-    return df.attrs.get(TIME_ATTR)
+    col: str | None = df.attrs.get(TIME_ATTR)
+    return col
 
 
 def resolve_time_column(
@@ -145,7 +150,9 @@ def event_ns(times: pd.Series, name: str = "on") -> np.ndarray:
     ...
     streamlab.errors.ConfigError: on: event time 3000-01-01 00:00:00 is outside the range of datetime64[ns] (1677-09-21 00:12:43.145224193 to 2262-04-11 23:47:16.854775807); windows and watermarks work in nanoseconds
     """
-    raw = getattr(times.array, "asi8", None)  # numpy-backed datetimes: ints in their unit
+    raw: np.ndarray | None = getattr(
+        times.array, "asi8", None
+    )  # numpy-backed datetimes: ints in their unit
     unit = getattr(times.dtype, "unit", None) or (
         np.datetime_data(times.dtype)[0] if getattr(times.dtype, "kind", "") == "M" else None
     )
@@ -160,7 +167,7 @@ def event_ns(times: pd.Series, name: str = "on") -> np.ndarray:
     lo, hi = raw.min(), raw.max()  # two passes; NaT is the smallest int64
     if hi > high or (lo < low and ((raw < low) & (raw != NAT)).any()):
         _checked_cast(times, name)  # raises, naming the first time out of range
-    out = raw * factor
+    out: np.ndarray = raw * factor
     if lo == NAT:
         out[raw == NAT] = NAT
     return out
@@ -171,7 +178,8 @@ _PER_UNIT = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
 
 def _checked_cast(times: pd.Series, name: str) -> np.ndarray:
     try:
-        return times.dt.as_unit("ns").array.asi8
+        ints: np.ndarray = times.dt.as_unit("ns").array.asi8
+        return ints
     except (OverflowError, pd.errors.OutOfBoundsDatetime):
         wall = times.dt.tz_convert(None) if times.dt.tz is not None else times
         inside = wall.between(pd.Timestamp(FIRST), pd.Timestamp(LAST))
@@ -183,7 +191,7 @@ def _checked_cast(times: pd.Series, name: str) -> np.ndarray:
         ) from None
 
 
-def rows_by_key(keys: np.ndarray, rows: np.ndarray) -> list:
+def rows_by_key(keys: np.ndarray, rows: np.ndarray) -> list[tuple[Any, np.ndarray]]:
     """``(key, rows of that key in arrival order)`` for each key among ``keys[rows]``, in order
     of first appearance (one stable sort, not one mask per key).
 
@@ -197,46 +205,3 @@ def rows_by_key(keys: np.ndarray, rows: np.ndarray) -> list:
     order = np.argsort(codes, kind="stable")
     bounds = np.searchsorted(codes[order], np.arange(len(uniq) + 1))
     return [(k, rows[order[bounds[g] : bounds[g + 1]]]) for g, k in enumerate(uniq)]
-
-
-def column_arrays(df: pd.DataFrame, positions) -> list:
-    """The columns of ``df`` at ``positions`` as their arrays (a numpy array, or pandas'
-    extension array for strings, nullable numbers...), without making a Series for each:
-    ``df[name]`` costs about 9 µs a column in pandas 3, which a learner that splits a batch
-    into features pays on every batch. Uses pandas' own column getter where it has one.
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> df = pd.DataFrame({"a": [1, 2], "b": [0.5, 1.5], "c": ["x", "y"]})
-    >>> [a.tolist() for a in column_arrays(df, [1, 0])]
-    [[0.5, 1.5], [1, 2]]
-    """
-    get = getattr(df, "_get_column_array", None)  # private: with a public fallback
-    if get is not None:
-        return [get(i) for i in positions]
-    return [df.iloc[:, i].array for i in positions]  # pragma: no cover - other pandas
-
-
-def with_columns(df: pd.DataFrame, names: pd.Index, arrays: list) -> pd.DataFrame:
-    """``df`` with new columns ``names`` (none of them in ``df``) holding ``arrays``, and
-    ``df``'s attrs. The same frame as ``pd.concat([df, pd.DataFrame(dict(zip(names,
-    arrays)), index=df.index)], axis=1)`` in about half the time (pandas' own array-level
-    constructor where it has one): a learner adds its prediction columns to every batch.
-
-    Examples
-    --------
-    >>> import numpy as np, pandas as pd
-    >>> out = with_columns(pd.DataFrame({"x": [1, 2]}), pd.Index(["p"]), [np.array([0.5, 1.5])])
-    >>> out.columns.tolist(), out["p"].tolist()
-    (['x', 'p'], [0.5, 1.5])
-    """
-    build = getattr(pd.DataFrame, "_from_arrays", None)  # private: with a public fallback
-    if build is not None:
-        own = column_arrays(df, range(df.shape[1]))
-        out = build(own + list(arrays), columns=df.columns.append(names), index=df.index)
-    else:  # pragma: no cover - other pandas
-        extra = pd.DataFrame(dict(zip(names, arrays, strict=True)), index=df.index, copy=False)
-        out = pd.concat([df, extra], axis=1)
-    out.attrs = dict(df.attrs)
-    return out

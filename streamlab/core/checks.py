@@ -6,7 +6,7 @@ import difflib
 import math
 import numbers
 from collections.abc import Iterable
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 import pandas as pd
@@ -40,7 +40,7 @@ def check_choice(name: str, value: Any, allowed: Iterable[str]) -> str:
     """
     allowed = list(allowed)
     if value in allowed:
-        return value
+        return cast(str, value)
     listed = ", ".join(repr(a) for a in allowed)
     msg = f"{name}={value!r} is not one of {listed}."
     hint = f"for example {name}={allowed[0]!r}" if allowed else ""
@@ -103,7 +103,7 @@ def _has_example(name: str, fix: str) -> bool:
     return any(s in fix for s in (f"{name}=", "e.g.", "such as", "for example"))
 
 
-def _example(low, high, low_open: bool, integer: bool) -> int | float:
+def _example(low: float | None, high: float | None, low_open: bool, integer: bool) -> int | float:
     """A value inside the bounds, for a message that has no better example."""
     if integer:
         if low is not None:

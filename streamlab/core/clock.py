@@ -40,7 +40,7 @@ import itertools
 import math
 import time
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from ..errors import ConfigError
 
@@ -124,7 +124,7 @@ class ManualClock(Clock):
     def __init__(self, start: float = 0.0, *, wall: float = 1_767_225_600.0) -> None:
         self._ns = _to_ns("start", start)
         self._wall_offset_ns = _to_ns("wall", wall) - self._ns
-        self._sleepers: list[tuple[int, int, asyncio.Future]] = []
+        self._sleepers: list[tuple[int, int, asyncio.Future[None]]] = []
         self._order = itertools.count()
 
     def now(self) -> float:
@@ -202,7 +202,7 @@ def resolve_clock(clock: Any = None) -> Clock:
     if clock is None:
         return LOOP_CLOCK
     if all(callable(getattr(clock, m, None)) for m in ("now", "wall", "sleep", "sleep_until")):
-        return clock
+        return cast(Clock, clock)
     raise ConfigError(
         f"clock must be a clock with now(), wall() and async sleep(seconds), not {clock!r}; "
         "pass clock=None for the event loop's clock, or clock=ManualClock() in a test"
@@ -259,4 +259,4 @@ def _to_ns(name: str, seconds: Any, *, allow_negative: bool = False, fix: str = 
         raise ConfigError(
             f"{name} must be a finite number{limit}, not {seconds!r}" + (f"; {fix}" if fix else "")
         )
-    return round(seconds * 1e9)
+    return round(float(seconds) * 1e9)

@@ -17,6 +17,7 @@ from __future__ import annotations
 import sys
 import traceback
 import weakref
+from typing import Any
 
 from . import graph, streamz_compat
 
@@ -30,8 +31,8 @@ __all__ = [
 ]
 
 # cell id -> the sources that cell started (weak: a stopped, forgotten source can be collected)
-_BY_CELL: dict[str, weakref.WeakSet] = {}
-_ALL: weakref.WeakSet = weakref.WeakSet()
+_BY_CELL: dict[str, weakref.WeakSet[Any]] = {}
+_ALL: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
 def cell_key() -> str | None:
@@ -57,7 +58,7 @@ def cell_key() -> str | None:
     return meta.get("cellId")
 
 
-def register(source) -> list:
+def register(source: Any) -> list[Any]:
     """Note that ``source`` is starting; return the earlier sources of the same cell (to stop)."""
     _ALL.add(source)
     key = cell_key()
@@ -68,7 +69,7 @@ def register(source) -> list:
     return earlier
 
 
-def running_sources() -> list:
+def running_sources() -> list[Any]:
     """Every streamlab source that is running now, in this process.
 
     Examples
@@ -79,15 +80,15 @@ def running_sources() -> list:
     return [s for s in _ALL if s.running]
 
 
-def sinks_below(node) -> tuple[list, dict[int, object]]:
+def sinks_below(node: Any) -> tuple[list[Any], dict[int, Any]]:
     """The streamz sinks below ``node`` (:func:`~streamlab.core.graph.nodes_below`, side
     outputs included), and for each side-output stream met, its owner (by ``id``)."""
-    owners: dict[int, object] = {}
+    owners: dict[int, Any] = {}
     nodes = graph.nodes_below(node, owners)
     return [n for n in nodes if streamz_compat.is_sink(n)], owners
 
 
-def start_below(source) -> list:
+def start_below(source: Any) -> list[Any]:
     """``source`` is starting. Stateful steps below it (:class:`~streamlab.core.state.FreshState`)
     note their state the first time they are met (before any batch); if ``source`` ran before,
     they and every other node below with a ``reset()`` (plots, ``to_sqlite(mode="replace")``)
@@ -118,7 +119,7 @@ def start_below(source) -> list:
     return done
 
 
-def _fed_only_by_stopped_sources(sink, owners: dict[int, object]) -> bool:
+def _fed_only_by_stopped_sources(sink: Any, owners: dict[int, Any]) -> bool:
     """True if every root above ``sink`` is a streamlab source that has run and is not running
     (a side-output stream counts as its owner). A plain streamz root, or a source not started
     yet, may still feed the sink: then it is kept."""
@@ -130,7 +131,7 @@ def _fed_only_by_stopped_sources(sink, owners: dict[int, object]) -> bool:
     )
 
 
-def release(source) -> list:
+def release(source: Any) -> list[Any]:
     """``source`` has stopped: keep its sinks on the source itself (so it can start again),
     take out of streamz's global set those that no running source feeds, and call their
     ``release()`` (close a connection, a socket; write buffered rows). Returns the sinks let go.

@@ -54,7 +54,7 @@ class Param:
     high: float | None = None
     integer: bool = False
     log: bool = False
-    choices: tuple | None = None
+    choices: tuple[Any, ...] | None = None
     parse: Callable[[Any], Any] | None = None
     fix: str = ""
     span: tuple[float, float] | None = None
@@ -147,7 +147,7 @@ class Tunable:
     def on_param_change(self, listener: Callable[[str, Any], None]) -> None:
         """Call ``listener(name, value)`` after each successful ``set_param``."""
         if "_param_listeners" not in self.__dict__:
-            self._param_listeners: list = []
+            self._param_listeners: list[Callable[[str, Any], None]] = []
         self._param_listeners.append(listener)
 
     def _declared(self, name: str) -> Param:
@@ -160,6 +160,6 @@ class Tunable:
         return params[name]
 
 
-def tunable_nodes(node) -> list:
+def tunable_nodes(node: Any) -> list[Any]:
     """The nodes of ``node``'s pipeline (:func:`pipeline_nodes`) that have parameters."""
     return [n for n in pipeline_nodes(node) if isinstance(n, Tunable) and n.params()]

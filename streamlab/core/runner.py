@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from typing import Any
 
 from ..errors import ConfigError, StateError
 from .checks import check_number
 from .graph import sources_above
 from .source import BatchSource
+from .stats import Stats
 
 __all__ = ["arun", "find_sources", "run"]
 
 
-def find_sources(*streams) -> list[BatchSource]:
+def find_sources(*streams: Any) -> list[BatchSource]:
     """The streamlab sources upstream of (or equal to) each given stream node, in order.
 
     Examples
@@ -32,7 +34,7 @@ def find_sources(*streams) -> list[BatchSource]:
     return found
 
 
-async def arun(*streams, timeout: float | None = None) -> list:
+async def arun(*streams: Any, timeout: float | None = None) -> list[Stats]:
     """Start the sources behind ``streams``, wait until they end (or ``timeout`` seconds
     pass, after which they are stopped: a normal end for endless sources), then return their
     :class:`~streamlab.core.stats.Stats`. An error that stopped a source is raised."""
@@ -63,7 +65,7 @@ async def arun(*streams, timeout: float | None = None) -> list:
     return [s.stats for s in sources]
 
 
-def run(*streams, timeout: float | None = None) -> list:
+def run(*streams: Any, timeout: float | None = None) -> list[Stats]:
     """Run the sources behind ``streams`` to completion from a script (blocking).
 
     Examples

@@ -23,6 +23,7 @@ import contextlib
 import sys
 import time
 import traceback
+from typing import Any
 
 import pandas as pd
 from streamz import Source, Stream
@@ -50,7 +51,7 @@ class BatchSource(Source):
     SIDE_OUTPUTS = ("errors",)
 
     def __init__(
-        self, *, stream_name: str | None = None, keep_errors: int = 1000, clock=None
+        self, *, stream_name: str | None = None, keep_errors: int = 1000, clock: Any = None
     ) -> None:
         # Deliberately not Source.__init__: see the module docstring.
         Stream.__init__(self, stream_name=stream_name)
@@ -62,7 +63,7 @@ class BatchSource(Source):
         #: the last ``keep_errors`` dead letters, for people who look after the fact
         self.recent_errors: collections.deque[DeadLetter] = collections.deque(maxlen=keep_errors)
         self.exception: BaseException | None = None
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[None] | None = None
         self._budget: int | None = None  # None: flowing; n >= 0: paused with n rows to step
         self._wake: asyncio.Event | None = None
         self._paused_at: float | None = None
@@ -70,7 +71,7 @@ class BatchSource(Source):
         self._holding = False
         self._progress: asyncio.Event | None = None  # set after each batch and at the end
         self._delivered = 0  # rows whose emit has returned (async sinks awaited)
-        self._kept_sinks: list = []  # the sinks below, kept by the source once it stopped
+        self._kept_sinks: list[Any] = []  # the sinks below, kept by the source once it stopped
         try:  # built inside a running loop (a notebook cell, a coroutine): bind to it now
             asyncio.get_running_loop()
         except RuntimeError:
@@ -158,8 +159,9 @@ class BatchSource(Source):
             # asyncio.wait, not shield: a shield's CancelledError keeps this frame, and the
             # whole pipeline with it, alive after a stop (seen on CPython 3.11)
             await asyncio.wait([task])
-            if not task.cancelled() and task.exception() is not None:
-                raise task.exception()
+            error = None if task.cancelled() else task.exception()
+            if error is not None:
+                raise error
         if self.exception is not None:
             raise self.exception
 
@@ -208,7 +210,7 @@ class BatchSource(Source):
                 await asyncio.wait_for(self._progress.wait(), left)
         return self._delivered
 
-    def _report(self, task: asyncio.Task) -> None:
+    def _report(self, task: asyncio.Task[None]) -> None:
         current = self._task is task  # else a newer run owns the sockets and the sinks
         if current:
             self._release()
@@ -264,16 +266,17 @@ class BatchSource(Source):
 
     def step(self, n: int = 1) -> None:
         """While paused, let exactly ``n`` more rows through, then stay paused."""
-        n = check_number("n", n, low=1, integer=True)
+        n = int(check_number("n", n, low=1, integer=True))
         if self._budget is None:
             self.pause()
-        self._budget += n
+        self._budget = (self._budget or 0) + n
         if self._wake is not None:
             self._wake.set()
 
     async def _gate(self) -> None:
         """Wait while paused with nothing to step."""
         while self._budget == 0 and not self.stopped:
+            assert self._wake is not None  # made by _bind_loop before the source runs
             self._wake.clear()
             self._holding = True
             try:
@@ -309,7 +312,7 @@ class BatchSource(Source):
 
     def _lag(self, newest: pd.Timestamp) -> float | None:
         """Seconds between the wall clock and the newest event time emitted (live sources)."""
-        return self.clock.wall() - newest.timestamp()
+        return float(self.clock.wall() - newest.timestamp())
 
     async def dead(self, letters: list[DeadLetter]) -> None:
         """Count bad records and send them to ``.errors``; the stream goes on."""
@@ -329,7 +332,7 @@ class BatchSource(Source):
         return self.name or type(self).__name__
 
 
-async def flush_downstream(node) -> None:
+async def flush_downstream(node: Any) -> None:
     """End of input: call ``end_of_input()`` on every node below ``node`` that has one,
     upstream first (so a window's last firing reaches the window below it before that one
     flushes).

@@ -51,5 +51,6 @@ class FreshState:
         )
         for name, value in self.__dict__.get("_fresh_state", {}).items():
             setattr(self, name, copy.deepcopy(value))
-        for name, value in tuned.items():
-            self.set_param(name, value)
+        if isinstance(self, Tunable):
+            for name, value in tuned.items():
+                self.set_param(name, value)

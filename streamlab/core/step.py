@@ -83,11 +83,11 @@ class Step(FreshState, Tunable):
             label = side.removesuffix("_stream")
             setattr(self, side, Stream(stream_name=f"{base}.{label}"))
 
-    def forward(self, x: Any) -> list:
+    def forward(self, x: Any) -> list[Any]:
         """Send ``x`` downstream; return what the downstream nodes returned (to await)."""
         return streamz_compat.emit(self, x)
 
-    def to_side(self, side: str, x: Any) -> list:
+    def to_side(self, side: str, x: Any) -> list[Any]:
         """Send ``x`` on the side output ``side`` (one of ``SIDE_OUTPUTS``)."""
         if side not in self.SIDE_OUTPUTS:
             raise ConfigError(
@@ -98,7 +98,7 @@ class Step(FreshState, Tunable):
             )
         return streamz_compat.emit(getattr(self, side), x)
 
-    def end_of_input(self) -> list:
+    def end_of_input(self) -> list[Any]:
         """The source ended: emit what is still held; return what the emits returned."""
         return []
 

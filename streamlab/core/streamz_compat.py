@@ -46,7 +46,7 @@ except (ImportError, AttributeError):  # pragma: no cover - another streamz
 RELEASABLE = isinstance(_GLOBAL, set)
 
 
-def emit(node: Any, x: Any) -> list:
+def emit(node: Any, x: Any) -> list[Any]:
     """Pass ``x`` from ``node`` to everything downstream of it; return what they returned
     (await the awaitables among them to honour back-pressure of async sinks).
 
@@ -58,7 +58,8 @@ def emit(node: Any, x: Any) -> list:
     >>> _ = emit(s, 41); got
     [42]
     """
-    return node._emit(x)
+    results: list[Any] = node._emit(x)
+    return results
 
 
 async def settle(results: Any) -> None:
@@ -103,11 +104,12 @@ def forget_sink(sink: Any) -> None:
 class _DestroyForgotten:
     """``destroy`` of a sink streamz no longer holds: back in the set, then streamz's own."""
 
-    def __init__(self, sink) -> None:
+    def __init__(self, sink: Any) -> None:
         self.sink = weakref.ref(sink)  # not a cycle: the sink is freed by reference counting
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         sink = self.sink()
+        assert sink is not None and _GLOBAL is not None  # called as a bound attribute of sink
         sink.__dict__.pop("destroy", None)
         _GLOBAL.add(sink)
         return type(sink).destroy(sink, *args, **kwargs)

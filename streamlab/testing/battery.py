@@ -157,6 +157,7 @@ def _column_kept(case: Case, got, data, col) -> str | None:
     if got is None or col not in got.columns:
         return "column dropped"
     want = canonical([data], sort_by=list(case.sort_by) if case.sort_by else None)
+    assert want is not None  # canonical of one frame is a frame
     return explain_difference(got[[col]], want[[col]])
 
 
@@ -235,7 +236,7 @@ async def check_numbers(case: Case) -> list[str]:
             continue
         kinds = (np.int64, np.int32) if isinstance(value, numbers.Integral) else (np.float64,)
         for kind in kinds:
-            given = {**case.params, name: kind(value)}
+            given = {**case.params, name: kind(value)}  # type: ignore[arg-type]  # a checked Real
             got, problem = await _attempt(case, cut(case.data, "one"), **given)
             failures.add(f"{name}={kind.__name__}({value})", problem or _compare(case, got, base))
         try:

@@ -12,6 +12,7 @@ import socket
 import tempfile
 import weakref
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -294,12 +295,12 @@ def STEP_CASES(context: Context | None = None) -> dict[str, list[Case]]:
     sq_make, sq_collect = _sqlite(ctx)
     pq_make, pq_collect = _parquet(ctx)
     rows = data.assign(id=np.arange(len(data))).pipe(_with_time)  # sinks: read back by id
-    same = {"reference": lambda d: d, "rows_kept": True, "time_column": "t"}
-    appends = {
+    same: dict[str, Any] = {"reference": lambda d: d, "rows_kept": True, "time_column": "t"}
+    appends: dict[str, str] = {
         "restart": "append mode: a source started again appends its rows again, as asked "
         "(mode='replace' starts afresh: its own case)"
     }
-    no_objects = {
+    no_objects: dict[str, str] = {
         "dtypes:z_object": "SQLite stores numbers, text and bytes: a batch with a column of Python "
         "objects (tuples) is refused whole, with the reason, on .errors (test_sqlite)"
     }

@@ -79,7 +79,7 @@ EPOCHS = (
 )
 
 
-def epoch_variants(df: pd.DataFrame, column: str) -> Iterator[tuple[str, pd.DataFrame]]:
+def epoch_variants(df: pd.DataFrame, column: str | None) -> Iterator[tuple[str, pd.DataFrame]]:
     """``df`` with its event times moved and recast: near both ends of ``datetime64[ns]``'s
     range (1678, 2261), before 1970, stretched over more than 2**53 ns (about 104 days, where
     float arithmetic on nanoseconds stops being exact), tz-naive, in a zone across a DST change,
@@ -143,9 +143,9 @@ def dtype_zoo(n: int, *, seed: int = 0) -> pd.DataFrame:
         "z_float64": np.where(missing, np.nan, floats),
         "z_bool": rng.integers(0, 2, n).astype(bool),
         "z_boolean": pd.array(rng.integers(0, 2, n).astype(bool), dtype="boolean"),
-        "z_category": pd.Categorical(np.where(missing, None, words)),
-        "z_string": pd.array(np.where(missing, None, words), dtype="string"),
-        "z_str": pd.Series(np.where(missing, None, words), dtype="str"),
+        "z_category": pd.Categorical(np.where(missing, None, words)),  # type: ignore[call-overload]  # numpy stubs: None is a fine object
+        "z_string": pd.array(np.where(missing, None, words), dtype="string"),  # type: ignore[call-overload]
+        "z_str": pd.Series(np.where(missing, None, words), dtype="str"),  # type: ignore[call-overload]
         "z_object": pd.Series(
             [None if m else (i, w) for i, (m, w) in enumerate(zip(missing, words, strict=True))],
             dtype=object,
