@@ -50,7 +50,11 @@ ARRIVAL_TIME = "arrival_time"
 
 
 def time_column(df: pd.DataFrame) -> str | None:
-    """Name of the batch's event-time column, or ``None`` if it has none."""
+    """Name of the batch's event-time column, or ``None`` if it has none.
+
+    >>> time_column(pd.DataFrame({"x": [1]})) is None
+    True
+    """
     col: str | None = df.attrs.get(TIME_ATTR)
     return col
 
@@ -97,7 +101,12 @@ def resolve_time_column(
 
 
 def with_time_column(df: pd.DataFrame, column: str | None) -> pd.DataFrame:
-    """Mark ``column`` as the batch's event time (in place; returns ``df`` for chaining)."""
+    """Mark ``column`` as the batch's event time (in place; returns ``df`` for chaining).
+
+    >>> df = with_time_column(pd.DataFrame({"t": pd.to_datetime([0], utc=True)}), "t")
+    >>> df.attrs
+    {'time_column': 't'}
+    """
     if column is not None and column not in df.columns:
         raise ConfigError(
             f"time column {column!r} is not in the batch; its columns are {list(df.columns)}"
@@ -107,7 +116,13 @@ def with_time_column(df: pd.DataFrame, column: str | None) -> pd.DataFrame:
 
 
 def event_times(df: pd.DataFrame) -> pd.Series:
-    """The batch's event times; raises if the batch names none."""
+    """The batch's event times; raises if the batch names none.
+
+    >>> event_times(pd.DataFrame({"x": [1]}))
+    Traceback (most recent call last):
+    ...
+    streamlab.errors.ConfigError: this batch has no event-time column; pass time_column=... to the source
+    """
     col = time_column(df)
     if col is None:
         raise ConfigError("this batch has no event-time column; pass time_column=... to the source")

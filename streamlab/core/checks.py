@@ -69,7 +69,12 @@ def shown(value: Any) -> str:
 
 
 def is_bool(value: Any) -> bool:
-    """``True``/``False``, Python's or numpy's: refused where a number is meant."""
+    """``True``/``False``, Python's or numpy's: refused where a number is meant.
+
+    >>> import numpy as np
+    >>> is_bool(True), is_bool(np.bool_(False)), is_bool(1)
+    (True, True, False)
+    """
     return isinstance(value, bool | np.bool_)
 
 
@@ -91,7 +96,12 @@ def is_integer(value: Any) -> bool:
 
 
 def is_real(value: Any) -> bool:
-    """A real number, Python's or numpy's (integers too); not a bool, not a duration."""
+    """A real number, Python's or numpy's (integers too); not a bool, not a duration.
+
+    >>> import numpy as np
+    >>> is_real(2), is_real(np.float32(0.5)), is_real(True), is_real("3")
+    (True, True, False, False)
+    """
     return (
         isinstance(value, numbers.Real)
         and not is_bool(value)
@@ -259,7 +269,11 @@ def check_duration(
 
 
 def is_number_text(text: str) -> bool:
-    """Whether ``text`` reads as a bare number (``"30"``, ``"1e3"``, ``"nan"``): no unit."""
+    """Whether ``text`` reads as a bare number (``"30"``, ``"1e3"``, ``"nan"``): no unit.
+
+    >>> is_number_text("1e3"), is_number_text("30s")
+    (True, False)
+    """
     try:
         float(text)
     except ValueError:

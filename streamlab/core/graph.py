@@ -43,17 +43,41 @@ __all__ = [
 
 
 def upstreams(node: Any) -> list[Any]:
-    """The nodes feeding ``node`` (never ``None``)."""
+    """The nodes feeding ``node`` (never ``None``).
+
+    >>> import streamlab
+    >>> src = streamlab.generate("sine", rows=10)
+    >>> win = src.window(5, agg={"value": "mean"})
+    >>> sizes = win.map(len)
+    >>> upstreams(sizes) == [win], upstreams(src)
+    (True, [])
+    """
     return [u for u in getattr(node, "upstreams", ()) if u is not None]
 
 
 def downstreams(node: Any) -> list[Any]:
-    """The nodes ``node`` feeds (never ``None``; a copy, safe while the graph changes)."""
+    """The nodes ``node`` feeds (never ``None``; a copy, safe while the graph changes).
+
+    >>> import streamlab
+    >>> src = streamlab.generate("sine", rows=10)
+    >>> win = src.window(5, agg={"value": "mean"})
+    >>> sizes = win.map(len)
+    >>> downstreams(win) == [sizes]
+    True
+    """
     return [d for d in list(getattr(node, "downstreams", ())) if d is not None]
 
 
 def side_outputs(node: Any) -> list[tuple[str, Any]]:
-    """``node``'s side-output streams as ``(name, stream)``, in declared order."""
+    """``node``'s side-output streams as ``(name, stream)``, in declared order.
+
+    >>> import streamlab
+    >>> src = streamlab.generate("sine", rows=10)
+    >>> win = src.window(5, agg={"value": "mean"})
+    >>> sizes = win.map(len)
+    >>> side_outputs(win) == [("late", win.late)], side_outputs(sizes)
+    (True, [])
+    """
     own = getattr(node, "__dict__", {})
     return [
         (name, own[name])
@@ -63,7 +87,15 @@ def side_outputs(node: Any) -> list[tuple[str, Any]]:
 
 
 def is_source(node: Any) -> bool:
-    """True for a streamlab source (a :class:`~streamlab.core.source.BatchSource`)."""
+    """True for a streamlab source (a :class:`~streamlab.core.source.BatchSource`).
+
+    >>> import streamlab
+    >>> src = streamlab.generate("sine", rows=10)
+    >>> win = src.window(5, agg={"value": "mean"})
+    >>> sizes = win.map(len)
+    >>> is_source(src), is_source(win)
+    (True, False)
+    """
     from .source import BatchSource  # source.py imports this module
 
     return isinstance(node, BatchSource)
@@ -71,7 +103,16 @@ def is_source(node: Any) -> bool:
 
 def sources_above(*nodes: Any) -> list[Any]:
     """The streamlab sources upstream of (or equal to) each of ``nodes``: depth first, each
-    once, in the order met (so a join's left source comes before its right one)."""
+    once, in the order met (so a join's left source comes before its right one).
+
+    >>> import streamlab
+    >>> src = streamlab.generate("sine", rows=10)
+    >>> win = src.window(5, agg={"value": "mean"})
+    >>> sizes = win.map(len)
+    >>> other = streamlab.generate("noise", rows=10)
+    >>> sources_above(sizes, other.map(len)) == [src, other]
+    True
+    """
     found: list[Any] = []
     seen: set[int] = set()
     stack = list(reversed(nodes))
@@ -88,7 +129,15 @@ def sources_above(*nodes: Any) -> list[Any]:
 
 def pipeline_nodes(node: Any) -> list[Any]:
     """Every node connected to ``node``: up to its roots (the sources), then down from them
-    breadth first, in the order the graph was built. Each node once."""
+    breadth first, in the order the graph was built. Each node once.
+
+    >>> import streamlab
+    >>> src = streamlab.generate("sine", rows=10)
+    >>> win = src.window(5, agg={"value": "mean"})
+    >>> sizes = win.map(len)
+    >>> pipeline_nodes(sizes) == [src, win, sizes]
+    True
+    """
     seen: set[int] = set()
     stack, roots = [node], []
     while stack:  # up to the roots
@@ -113,7 +162,16 @@ def pipeline_nodes(node: Any) -> list[Any]:
 def nodes_below(node: Any, owners: dict[int, Any] | None = None) -> list[Any]:
     """Every node fed by ``node`` (itself first): through its downstreams and the side
     outputs of every node on the way. If ``owners`` is given, it is filled with, for each
-    side-output stream met, the node that owns it (by ``id``)."""
+    side-output stream met, the node that owns it (by ``id``).
+
+    >>> import streamlab
+    >>> src = streamlab.generate("sine", rows=10)
+    >>> win = src.window(5, agg={"value": "mean"})
+    >>> sizes = win.map(len)
+    >>> owners = {}
+    >>> nodes_below(win, owners) == [win, win.late, sizes], owners == {id(win.late): win}
+    (True, True)
+    """
     nodes, seen, stack = [], set(), [node]
     while stack:
         n = stack.pop()
@@ -131,7 +189,15 @@ def nodes_below(node: Any, owners: dict[int, Any] | None = None) -> list[Any]:
 
 def topological_below(node: Any) -> list[Any]:
     """The nodes below ``node`` (through downstreams, ``node`` first), each after every node
-    that feeds it on the way: the order in which end of input must reach them."""
+    that feeds it on the way: the order in which end of input must reach them.
+
+    >>> import streamlab
+    >>> src = streamlab.generate("sine", rows=10)
+    >>> win = src.window(5, agg={"value": "mean"})
+    >>> sizes = win.map(len)
+    >>> topological_below(src) == [src, win, sizes]
+    True
+    """
     order: list[Any] = []
     seen: set[int] = set()
 
@@ -148,7 +214,17 @@ def topological_below(node: Any) -> list[Any]:
 
 def roots_above(node: Any, owners: dict[int, Any]) -> Iterator[Any]:
     """The roots ``node`` is fed from; a side-output stream counts as fed by its owner
-    (``owners`` as filled by :func:`nodes_below`)."""
+    (``owners`` as filled by :func:`nodes_below`).
+
+    >>> import streamlab
+    >>> src = streamlab.generate("sine", rows=10)
+    >>> win = src.window(5, agg={"value": "mean"})
+    >>> sizes = win.map(len)
+    >>> owners = {}
+    >>> _ = nodes_below(src, owners)
+    >>> list(roots_above(win.late.map(len), owners)) == [src]
+    True
+    """
     seen: set[int] = set()
     stack = [node]
     while stack:

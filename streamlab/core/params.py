@@ -46,6 +46,10 @@ class Param:
     ``low_open``: the value must be above ``low``, not equal to it. ``fix`` is the hint a
     refusal gives, ``example`` an accepted value it shows. Numbers may be Python or numpy
     numbers (never ``True``/``False``); a checked value is a plain ``int`` or ``float``.
+
+    >>> p = Param("threshold", help="robust z above which a row is an anomaly", low=0, low_open=True)
+    >>> p.kind, p.check(3), p.slider_range()
+    ('float', 3.0, (0.0, 100.0))
     """
 
     name: str
@@ -122,6 +126,18 @@ class Tunable:
 
     Subclasses implement ``params()`` and, where setting the attribute of the same name is not
     enough, ``_set_<name>(value)``. Reading uses ``_get_<name>()`` or the attribute.
+
+    >>> class Gain(Tunable):
+    ...     def __init__(self):
+    ...         self.gain = 1.0
+    ...     def params(self):
+    ...         return {"gain": Param("gain", low=0)}
+    >>> g = Gain(); g.set_param("gain", 2); g.get_param("gain")
+    2.0
+    >>> g.set_param("gian", 2)
+    Traceback (most recent call last):
+    ...
+    streamlab.errors.ConfigError: <...Gain object at ...> has no tunable parameter 'gian'; its tunable parameters: gain
     """
 
     def params(self) -> dict[str, Param]:
@@ -161,5 +177,12 @@ class Tunable:
 
 
 def tunable_nodes(node: Any) -> list[Any]:
-    """The nodes of ``node``'s pipeline (:func:`pipeline_nodes`) that have parameters."""
+    """The nodes of ``node``'s pipeline (:func:`pipeline_nodes`) that have parameters.
+
+    >>> import streamlab
+    >>> src = streamlab.generate("sine", rows=10)
+    >>> roll = src.rolling(5, agg={"value": "mean"})
+    >>> tunable_nodes(roll) == [src, roll]
+    True
+    """
     return [n for n in pipeline_nodes(node) if isinstance(n, Tunable) and n.params()]

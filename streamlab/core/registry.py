@@ -29,7 +29,7 @@ from __future__ import annotations
 import importlib
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from streamz import Stream
@@ -45,19 +45,27 @@ T = TypeVar("T", bound=Callable[..., Any])
 class StepInfo:
     """One registered step: ``stream.<name>``, defined in ``module``; ``kind`` is ``"step"``
     (emits batches) or ``"sink"`` (ends a pipeline: stores, sends, plots); ``lazy`` while only
-    its stand-in is on ``Stream``."""
+    its stand-in is on ``Stream``.
+
+    >>> import streamlab
+    >>> info = REGISTRY["to_sqlite"]
+    >>> info.kind, info.module.startswith("streamlab.store"), info.summary != ""
+    ('sink', True, True)
+    """
 
     name: str
     module: str
     kind: str = "step"
     lazy: bool = False
+    target: Any = field(default=None, repr=False, compare=False)
 
     @property
     def obj(self) -> Any:
         """The step's class or function (imports its module if it is still lazy)."""
-        if self.lazy:
-            importlib.import_module(self.module)
-        return getattr(importlib.import_module(self.module), self.name)
+        if self.target is not None:
+            return self.target
+        importlib.import_module(self.module)  # registers the real step
+        return REGISTRY[self.name].target
 
     @property
     def summary(self) -> str:
@@ -97,14 +105,25 @@ def _check_free(name: str, module: str) -> None:
 
 def register_step(obj: T | None = None, *, name: str | None = None, kind: str = "step") -> Any:
     """Put a step on ``Stream`` as ``stream.<name>`` (default: the object's ``__name__``) and
-    in :data:`REGISTRY`. Use as ``@register_step`` or ``@register_step(kind="sink")``."""
+    in :data:`REGISTRY`. Use as ``@register_step`` or ``@register_step(kind="sink")``.
+
+    >>> @register_step
+    ... def double(self):
+    ...     'Every batch, twice over.'
+    ...     return self.map(lambda df: df * 2)
+    >>> from streamz import Stream
+    >>> src = Stream(); got = src.double().sink_to_list(); src.emit(21); got
+    [42]
+    >>> REGISTRY.pop("double").summary; del Stream.double
+    'Every batch, twice over.'
+    """
 
     def apply(target: T) -> T:
         step_name = name or target.__name__
         module = target.__module__
         _check_free(step_name, module)
         Stream.register_api(attribute_name=step_name)(target)
-        REGISTRY[step_name] = StepInfo(step_name, module, kind)
+        REGISTRY[step_name] = StepInfo(step_name, module, kind, target=target)
         return target
 
     return apply(obj) if obj is not None else apply
@@ -123,7 +142,12 @@ def _stand_in(name: str, module: str) -> Callable[..., Any]:
 
 def declare_lazy(name: str, module: str, *, kind: str = "step") -> None:
     """Put a stand-in for ``stream.<name>`` on ``Stream`` that imports ``module`` on first use
-    (``module`` registers the real step). Nothing happens if the step is registered already."""
+    (``module`` registers the real step). Nothing happens if the step is registered already.
+
+    >>> import streamlab  # declares stream.learn and the other scikit-learn steps lazily
+    >>> REGISTRY["learn"].module
+    'streamlab.learn...'
+    """
     known = REGISTRY.get(name)
     if known is not None:
         return
@@ -133,7 +157,12 @@ def declare_lazy(name: str, module: str, *, kind: str = "step") -> None:
 
 
 def load_all() -> dict[str, StepInfo]:
-    """Import every lazy step's module (so each entry is real); return :data:`REGISTRY`."""
+    """Import every lazy step's module (so each entry is real); return :data:`REGISTRY`.
+
+    >>> import streamlab
+    >>> any(info.lazy for info in load_all().values())
+    False
+    """
     for info in list(REGISTRY.values()):
         if info.lazy:
             importlib.import_module(info.module)

@@ -37,7 +37,16 @@ def find_sources(*streams: Any) -> list[BatchSource]:
 async def arun(*streams: Any, timeout: float | None = None) -> list[Stats]:
     """Start the sources behind ``streams``, wait until they end (or ``timeout`` seconds
     pass, after which they are stopped: a normal end for endless sources), then return their
-    :class:`~streamlab.core.stats.Stats`. An error that stopped a source is raised."""
+    :class:`~streamlab.core.stats.Stats`. An error that stopped a source is raised.
+
+    >>> import asyncio, streamlab
+    >>> async def main():  # in a notebook: await streamlab.arun(src)
+    ...     src = streamlab.generate("sine", rows=100)
+    ...     [stats] = await streamlab.arun(src)
+    ...     return stats.rows
+    >>> asyncio.run(main())
+    100
+    """
     if timeout is not None:
         check_number(
             "timeout",

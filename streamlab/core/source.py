@@ -46,6 +46,16 @@ class BatchSource(Source):
     ``await self.dead(letters)``; the base class handles start/stop, pause/resume/step,
     back-pressure from asynchronous sinks, yielding to the loop, the notebook lifecycle and
     releasing the pipeline when the source stops. ``clock``: see ``streamlab.core.clock``.
+
+    >>> import pandas as pd, streamlab
+    >>> class Countdown(BatchSource):
+    ...     async def _produce(self):
+    ...         for n in (3, 2, 1):
+    ...             await self.emit_batch(pd.DataFrame({"n": [n]}))
+    >>> src = Countdown(); got = src.sink_to_list()
+    >>> _ = streamlab.run(src)
+    >>> [int(df["n"].iloc[0]) for df in got], src.stats.rows
+    ([3, 2, 1], 3)
     """
 
     SIDE_OUTPUTS = ("errors",)

@@ -27,7 +27,15 @@ __all__ = ["FreshState"]
 
 
 class FreshState:
-    """Mixin: ``reset()`` puts the attributes named in ``STATE`` back as they were built."""
+    """Mixin: ``reset()`` puts the attributes named in ``STATE`` back as they were built.
+
+    >>> class Sum(FreshState):
+    ...     STATE = ("total",)
+    ...     def __init__(self):
+    ...         self.total = 0
+    >>> s = Sum(); s.keep_fresh_state(); s.total = 7; s.reset(); s.total
+    0
+    """
 
     #: the attributes holding what the step learned from the stream
     STATE: tuple[str, ...] = ()

@@ -70,7 +70,23 @@ __all__ = ["Step"]
 
 
 class Step(FreshState, Tunable):
-    """Mixin for streamlab step nodes (put it before ``Stream`` in the bases)."""
+    """Mixin for streamlab step nodes (put it before ``Stream`` in the bases).
+
+    >>> import pandas as pd
+    >>> from streamz import Stream
+    >>> class passthrough(Step, Stream):
+    ...     SIDE_OUTPUTS = ("errors",)
+    ...     def __init__(self, upstream):
+    ...         super().__init__(upstream)
+    ...         self.make_side_outputs()
+    ...     def update(self, x, who=None, metadata=None):
+    ...         return self.forward(x) if len(x) else self.to_side("errors", x)
+    >>> src = Stream(); node = passthrough(src)
+    >>> ok, empty = node.sink_to_list(), node.errors.sink_to_list()
+    >>> src.emit(pd.DataFrame({"x": [1]})); src.emit(pd.DataFrame({"x": []}))
+    >>> len(ok), len(empty), node.errors.name
+    (1, 1, 'passthrough.errors')
+    """
 
     #: names of the side-output streams this step has (attributes made by make_side_outputs)
     SIDE_OUTPUTS: ClassVar[tuple[str, ...]] = ()

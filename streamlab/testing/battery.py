@@ -269,7 +269,13 @@ CHECKS: dict[str, Callable] = {
 
 
 def checks_for(case: Case) -> list[str]:
-    """The names of the checks that apply to ``case`` (in :data:`CHECKS` order)."""
+    """The names of the checks that apply to ``case`` (in :data:`CHECKS` order).
+
+    >>> import pandas as pd
+    >>> case = Case("map", lambda s: s.map(lambda b: b), pd.DataFrame({"x": [1]}), rows_kept=True)
+    >>> checks_for(case)
+    ['batch_cuts', 'dtypes', 'attrs', 'end_of_input_once', 'restart', 'released']
+    """
     wanted = {
         "reference": case.reference is not None,
         "epochs": case.time_column is not None,
@@ -282,14 +288,28 @@ def checks_for(case: Case) -> list[str]:
 
 async def run_check(case: Case, check: str) -> None:
     """Run one check on ``case``; raise ``AssertionError`` naming the case, the check, each
-    failing variant and the difference."""
+    failing variant and the difference.
+
+    >>> import asyncio, pandas as pd
+    >>> broken = Case("drops the last row", lambda s: s.map(lambda b: b.iloc[:-1]),
+    ...               pd.DataFrame({"x": [1, 2, 3]}), reference=lambda d: d)
+    >>> asyncio.run(run_check(broken, "reference"))
+    Traceback (most recent call last):
+    ...
+    AssertionError: check_step(drops the last row): reference failed: ...
+    """
     failures = await CHECKS[check](case)
     if failures:
         raise AssertionError(f"check_step({case.name}): {check} failed: " + "; ".join(failures))
 
 
 async def acheck_step(make, data: pd.DataFrame, **options) -> list[str]:
-    """:func:`check_step` from async code (a notebook cell, a coroutine)."""
+    """:func:`check_step` from async code (a notebook cell, a coroutine).
+
+    >>> import asyncio, pandas as pd
+    >>> asyncio.run(acheck_step(lambda s: s.map(lambda b: b), pd.DataFrame({"x": [1]})))
+    ['batch_cuts', 'end_of_input_once', 'restart', 'released']
+    """
     case = Case(name=options.pop("name", "case"), make=make, data=data, **options)
     ran = []
     for check in checks_for(case):
@@ -306,6 +326,12 @@ def check_step(make, data: pd.DataFrame, **options) -> list[str]:
     input. Options are :class:`Case`'s fields: ``time_column``, ``reference`` (the plain-pandas
     answer on the whole data), ``sort_by``, ``rows_kept``, ``params``, ``collect``, ``final``,
     ``rtol``, ``not_applicable``, ``name``.
+
+    >>> import pandas as pd
+    >>> data = pd.DataFrame({"x": [1.0, 2.0, 3.0]})
+    >>> check_step(lambda s: s.map(lambda b: b.assign(y=b["x"] * 2)), data,
+    ...            reference=lambda d: d.assign(y=d["x"] * 2), rows_kept=True)
+    ['batch_cuts', 'reference', 'dtypes', 'attrs', 'end_of_input_once', 'restart', 'released']
     """
     try:
         asyncio.get_running_loop()

@@ -22,7 +22,14 @@ __all__ = ["Case", "FrameSource", "UnstableDtypes", "build", "collected", "outpu
 
 class FrameSource(BatchSource):
     """A source that emits the given frames in order, zero-row frames included (a real
-    streamlab source: start, stop, end of input and release are the ones every source has)."""
+    streamlab source: start, stop, end of input and release are the ones every source has).
+
+    >>> import pandas as pd, streamlab
+    >>> src = FrameSource([pd.DataFrame({"x": [1]}), pd.DataFrame({"x": []}), pd.DataFrame({"x": [2]})])
+    >>> got = src.sink_to_list(); _ = streamlab.run(src)
+    >>> [len(f) for f in got]
+    [1, 0, 1]
+    """
 
     def __init__(self, frames: list[pd.DataFrame], *, stream_name: str = "frames") -> None:
         super().__init__(stream_name=stream_name)
@@ -41,7 +48,13 @@ class FrameSource(BatchSource):
 @dataclass(frozen=True)
 class Case:
     """One way to check a step: ``make(upstream, **params)`` builds it below ``upstream`` and
-    returns the node whose output is checked (or the sink to ``collect`` from)."""
+    returns the node whose output is checked (or the sink to ``collect`` from).
+
+    >>> import pandas as pd
+    >>> case = Case("sum", lambda s: s.aggregate({"x": "sum"}), pd.DataFrame({"x": [1, 2]}))
+    >>> case.name, case.rows_kept, case.time_column
+    ('sum', False, None)
+    """
 
     name: str
     make: Callable[..., Any]
