@@ -36,7 +36,7 @@ from streamz import Stream
 
 from ..errors import RegistrationError
 
-__all__ = ["REGISTRY", "StepInfo", "declare_lazy", "load_all", "register_step"]
+__all__ = ["REGISTRY", "StepInfo", "declare_lazy", "load_all", "register_step", "steps_table"]
 
 T = TypeVar("T", bound=Callable[..., Any])
 
@@ -69,9 +69,11 @@ class StepInfo:
 
     @property
     def summary(self) -> str:
-        """The first line of the step's docstring."""
+        """The first sentence of the step's docstring."""
         doc = inspect.getdoc(self.obj) or ""
-        return doc.split("\n", 1)[0]
+        paragraph = " ".join(doc.split("\n\n", 1)[0].split())
+        end = paragraph.find(". ")
+        return paragraph if end < 0 else paragraph[: end + 1]
 
 
 #: every streamlab step by name, lazy ones included
@@ -167,3 +169,18 @@ def load_all() -> dict[str, StepInfo]:
         if info.lazy:
             importlib.import_module(info.module)
     return REGISTRY
+
+
+def steps_table() -> str:
+    """Every registered step as a Markdown table (the README's list of steps is this table;
+    a test keeps the two the same).
+
+    >>> import streamlab
+    >>> print(steps_table().splitlines()[0])
+    | step | kind | module | what it does |
+    """
+    rows = ["| step | kind | module | what it does |", "|---|---|---|---|"]
+    for name, info in sorted(load_all().items()):
+        summary = info.summary.replace("|", "\\|")
+        rows.append(f"| `{name}` | {info.kind} | `{info.module}` | {summary} |")
+    return "\n".join(rows)
