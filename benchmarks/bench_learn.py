@@ -85,10 +85,11 @@ class's words and common words, seeded; ``--text-lines``, default 20,000, quick 
    newer, and warns about pandas 3); ``--no-spark`` skips it.
 
 Fast path off: the learner rows of pairing 1 and 2 (streamlab from memory and from the file)
-run again in a helper process (this script, ``--_role fastpath-off``) whose environment has
+run again in a helper process (this script, ``--_role learner-rows``) whose environment has
 ``STREAMLAB_FASTPATH=0``, so scikit-learn's public ``partial_fit`` runs instead of streamlab's
-fast path; shown beside the fast-path figures and River's (``results.fastpath_off``), not a
-target. ``--no-fastpath-off`` skips it.
+fast path; "vs on" compares with the same helper run just before with the environment as it is
+(``results.fastpath_off.helper_on``), "vs River" with row 1's River. Not a target.
+``--no-fastpath-off`` skips it.
 
 Latency: ``streamlab.generate("noise", rate=R, speed=1)`` paces rows in real time; a
 ``learn`` step follows. A row is due at ``t0 + (event time - first event time)`` on the
@@ -111,7 +112,7 @@ from pathlib import Path
 
 import numpy as np
 from _harness import Run, defaults, parse, parser
-from learn_data import DATASETS, FASTPATH_ENV, bench_dataset, role_fastpath_off
+from learn_data import DATASETS, FASTPATH_ENV, bench_dataset, role_learner_rows
 from learn_report import report, targets
 from learn_text import bench_text
 from sklearn.linear_model import SGDClassifier
@@ -166,13 +167,17 @@ async def latency(rate: float, seconds: float) -> dict:
 
 
 def fastpath_off(run: Run, args, repeats: int) -> dict:
-    """The learner rows again in a helper process with ``STREAMLAB_FASTPATH=0``."""
+    """The learner rows in a helper process with ``STREAMLAB_FASTPATH=0``, and (the control for
+    "vs on") in the same kind of helper with the environment as it is, run first."""
     extra = ("--repeats", str(repeats), "--batch", str(args.batch))
-    child = run.children.spawn("fastpath-off", *extra, env=FASTPATH_ENV)
-    try:
-        return json.loads(run.children.readline(child, timeout=900))
-    finally:
-        run.children.end(child)
+    out = {}
+    for key, env in (("helper_on", None), ("off", FASTPATH_ENV)):
+        child = run.children.spawn("learner-rows", *extra, env=env)
+        try:
+            out[key] = json.loads(run.children.readline(child, timeout=900))
+        finally:
+            run.children.end(child)
+    return {**out.pop("off"), **out}
 
 
 def main(argv=None) -> int:
@@ -185,7 +190,7 @@ def main(argv=None) -> int:
     p.add_argument("--spark-batch", type=int, default=2000, help="lines per Spark micro-batch")
     p.add_argument("--no-spark", action="store_true", help="skip the optional pyspark rows")
     p.add_argument("--no-fastpath-off", action="store_true", help="skip the fast-path-off row")
-    a = parse(p, argv, {"fastpath-off": role_fastpath_off})
+    a = parse(p, argv, {"learner-rows": role_learner_rows})
     defaults(a, repeats=(1, 3), latency_seconds=(3.0, 10.0), text_lines=(10_000, 20_000))
     warnings.simplefilter("ignore", FutureWarning)  # pandas 3 notices from River's internals
     with Run("learn", a) as run, tempfile.TemporaryDirectory() as tmp:

@@ -204,9 +204,9 @@ def bench_dataset(name: str, args, repeats: int, tmp: Path) -> dict:
     return out
 
 
-def role_fastpath_off(args) -> None:
-    """Helper (``--_role fastpath-off``, run with ``STREAMLAB_FASTPATH=0``): streamlab's
-    learner rows on every dataset; one JSON line out."""
+def role_learner_rows(args) -> None:
+    """Helper (``--_role learner-rows``; the fast-path-off row runs it with
+    ``STREAMLAB_FASTPATH=0``): streamlab's learner rows on every dataset; one JSON line out."""
     exit_when_parent_goes()
     warnings.simplefilter("ignore", FutureWarning)  # pandas 3 notices from River's internals
     out = {"env": {k: os.environ.get(k) for k in FASTPATH_ENV}}
