@@ -23,7 +23,9 @@ FAKE = textwrap.dedent(
 
     sys.path.insert(0, {bench!r})
     import psutil
-    from _harness import Run, check, defaults, exit_when_parent_goes, parse, parser, ratio, repeat
+    from _harness import (
+        SPIN, Run, check, defaults, exit_when_parent_goes, parse, parser, ratio, repeat
+    )
 
 
     def role_double(args):
@@ -32,8 +34,7 @@ FAKE = textwrap.dedent(
 
 
     def spinning():  # the --busy spinner is a live child of this process during the run
-        kids = psutil.Process().children()
-        return any("while True" in " ".join(p.cmdline()) for p in kids)
+        return any(SPIN in p.cmdline() for p in psutil.Process().children())
 
 
     def main(argv=None):
