@@ -149,3 +149,13 @@ def test_defaults_keep_what_was_given():
 def test_ratio_of_a_missing_figure_is_none():
     assert h.ratio(6.0, 2.0) == 3.0
     assert h.ratio(None, 2.0) is None and h.ratio(1.0, 0.0) is None
+
+
+@pytest.mark.slow  # each script imports its peers (pandas, River, dask, ...) first
+@pytest.mark.parametrize("script", sorted(p.name for p in BENCH.glob("bench_*.py")))
+def test_every_benchmark_takes_the_shared_options(script):
+    done = subprocess.run(
+        [sys.executable, str(BENCH / script), "--help"], capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    assert all(opt in done.stdout for opt in ("--quick", "--out", "--busy")), done.stdout
