@@ -1,14 +1,14 @@
 """Compression: every codec on the same sensor CSV, and the time-series codecs on its frame.
 
-    python benchmarks/bench_compress.py [--mb 6] [--interval-ms 1000] [--quick] [--out FILE]
+    python benchmarks/bench_compress.py [--mb 6] [--interval-ms 1000] [--quick] [--busy] [--out FILE]
 
 Data (seeded): ``epoch_ms,value,sensor`` lines with a header, ``--sensors`` sensors (10) that
 each report every ``--interval-ms`` (1000) at the same instants, one line per sensor per
 instant; values are per-sensor random walks (steps N(0, 0.05), starts in [-50, 50]) printed
 with 3 decimals: ``1700000000000,-33.777,sensor-0``. About ``--mb`` MB (6).
 
-Rows (one table; JSON written to benchmarks/results/compress.json). MB is always MB of the
-CSV bytes (10**6), so every row's ratio and speed compare on the same footing:
+Rows (one table; JSON to benchmarks/results/compress.json, ``results.compress``). MB is
+always MB of the CSV bytes (10**6), so every row's ratio and speed compare on the same footing:
 
 1. byte codecs on the CSV bytes through ``streamlab.compress.codec(name)``: zlib 1/6/9, bz2,
    lzma, zstd 3/19, lz4, and the teaching codecs huffman and lzw if they import (else "not
@@ -29,25 +29,19 @@ machine load hits both alike; PASS/FAIL is printed. Decompression speed is repor
 
 from __future__ import annotations
 
-import argparse
-import datetime as _dt
 import io
-import json
-import os
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from benchinfo import machine_info
+from _harness import Run, check, defaults, parse, parser, repeat
 
 from streamlab.compress import codec
 from streamlab.compress.lossy import DeadbandCodec, QuantizeCodec, SwingingDoorCodec, lttb
 from streamlab.compress.timeseries import TimeSeriesCodec
 from streamlab.errors import ConfigError
 
-HERE = Path(__file__).resolve().parent
 SEED = 20260521
 BYTE_CODECS = [
     ("zlib-1", "zlib", {"level": 1}),
@@ -78,7 +72,7 @@ def sensor_csv(mb: float, sensors: int, interval_ms: int, seed: int) -> bytes:
     return df.to_csv(index=False, float_format="%.3f", lineterminator="\n").encode()
 
 
-def parse(csv: bytes) -> pd.DataFrame:
+def parse_csv(csv: bytes) -> pd.DataFrame:
     df = pd.read_csv(io.BytesIO(csv))
     df["epoch_ms"] = pd.to_datetime(df["epoch_ms"], unit="ms", utc=True).astype(
         "datetime64[ns, UTC]"
@@ -89,14 +83,8 @@ def parse(csv: bytes) -> pd.DataFrame:
 
 def best_time(fn, repeats: int) -> tuple[object, float]:
     """Run once; again up to ``repeats`` times in all if a run takes under a second."""
-    out, best = None, float("inf")
-    for i in range(repeats):
-        t0 = time.perf_counter()
-        out = fn()
-        best = min(best, time.perf_counter() - t0)
-        if i == 0 and best > 1.0:
-            break
-    return out, best
+    t = repeat(fn, repeats, enough_s=1.0)
+    return t.result, t.best
 
 
 def row(
@@ -196,28 +184,22 @@ def fmt(r: dict) -> str:
             f"{r['decompress_mb_s']:>10.1f}  {note}")  # fmt: skip
 
 
-def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--mb", type=float, default=6.0, help="CSV size in MB")
+def parse_args(argv=None):
+    p = parser("compress", __doc__)
+    p.add_argument("--mb", type=float, help="CSV size in MB (6; quick 1)")
     p.add_argument("--sensors", type=int, default=10)
     p.add_argument("--interval-ms", type=int, default=1000, help="1000 or 100, say")
-    p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--target-rounds", type=int, default=7)
-    p.add_argument("--budget-s", type=float, default=8.0, help="longest encode a byte codec gets")
-    p.add_argument("--quick", action="store_true", help="1 MB, fewer repeats")
+    p.add_argument("--target-rounds", type=int, help="alternating rounds (7; quick 3)")
+    p.add_argument("--budget-s", type=float, help="longest encode a byte codec gets (8; quick 2)")
     p.add_argument("--seed", type=int, default=SEED)
-    p.add_argument("--out", type=Path, default=HERE / "results" / "compress.json")
-    args = p.parse_args(argv)
-    if args.quick:
-        args.mb, args.repeats, args.target_rounds, args.budget_s = 1.0, 2, 3, 2.0
+    args = parse(p, argv)
+    defaults(args, mb=(1.0, 6.0), repeats=(2, 3), target_rounds=(3, 7), budget_s=(2.0, 8.0))
     return args
 
 
-def main(argv=None) -> int:
-    args = parse_args(argv)
-    started, load0 = time.perf_counter(), os.getloadavg()
+def measure(args) -> dict:
     csv = sensor_csv(args.mb, args.sensors, args.interval_ms, args.seed)
-    df = parse(csv)
+    df = parse_csv(csv)
     n = len(csv)
     rows = bench_bytes(csv, args)
     for c, label in [
@@ -238,43 +220,47 @@ def main(argv=None) -> int:
     ]:
         rows.append(bench_frame(c, repr(c).replace("Codec", ""), "lossy", df, n, args))
     rows.append(bench_lttb(df))
-    target = bench_target(csv, df, args.target_rounds)
+    data = {"csv_bytes": n, "rows": len(df), "first_line": csv.split(b"\n")[1].decode()}
+    return {"data": data, "codecs": rows, "target": bench_target(csv, df, args.target_rounds)}
 
-    print(
-        f"{n / 1e6:.2f} MB of CSV, {len(df):,} rows, {args.sensors} sensors every {args.interval_ms} ms\n"
-    )
+
+def report(args, res: dict) -> list[str]:
+    d, t = res["data"], res["target"]
     head = f"{'codec':<34} {'input':<9} {'ratio':>8} {'comp MB/s':>10} {'dec MB/s':>10}  note"
-    print(head + "\n" + "-" * len(head))
-    for r in rows:
-        print(fmt(r))
-    verdict = "PASS" if target["pass"] else "FAIL"
-    print(
-        f"\ntarget (timed alternately, best of {target['rounds']}): timeseries ratio "
-        f"{target['timeseries_ratio']:.2f} = {target['ratio_x']:.2f}x zstd-3's {target['zstd3_ratio']:.2f} "
-        f"(need >= 3x); compress {target['ts_enc_mb_s']:.0f} MB/s vs zstd-3 {target['zstd_enc_mb_s']:.0f} "
-        f"MB/s (need >=): {verdict}\n(decompress {target['ts_dec_mb_s']:.0f} MB/s vs zstd-3 "
-        f"{target['zstd_dec_mb_s']:.0f} MB/s; not part of the target)"
+    lines = [
+        f"{d['csv_bytes'] / 1e6:.2f} MB of CSV, {d['rows']:,} rows, {args.sensors} sensors "
+        f"every {args.interval_ms} ms",
+        "",
+        head,
+        "-" * len(head),
+        *map(fmt, res["codecs"]),
+        "",
+        f"target (timed alternately, best of {t['rounds']}): timeseries ratio "
+        f"{t['timeseries_ratio']:.2f} vs zstd-3's {t['zstd3_ratio']:.2f}; compress "
+        f"{t['ts_enc_mb_s']:.0f} MB/s vs zstd-3 {t['zstd_enc_mb_s']:.0f} MB/s",
+        f"(decompress {t['ts_dec_mb_s']:.0f} MB/s vs zstd-3 {t['zstd_dec_mb_s']:.0f} MB/s; "
+        "not part of the target)",
+    ]
+    return lines
+
+
+def main(argv=None) -> int:
+    args = parse_args(argv)
+    with Run("compress", args) as run:
+        res = run.section("compress", measure, args)
+    t = res.get("target", {})
+    speed = t["ts_enc_mb_s"] / t["zstd_enc_mb_s"] if t else None
+    checks = [
+        check("timeseries ratio / zstd-3 ratio", t.get("ratio_x"), 3.0),
+        check("timeseries compress MB/s / zstd-3's", speed, 1.0),
+    ]
+    config = {k: v for k, v in vars(args).items() if k not in ("out", "_role", "quick")}
+    return run.finish(
+        config=config,
+        targets=checks,
+        report=report(args, res) if t else [],
+        packages=("zstandard", "lz4", "pyarrow"),
     )
-    report = {
-        "benchmark": "compress",
-        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "duration_s": round(time.perf_counter() - started, 1),
-        "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
-        "machine": {
-            **machine_info("zstandard", "lz4", "pyarrow"),
-            "loadavg_start": load0,
-            "loadavg_end": os.getloadavg(),
-        },
-        "data": {"csv_bytes": n, "rows": len(df), "first_line": csv.split(b"\n")[1].decode()},
-        "results": rows,
-        "target": target,
-    }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
-    print(
-        f"\n{report['duration_s']} s; load average {load0[0]:.1f} -> {os.getloadavg()[0]:.1f}; JSON written to {args.out}"
-    )
-    return 0
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Drift detectors and anomaly steps: streamlab against River on the same seeded streams.
 
-    python benchmarks/bench_drift.py [--quick] [--seeds 30] [--out benchmarks/results/drift.json]
+    python benchmarks/bench_drift.py [--quick] [--busy] [--seeds 30] [--out benchmarks/results/drift.json]
 
 1. Detection: ``streamlab.generate("noise", noise=0.1)`` streams of 20,000 rows with a mean
    shift of 0.5, 1, 2 and 4 sigma at row 10,000 (``--seeds`` seeds each). ADWIN and
@@ -19,23 +19,18 @@
 
 from __future__ import annotations
 
-import argparse
-import datetime as dt
-import json
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from benchinfo import machine_info
+from _harness import Run, defaults, parse, parser
 from streamz import Stream
 
 import streamlab
 from streamlab.learn.anomaly import score_against_truth
 from streamlab.learn.detectors import ADWIN, DDM, PageHinkley
 
-HERE = Path(__file__).parent
 AT, ROWS = 10_000, 20_000
 SHIFTS = (0.5, 1.0, 2.0, 4.0)
 
@@ -241,43 +236,32 @@ def print_tables(res: dict) -> None:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--seeds", type=int, default=30)
-    p.add_argument("--stationary-streams", type=int, default=10)
-    p.add_argument("--stationary-rows", type=int, default=100_000)
-    p.add_argument("--rows", type=int, default=2_000_000)
-    p.add_argument("--river-rows", type=int, default=500_000)
-    p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--quick", action="store_true", help="10 seeds, fewer and shorter streams")
-    p.add_argument("--out", type=Path, default=HERE / "results" / "drift.json")
-    args = p.parse_args(argv)
-    if args.quick:
-        args.seeds, args.stationary_streams, args.stationary_rows = 10, 4, 50_000
-        args.rows, args.river_rows, args.repeats = 500_000, 100_000, 1
+    p = parser("drift", __doc__)
+    p.add_argument("--seeds", type=int, help="30; quick 10")
+    p.add_argument("--stationary-streams", type=int, help="10; quick 4")
+    p.add_argument("--stationary-rows", type=int, help="100,000; quick 50,000")
+    p.add_argument("--rows", type=int, help="throughput rows, 2,000,000; quick 500,000")
+    p.add_argument("--river-rows", type=int, help="500,000; quick 100,000")
+    args = parse(p, argv)
+    defaults(args, seeds=(10, 30), stationary_streams=(4, 10), stationary_rows=(50_000, 100_000),
+             rows=(500_000, 2_000_000), river_rows=(100_000, 500_000), repeats=(1, 3))  # fmt: skip
     try:
         from river import drift as river_drift
     except ImportError:
         print("River is needed for the comparison: pip install river", file=sys.stderr)
         return 1
-    start = time.perf_counter()
     table = detectors(river_drift)
-    res: dict = {"detection": bench_detection(args, table)}
-    res["false_alarms"] = bench_false_alarms(args, table, res["detection"])
-    res["throughput"] = bench_throughput(args, table)
-    res["anomaly"] = bench_anomaly(args)
-    print_tables(res)
-    report = {
-        "benchmark": "drift",
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "duration_s": round(time.perf_counter() - start, 1),
-        "config": {k: v for k, v in vars(args).items() if k != "out"},
-        "machine": machine_info("river", "scikit-learn"),
-        "results": res,
-    }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2, default=float) + "\n")
-    print(f"\n{report['duration_s']} s; JSON written to {args.out}")
-    return 0
+    with Run("drift", args) as run:
+        res = run.results
+        run.section("detection", bench_detection, args, table)
+        run.section("false_alarms", bench_false_alarms, args, table, res["detection"])
+        run.section("throughput", bench_throughput, args, table)
+        run.section("anomaly", bench_anomaly, args)
+    if not any(isinstance(v, dict) for v in res.values()):  # a section that raised is a dict
+        print()
+        print_tables(res)
+    config = {k: v for k, v in vars(args).items() if k not in ("out", "_role", "quick")}
+    return run.finish(config=config, packages=("river", "scikit-learn"))
 
 
 if __name__ == "__main__":

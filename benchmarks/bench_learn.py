@@ -1,6 +1,6 @@
 """Online learning against River, per-row scikit-learn and (optional) Spark: same data, same run.
 
-    python benchmarks/bench_learn.py [--quick] [--repeats 3] [--loops 20] [--no-spark] [--out FILE]
+    python benchmarks/bench_learn.py [--quick] [--busy] [--repeats 3] [--loops 20] [--no-spark]
 
 Data: the labelled datasets River ships as files inside its package (no download): Phishing
 (UCI, 1,250 rows, binary), Bananas (OpenML 1460, 5,300 rows, binary), ImageSegments (UCI
@@ -84,6 +84,13 @@ class's words and common words, seeded; ``--text-lines``, default 20,000, quick 
    pyspark is not a dependency of this project (``pip install pyspark``; it needs Java 17 or
    newer, and warns about pandas 3); ``--no-spark`` skips it.
 
+Fast path off: the learner rows of pairing 1 and 2 (streamlab from memory and from the file)
+run again in a helper process (this script, ``--_role learner-rows``) whose environment has
+``STREAMLAB_FASTPATH=0``, so scikit-learn's public ``partial_fit`` runs instead of streamlab's
+fast path; "vs on" compares with the same helper run just before with the environment as it is
+(``results.fastpath_off.helper_on``), "vs River" with row 1's River. Not a target.
+``--no-fastpath-off`` skips it.
+
 Latency: ``streamlab.generate("noise", rate=R, speed=1)`` paces rows in real time; a
 ``learn`` step follows. A row is due at ``t0 + (event time - first event time)`` on the
 monotonic clock; ``t0``, the schedule's origin, is the earliest (time a batch left the source
@@ -96,400 +103,22 @@ loop's wake-up), and the mean batch size, at R = 1,000 and 20,000 rows/s.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import datetime as dt
 import json
-import os
-import platform
-import socket
 import tempfile
-import threading
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
-import river
-import river.stream
-import sklearn
-from river import datasets, linear_model, multiclass, preprocessing
+from _harness import Run, defaults, parse, parser
+from learn_data import DATASETS, FASTPATH_ENV, bench_dataset, role_learner_rows
+from learn_report import report, targets
+from learn_text import bench_text
 from sklearn.linear_model import SGDClassifier
-from sklearn.preprocessing import StandardScaler
-from streamz import Stream
 
 import streamlab
-from streamlab.learn import LabelledLines, RunningScaler, text_classifier
-
-DATASETS = {
-    "Phishing": datasets.Phishing,
-    "Bananas": datasets.Bananas,
-    "ImageSegments": datasets.ImageSegments,
-    "Shuttle": datasets.Shuttle,
-}
-SMALL = ("Phishing", "Bananas", "ImageSegments")  # looped for the steady-state columns
-WORDS = {
-    "spam": ["win", "cash", "prize", "free", "offer", "claim", "now", "urgent", "money", "click"],
-    "ham": ["lunch", "meeting", "tomorrow", "project", "notes", "call", "family", "dinner"],
-    "news": ["election", "market", "report", "weather", "sports", "minister", "budget", "court"],
-}
-COMMON = ["the", "a", "and", "to", "of", "is", "for", "you"]
-N_FEATURES = 2**18
-
-
-def load(name: str):
-    """River's rows as (list of (dict, label)) and as a DataFrame with a ``y`` column."""
-    rows = list(DATASETS[name]())
-    df = pd.DataFrame([x for x, _ in rows])
-    df.columns = [f"x{c}" if not isinstance(c, str) else c for c in df.columns]
-    df["y"] = [y for _, y in rows]
-    rows = [(dict(zip(df.columns[:-1], x.values(), strict=True)), y) for x, y in rows]
-    return rows, df
-
-
-def sgd() -> SGDClassifier:
-    return SGDClassifier(
-        loss="log_loss", learning_rate="constant", eta0=0.01, alpha=0.0, shuffle=False
-    )
-
-
-def best(fn, repeats: int):
-    times, result = [], None
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - t0)
-    return min(times), result
-
-
-def run_streamlab(path: Path, classes: list, batch: int) -> dict:
-    src = streamlab.replay(path, speed=0, max_rows=batch)
-    node = src.learn(sgd(), target="y", transform=RunningScaler(), classes=classes)
-    streamlab.run(src)
-    return learned(node)
-
-
-def learned(node) -> dict:
-    """A learn step's outcome: accuracy over every row (unscored rows count as wrong)."""
-    st, m = node.stats, node.metrics
-    return {
-        "accuracy": m["accuracy"] * st.scored / st.rows,
-        "rows": st.rows,
-        "scored_accuracy": m["accuracy"],
-        "unscored": st.unscored,
-        "dead": st.dead,
-        "batches": st.batches,
-    }
-
-
-def run_streamlab_memory(batches: list, classes: list) -> dict:
-    """The ``learn`` step fed DataFrame batches already in memory (made before timing, as
-    River's dicts are): a streamz ``Stream`` emits them one by one."""
-    src = Stream()
-    node = src.learn(sgd(), target="y", transform=RunningScaler(), classes=classes)
-    for batch in batches:
-        src.emit(batch)
-    return learned(node)
-
-
-def same_batches(df: pd.DataFrame, path: Path, batch: int) -> list:
-    """``df`` cut into the batches ``streamlab.replay(path, max_rows=batch)`` emits (at most
-    ``batch`` rows; a batch also ends where a read of the file ends), so that learning from
-    memory and from the file sees the same chunks and must give the same predictions."""
-    sizes: list[int] = []
-    src = streamlab.replay(path, speed=0, max_rows=batch)
-    src.sink(lambda b: sizes.append(len(b)))
-    streamlab.run(src)
-    ends = np.cumsum(sizes)
-    assert ends[-1] == len(df), (ends[-1], len(df))
-    return [df.iloc[e - n : e] for n, e in zip(sizes, ends, strict=True)]
-
-
-def river_converters(df: pd.DataFrame) -> dict:
-    """``river.stream.iter_csv`` converters giving the same values as River's own iterator."""
-    out = {}
-    for col in df.columns:
-        kind = df[col].dtype.kind
-        if kind == "b":
-            out[col] = lambda v: v == "True"
-        elif kind in "iuf":
-            out[col] = float
-    return out
-
-
-def run_river_file(path: Path, converters: dict, multi: bool) -> dict:
-    """River reading the same CSV file as ``streamlab.replay`` (``river.stream.iter_csv``:
-    lazy, so its parsing is timed with the learning)."""
-    return run_river(river.stream.iter_csv(path, target="y", converters=converters), multi)
-
-
-def run_river(rows, multi: bool) -> dict:
-    """River test-then-train, one row at a time, over ``(x, y)`` pairs."""
-    lr = linear_model.LogisticRegression()
-    model = preprocessing.StandardScaler() | (multiclass.OneVsRestClassifier(lr) if multi else lr)
-    hits = n = 0
-    for x, y in rows:
-        hits += model.predict_one(x) == y
-        model.learn_one(x, y)
-        n += 1
-    return {"accuracy": hits / n, "rows": n}
-
-
-def run_sklearn_per_row(df: pd.DataFrame, classes, limit: int) -> dict:
-    X = df.drop(columns="y").to_numpy(float)[:limit]
-    y = df["y"].to_numpy()[:limit]
-    model, scaler, hits = sgd(), StandardScaler(), 0
-    for i in range(len(X)):
-        row = scaler.partial_fit(X[i : i + 1]).transform(X[i : i + 1])
-        if i:
-            hits += model.predict(row)[0] == y[i]
-        model.partial_fit(row, y[i : i + 1], classes=classes)
-    return {"accuracy": hits / len(X), "rows": len(X)}
-
-
-def looped_csv(df: pd.DataFrame, loops: int, path: Path) -> Path:
-    """``df`` written ``loops`` times over as one CSV with one header (the looped stream)."""
-    body = df.to_csv(index=False, header=False)
-    with open(path, "w", encoding="utf-8") as f:
-        f.write(",".join(df.columns) + "\n")
-        for _ in range(loops):
-            f.write(body)
-    return path
-
-
-# -- the text stream --------------------------------------------------------------------------
-def text_lines(n: int, seed: int = 7) -> tuple[list[str], list[str]]:
-    """``n`` labelled lines ``label<TAB>seven words`` and their labels (seeded)."""
-    rng = np.random.default_rng(seed)
-    labels = rng.choice(sorted(WORDS), n).tolist()
-    lines = [f"{y}\t{' '.join(rng.choice(WORDS[y] + COMMON, 7))}\n" for y in labels]
-    return lines, labels
-
-
-def _send(address, payload: bytes) -> None:
-    with socket.create_connection(address) as conn:
-        conn.sendall(payload)
-
-
-async def _text_streamlab(payload: bytes, n: int, learn: bool) -> dict:
-    t0 = time.perf_counter()
-    src = streamlab.listen_tcp(0, parse="text")
-    if learn:
-        tc = text_classifier(src, n_features=N_FEATURES)
-        tables = tc.counts.sink_to_list()
-
-        def done() -> bool:
-            return tc.learner.stats.rows >= n
-    else:
-        parsed = LabelledLines(src)
-        counts = parsed.map(lambda df: df.assign(rows=1)).aggregate(
-            {"rows": ["sum"]}, key="label", output="complete"
-        )
-        tables = counts.sink_to_list()
-
-        def done() -> bool:
-            return bool(tables) and int(tables[-1]["rows_sum"].sum()) >= n
-
-    src.start()
-    address = src.address
-    startup = time.perf_counter() - t0
-    t1 = time.perf_counter()
-    sender = asyncio.create_task(asyncio.to_thread(_send, address, payload))
-    deadline = t1 + 300
-    while not done():
-        if time.perf_counter() > deadline:
-            raise TimeoutError(f"streamlab text: {src.stats.rows} of {n} lines after 300 s")
-        await asyncio.sleep(0.001)
-    seconds = time.perf_counter() - t1
-    await sender
-    src.stop()
-    await src.wait()
-    out = {"startup_s": startup, "seconds": seconds, "rows": n, "rows_per_s": n / seconds}
-    out["batches"] = src.stats.batches
-    if learn:
-        st, m = tc.learner.stats, tc.learner.metrics
-        out.update(accuracy=m["accuracy"] * st.scored / st.rows, unscored=st.unscored)
-        out["per_class"] = tables[-1].set_index("label")["rows"].astype(int).to_dict()
-    else:
-        out["per_class"] = tables[-1].set_index("label")["rows_sum"].astype(int).to_dict()
-    return out
-
-
-def run_text_streamlab(payload: bytes, n: int, learn: bool = True) -> dict:
-    return asyncio.run(_text_streamlab(payload, n, learn))
-
-
-def spark_available() -> str | None:
-    """None when pyspark can be imported, else why not."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            import pyspark  # noqa: F401
-    except ImportError as e:
-        return f"pyspark is not installed ({e}); pip install pyspark (needs Java 17+) to run it"
-    return None
-
-
-def run_spark(lines: list[str], labels: list[str], batch: int, tmp: Path) -> dict:
-    """Spark Structured Streaming, local[2]: socket counts and per-micro-batch learning."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # pyspark's notice about pandas 3
-        import pyspark
-        from pyspark.ml import Pipeline
-        from pyspark.ml.classification import LogisticRegression
-        from pyspark.ml.feature import HashingTF, Tokenizer
-        from pyspark.sql import SparkSession
-        from pyspark.sql import functions as F
-
-    n = len(lines)
-    t0 = time.perf_counter()
-    spark = (
-        SparkSession.builder.master("local[2]")
-        .appName("bench_learn")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        .config("spark.sql.shuffle.partitions", "2")
-        .config("spark.sql.streaming.forceDeleteTempCheckpointLocation", "true")
-        .getOrCreate()
-    )
-    spark.sparkContext.setLogLevel("ERROR")
-    startup = time.perf_counter() - t0
-    out: dict = {"version": pyspark.__version__, "master": "local[2]", "startup_s": startup}
-    try:
-        # a. counts: socket source -> groupBy(label).count(), complete mode, memory sink
-        payload = "".join(lines).encode()
-        server = socket.create_server(("127.0.0.1", 0))
-        stop = threading.Event()
-
-        def serve() -> None:
-            conn, _ = server.accept()
-            with conn:
-                conn.sendall(payload)
-                stop.wait(600)  # keep the connection open until the query has stopped
-
-        threading.Thread(target=serve, daemon=True).start()
-        t1 = time.perf_counter()
-        source = (
-            spark.readStream.format("socket")
-            .option("host", "127.0.0.1")
-            .option("port", server.getsockname()[1])
-            .load()
-        )
-        label = F.split(F.col("value"), "\t", 2).getItem(0).alias("label")
-        query = (
-            source.select(label)
-            .groupBy("label")
-            .count()
-            .writeStream.outputMode("complete")
-            .format("memory")
-            .queryName("label_counts")
-            .start()
-        )
-        total = 0
-        while total < n:
-            if time.perf_counter() - t1 > 300:
-                raise TimeoutError(f"Spark counts: {total} of {n} lines after 300 s")
-            time.sleep(0.02)
-            if spark.catalog.tableExists("label_counts"):
-                total = spark.sql("SELECT sum(`count`) AS s FROM label_counts").first()["s"] or 0
-        seconds = time.perf_counter() - t1
-        table = {r["label"]: r["count"] for r in spark.sql("SELECT * FROM label_counts").collect()}
-        progress = [p for p in query.recentProgress if p["numInputRows"]]
-        query.stop()
-        stop.set()
-        server.close()
-        out["counts"] = {
-            "source": "socket",
-            "seconds": seconds,
-            "rows": n,
-            "rows_per_s": n / seconds,
-            "micro_batches_with_rows": len(progress),
-            "rows_per_micro_batch": [p["numInputRows"] for p in progress],
-            "micro_batch_ms": [p["durationMs"].get("triggerExecution") for p in progress],
-            "per_class": table,
-        }
-
-        # b. learning: file source (maxFilesPerTrigger=1) -> foreachBatch test-then-train
-        folder = tmp / "spark_lines"
-        folder.mkdir()
-        for i in range(0, n, batch):
-            (folder / f"part-{i // batch:05d}.txt").write_text("".join(lines[i : i + batch]))
-        classes = sorted(WORDS)
-        state = {"model": None, "rows": 0, "right": 0, "scored": 0, "batches": 0, "fit_s": 0.0}
-        state["table"] = {}
-        stages = [
-            Tokenizer(inputCol="text", outputCol="words"),
-            HashingTF(inputCol="words", outputCol="features", numFeatures=N_FEATURES),
-            LogisticRegression(labelCol="y", maxIter=10),
-        ]
-        code = F.array_position(F.array(*[F.lit(c) for c in classes]), F.col("label")) - 1
-
-        def on_batch(df, batch_id) -> None:
-            parts = F.split(F.col("value"), "\t", 2)
-            df = df.select(parts.getItem(0).alias("label"), parts.getItem(1).alias("text"))
-            df = df.withColumn("y", code.cast("double")).cache()
-            rows = df.count()
-            if state["model"] is not None:  # test with the model as it was...
-                scored = state["model"].transform(df)
-                right = F.sum((F.col("prediction") == F.col("y")).cast("int"))
-                per = scored.groupBy("label").agg(F.count("*").alias("n"), right.alias("r"))
-                per_class = per.collect()
-                state["scored"] += rows
-            else:
-                per_class = [
-                    {"label": r["label"], "n": r["n"], "r": 0}
-                    for r in df.groupBy("label").agg(F.count("*").alias("n")).collect()
-                ]
-            for r in per_class:  # the complete table: rows and right answers per class
-                old = state["table"].get(r["label"], (0, 0))
-                state["table"][r["label"]] = (old[0] + r["n"], old[1] + r["r"])
-                state["right"] += r["r"]
-            t = time.perf_counter()  # ...then train on this micro-batch
-            state["model"] = Pipeline(stages=stages).fit(df)
-            state["fit_s"] += time.perf_counter() - t
-            df.unpersist()
-            state["rows"] += rows
-            state["batches"] += 1
-
-        t2 = time.perf_counter()
-        query = (
-            spark.readStream.format("text")
-            .option("maxFilesPerTrigger", 1)
-            .load(str(folder))
-            .writeStream.foreachBatch(on_batch)
-            .start()
-        )
-        while state["rows"] < n:
-            if query.exception() is not None:
-                raise RuntimeError(f"Spark learning query failed: {query.exception()}")
-            if time.perf_counter() - t2 > 600:
-                raise TimeoutError(f"Spark learning: {state['rows']} of {n} lines after 600 s")
-            time.sleep(0.02)
-        seconds = time.perf_counter() - t2
-        query.stop()
-        out["learn"] = {
-            "source": f"file, {batch} lines per file, maxFilesPerTrigger=1",
-            "seconds": seconds,
-            "rows": n,
-            "rows_per_s": n / seconds,
-            "accuracy": state["right"] / n,  # the first micro-batch is not predicted: wrong
-            "scored_accuracy": state["right"] / state["scored"],
-            "unscored": n - state["scored"],
-            "micro_batches": state["batches"],
-            "fit_seconds": state["fit_s"],
-            "per_class": {
-                k: {"rows": v[0], "accuracy": v[1] / v[0]} for k, v in state["table"].items()
-            },
-        }
-        expected = pd.Series(labels).value_counts().to_dict()
-        out["counts_match"] = (
-            table == expected
-            and {k: v["rows"] for k, v in out["learn"]["per_class"].items()} == expected
-        )
-    finally:
-        spark.stop()
-    return out
+from streamlab.learn import RunningScaler
 
 
 async def latency(rate: float, seconds: float) -> dict:
@@ -537,232 +166,53 @@ async def latency(rate: float, seconds: float) -> dict:
     }
 
 
+def fastpath_off(run: Run, args, repeats: int) -> dict:
+    """The learner rows in a helper process with ``STREAMLAB_FASTPATH=0``, and (the control for
+    "vs on") in the same kind of helper with the environment as it is, run first."""
+    extra = ("--repeats", str(repeats), "--batch", str(args.batch))
+    out = {}
+    for key, env in (("helper_on", None), ("off", FASTPATH_ENV)):
+        child = run.children.spawn("learner-rows", *extra, env=env)
+        try:
+            out[key] = json.loads(run.children.readline(child, timeout=900))
+        finally:
+            run.children.end(child)
+    return {**out.pop("off"), **out}
+
+
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--quick", action="store_true", help="1 repeat, shorter latency runs")
-    p.add_argument("--repeats", type=int, default=3)
+    p = parser("learn", __doc__)
     p.add_argument("--batch", type=int, default=500, help="replay max_rows (batch bound)")
     p.add_argument("--per-row-limit", type=int, default=1000)
-    p.add_argument("--latency-seconds", type=float, default=10.0)
+    p.add_argument("--latency-seconds", type=float, help="default 10; quick 3")
     p.add_argument("--loops", type=int, default=20, help="passes for the steady-state columns")
-    p.add_argument("--text-lines", type=int, default=None, help="default 20,000; quick 10,000")
+    p.add_argument("--text-lines", type=int, help="default 20,000; quick 10,000")
     p.add_argument("--spark-batch", type=int, default=2000, help="lines per Spark micro-batch")
     p.add_argument("--no-spark", action="store_true", help="skip the optional pyspark rows")
-    p.add_argument("--out", type=Path, default=Path(__file__).parent / "results" / "learn.json")
-    a = p.parse_args(argv)
-    repeats = 1 if a.quick else a.repeats
-    seconds = 3.0 if a.quick else a.latency_seconds
-    n_text = a.text_lines or (10_000 if a.quick else 20_000)
-    started = time.perf_counter()
-    load0 = os.getloadavg()
-    results: dict = {"datasets": {}, "latency": []}
+    p.add_argument("--no-fastpath-off", action="store_true", help="skip the fast-path-off row")
+    a = parse(p, argv, {"learner-rows": role_learner_rows})
+    defaults(a, repeats=(1, 3), latency_seconds=(3.0, 10.0), text_lines=(10_000, 20_000))
     warnings.simplefilter("ignore", FutureWarning)  # pandas 3 notices from River's internals
-    with tempfile.TemporaryDirectory() as tmp:
+    with Run("learn", a) as run, tempfile.TemporaryDirectory() as tmp:
+        res = run.results
+        res["datasets"] = {}
         for name in DATASETS:
-            rows, df = load(name)
-            path = Path(tmp) / f"{name}.csv"
-            df.to_csv(path, index=False)
-            classes = sorted(df["y"].unique().tolist())
-            multi = len(classes) > 2
-            batches = same_batches(df, path, a.batch)
-            m_time, m = best(lambda bs=batches, c=classes: run_streamlab_memory(bs, c), repeats)
-            s_time, s = best(lambda p=path, c=classes: run_streamlab(p, c, a.batch), repeats)
-            b_time, b = best(lambda p=path, c=classes: run_streamlab(p, c, 5000), repeats)
-            r_time, r = best(lambda r=rows, m=multi: run_river(r, m), repeats)
-            conv = river_converters(df)
-            f_time, f = best(lambda p=path, c=conv, m=multi: run_river_file(p, c, m), repeats)
-            # the same rows and the same arithmetic, however they arrive
-            assert m["accuracy"] == s["accuracy"], (m, s)
-            assert f["accuracy"] == r["accuracy"] and f["rows"] == r["rows"], (f, r)
-            k_time, k = best(lambda d=df, c=classes: run_sklearn_per_row(d, c, a.per_row_limit), 1)
-            results["datasets"][name] = {
-                "rows": len(df),
-                "classes": len(classes),
-                "streamlab_memory": {**m, "seconds": m_time, "rows_per_s": len(df) / m_time},
-                "streamlab": {**s, "seconds": s_time, "rows_per_s": len(df) / s_time},
-                "streamlab_batch_5000": {**b, "seconds": b_time, "rows_per_s": len(df) / b_time},
-                "river": {**r, "seconds": r_time, "rows_per_s": len(df) / r_time},
-                "river_file": {**f, "seconds": f_time, "rows_per_s": len(df) / f_time},
-                "sklearn_per_row": {**k, "seconds": k_time, "rows_per_s": k["rows"] / k_time},
-            }
-            if name in SMALL and a.loops > 1:  # the same rows, looped, as one stream
-                n = len(df) * a.loops
-                lpath = looped_csv(df, a.loops, Path(tmp) / f"{name}_x{a.loops}.csv")
-                ls_time, ls = best(lambda p=lpath, c=classes: run_streamlab(p, c, a.batch), repeats)
-                lr_time, lr = best(lambda r=rows * a.loops, m=multi: run_river(r, m), repeats)
-                assert ls["rows"] == lr["rows"] == n, (ls["rows"], lr["rows"], n)
-                results["datasets"][name]["looped"] = {
-                    "loops": a.loops,
-                    "rows": n,
-                    "streamlab": {**ls, "seconds": ls_time, "rows_per_s": n / ls_time},
-                    "river": {**lr, "seconds": lr_time, "rows_per_s": n / lr_time},
-                    "accuracy_diff_points": (ls["accuracy"] - lr["accuracy"]) * 100,
-                    "speed_ratio": (n / ls_time) / (n / lr_time),
-                }
-        lines, labels = text_lines(n_text)
-        payload = "".join(lines).encode()
-        fastest = {"key": lambda r: r["seconds"]}  # best of 3 at least, by its own timing
-        runs = max(repeats, 3)  # a run takes a second or two: even --quick takes the best of 3
-        t = min((run_text_streamlab(payload, n_text) for _ in range(runs)), **fastest)
-        c = min((run_text_streamlab(payload, n_text, False) for _ in range(runs)), **fastest)
-        expected = pd.Series(labels).value_counts().to_dict()
-        assert t["per_class"] == expected and c["per_class"] == expected, (t, c, expected)
-        text: dict = {"lines": n_text, "n_features": N_FEATURES, "streamlab": t}
-        text["streamlab_counts"] = c
-        why = "--no-spark given" if a.no_spark else spark_available()
-        text["spark"], text["spark_skipped"] = None, why
-        if why is None:
-            try:
-                text["spark"] = run_spark(lines, labels, a.spark_batch, Path(tmp))
-            except Exception as e:  # a missing Java, say: the row is skipped, with the reason
-                text["spark_skipped"] = f"Spark failed: {type(e).__name__}: {e}"
-        results["text"] = text
-    for rate in (1000.0, 20000.0):
-        results["latency"].append(asyncio.run(latency(rate, seconds)))
-
-    print(
-        f"\nprequential accuracy and speed, like for like: both learners take rows already in"
-        f" memory\n(River: its dicts, one by one; streamlab: DataFrame batches of <= {a.batch} rows)"
+            run.section(name, bench_dataset, name, a, a.repeats, Path(tmp), into=res["datasets"])
+        run.section("text", bench_text, a, a.repeats, Path(tmp))
+        if not a.no_fastpath_off:
+            run.section("fastpath_off", fastpath_off, run, a, a.repeats)
+        rates = (1000.0, 20000.0)
+        run.section("latency", lambda: [asyncio.run(latency(r, a.latency_seconds)) for r in rates])
+    broken = [k for k, v in res["datasets"].items() if "error" in v]
+    config = {k: v for k, v in vars(a).items() if k not in ("out", "_role", "quick")}
+    return run.finish(
+        config=config,
+        targets=targets(res) if not broken else [],
+        report=report(res, a)
+        if not broken and not any("error" in res[k] for k in ("text", "latency"))
+        else [],
+        packages=("river", "scikit-learn", "pyspark"),
     )
-    head = f"  {'dataset':<14}{'rows':>7}  {'acc sl':>7} {'acc river':>9} {'diff':>6}"
-    head += f"  {'sl rows/s':>10} {'river rows/s':>12} {'ratio':>6}  verdict"
-    print(head)
-    for name, d in results["datasets"].items():
-        s, r = d["streamlab_memory"], d["river"]
-        diff = (s["accuracy"] - r["accuracy"]) * 100
-        ratio = s["rows_per_s"] / r["rows_per_s"]
-        ok = diff >= -1.0 and ratio >= 3.0
-        d["accuracy_diff_points"], d["speed_ratio"], d["pass"] = diff, ratio, ok
-        print(
-            f"  {name:<14}{d['rows']:>7}  {s['accuracy']:>7.4f} {r['accuracy']:>9.4f} {diff:>+6.2f}"
-            f"  {s['rows_per_s']:>10,.0f} {r['rows_per_s']:>12,.0f} {ratio:>5.1f}x"
-            f"  {'PASS' if ok else 'FAIL'}"
-        )
-    total = {
-        who: sum(d["rows"] for d in results["datasets"].values())
-        / sum(d[who]["seconds"] for d in results["datasets"].values())
-        for who in ("streamlab_memory", "river", "streamlab", "river_file")
-    }
-    results["all_datasets_rows_per_s"] = total
-    print(
-        f"  {'all (rows/s)':<14}{'':>7}  {'':>7} {'':>9} {'':>6}"
-        f"  {total['streamlab_memory']:>10,.0f} {total['river']:>12,.0f}"
-        f" {total['streamlab_memory'] / total['river']:>5.1f}x"
-    )
-    print(
-        "\nfrom the CSV file (parsing included): streamlab.replay(speed=0) vs"
-        " river.stream.iter_csv; same accuracy as above"
-    )
-    head = f"  {'dataset':<14}{'sl rows/s':>10} {'river rows/s':>12} {'ratio':>6}"
-    head += f"  {'sl file / river memory':>22}  {'sl, batches<=5000':>17}  {'sk/row rows/s':>13}"
-    print(head)
-    for name, d in results["datasets"].items():
-        s, f, r, k = d["streamlab"], d["river_file"], d["river"], d["sklearn_per_row"]
-        d["file_ratio"] = s["rows_per_s"] / f["rows_per_s"]
-        d["file_vs_memory_ratio"] = s["rows_per_s"] / r["rows_per_s"]
-        b5 = d["streamlab_batch_5000"]["rows_per_s"]
-        print(
-            f"  {name:<14}{s['rows_per_s']:>10,.0f} {f['rows_per_s']:>12,.0f}"
-            f" {d['file_ratio']:>5.1f}x  {d['file_vs_memory_ratio']:>21.1f}x"
-            f"  {b5:>10,.0f} ({b5 / r['rows_per_s']:.1f}x)  {k['rows_per_s']:>13,.0f}"
-        )
-    print(
-        f"  {'all (rows/s)':<14}{total['streamlab']:>10,.0f} {total['river_file']:>12,.0f}"
-        f" {total['streamlab'] / total['river_file']:>5.1f}x"
-        f"  {total['streamlab'] / total['river']:>21.1f}x"
-    )
-    looped = {name: d["looped"] for name, d in results["datasets"].items() if "looped" in d}
-    if looped:
-        print(f"\nsteady state: each small dataset looped {a.loops} times as one stream")
-        print(
-            f"  {'dataset':<14}{'rows':>8}  {'acc sl':>7} {'acc river':>9} {'diff':>6}"
-            f"  {'sl rows/s':>10} {'river rows/s':>12} {'ratio':>6}"
-        )
-    for name, lp in looped.items():
-        s, r = lp["streamlab"], lp["river"]
-        print(
-            f"  {name:<14}{lp['rows']:>8}  {s['accuracy']:>7.4f} {r['accuracy']:>9.4f}"
-            f" {lp['accuracy_diff_points']:>+6.2f}  {s['rows_per_s']:>10,.0f}"
-            f" {r['rows_per_s']:>12,.0f} {lp['speed_ratio']:>5.1f}x"
-        )
-    text = results["text"]
-    print(
-        f"\ntext stream: {text['lines']:,} labelled lines, hashing 2**18 + logistic regression,"
-        " per-class table in complete mode"
-    )
-    print(f"  {'row':<58}{'start-up':>9} {'seconds':>8} {'rows/s':>9} {'accuracy':>9}")
-    t, c = text["streamlab"], text["streamlab_counts"]
-    print(
-        f"  {'streamlab text_classifier, socket, test-then-train':<58}{t['startup_s']:>8.3f}s"
-        f" {t['seconds']:>8.2f} {t['rows_per_s']:>9,.0f} {t['accuracy']:>9.4f}"
-    )
-    print(
-        f"  {'streamlab counts only, socket, complete':<58}{c['startup_s']:>8.3f}s"
-        f" {c['seconds']:>8.2f} {c['rows_per_s']:>9,.0f} {'':>9}"
-    )
-    sp = text["spark"]
-    if sp is None:
-        print(f"  {'Spark Structured Streaming':<58}skipped: {text['spark_skipped']}")
-    else:
-        sc, sl = sp["counts"], sp["learn"]
-        print(
-            f"  {'Spark counts, socket, complete (local[2])':<58}{sp['startup_s']:>8.1f}s"
-            f" {sc['seconds']:>8.2f} {sc['rows_per_s']:>9,.0f} {'':>9}"
-        )
-        label = f"Spark learn, file, {a.spark_batch}-line micro-batches, refit each"
-        print(
-            f"  {label:<58}{'(same)':>9} {sl['seconds']:>8.2f} {sl['rows_per_s']:>9,.0f}"
-            f" {sl['accuracy']:>9.4f}  ({sl['scored_accuracy']:.4f} on the"
-            f" {sl['rows'] - sl['unscored']:,} rows after the first micro-batch)"
-        )
-        print(
-            f"  Spark {sp['version']}: start-up is the SparkSession (JVM), once; the counts came"
-            f" in micro-batches of {sc['rows_per_micro_batch']} rows taking"
-            f" {sc['micro_batch_ms']} ms (the rest is the query's start and the empty first"
-            f" trigger); learning: {sl['micro_batches']} micro-batches, {sl['fit_seconds']:.1f} s"
-            " of it in fits"
-        )
-
-    print("\nlatency: a row's wait for its prediction (paced generate -> learn, real time)")
-    for lat in results["latency"]:
-        print(
-            f"  {lat['rate']:>8,.0f} rows/s: p50 {lat['p50_ms']:.2f} ms, p99 {lat['p99_ms']:.2f} ms,"
-            f" max {lat['max_ms']:.2f} ms; of which in learn: p50 {lat['learn_p50_ms']:.2f} ms,"
-            f" p99 {lat['learn_p99_ms']:.2f} ms per batch; mean batch"
-            f" {lat['mean_batch_rows']:.1f} rows ({lat['batches']} batches)"
-        )
-    results.update(
-        benchmark="learn",
-        date=dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        duration_s=time.perf_counter() - started,
-        config={
-            "quick": a.quick,
-            "repeats": repeats,
-            "batch": a.batch,
-            "per_row_limit": a.per_row_limit,
-            "latency_seconds": seconds,
-            "loops": a.loops,
-            "text_lines": n_text,
-            "spark_batch": a.spark_batch,
-            "no_spark": a.no_spark,
-        },
-        machine={
-            "python": platform.python_version(),
-            "cpus": os.cpu_count(),
-            "loadavg_before": load0,
-            "loadavg_after": os.getloadavg(),
-        },
-        versions={
-            "river": river.__version__,
-            "sklearn": sklearn.__version__,
-            "pandas": pd.__version__,
-            "numpy": np.__version__,
-        },
-    )
-    a.out.parent.mkdir(parents=True, exist_ok=True)
-    a.out.write_text(json.dumps(results, indent=2, default=str))
-    print(f"\nwrote {a.out} ({time.perf_counter() - started:.0f} s)")
-    return 0
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """Parquet: streamlab's ``to_parquet`` sink against plain pyarrow, and seeking by time.
 
-    python benchmarks/bench_parquet.py [--batches 100] [--batch-rows 100000] [--quick] [--out FILE]
+    python benchmarks/bench_parquet.py [--batches 100] [--batch-rows 100000] [--quick] [--busy]
 
 Rows (one table, JSON written to benchmarks/results/parquet.json):
 1. write: the same frames (``--batches`` batches of ``--batch-rows`` rows of ``time, sensor,
@@ -18,20 +18,15 @@ Rows (one table, JSON written to benchmarks/results/parquet.json):
 
 from __future__ import annotations
 
-import argparse
-import datetime as dt
-import json
-import os
 import shutil
 import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
-from benchinfo import machine_info
+from _harness import Run, check, defaults, parse, parser, repeat
 from streamz import Stream
 
 from streamlab.store.parquet_read import read_parquet_frames
@@ -65,12 +60,8 @@ def fresh(root: Path, name: str) -> Path:
 
 
 def best(fn, repeats: int) -> tuple[float, list[float]]:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times), times
+    t = repeat(fn, repeats)
+    return t.best, t.seconds
 
 
 def streamlab_write(data, out: Path, rows_per_file: int, partition_by=None) -> None:
@@ -186,99 +177,65 @@ def bench_seek(data, root: Path, repeats: int) -> dict:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--batches", type=int, default=100)
+    p = parser("parquet", __doc__)
+    p.add_argument("--batches", type=int, help="100; quick 20 (2M rows)")
     p.add_argument("--batch-rows", type=int, default=100_000)
-    p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--quick", action="store_true", help="20 batches (2M rows)")
     p.add_argument("--dir", default=None, help="where to write (default: a temporary folder)")
-    p.add_argument("--out", default=str(Path(__file__).parent / "results" / "parquet.json"))
-    a = p.parse_args(argv)
-    if a.quick:
-        a.batches = 20
-    began = time.perf_counter()
+    a = parse(p, argv)
+    defaults(a, batches=(20, 100), repeats=(3, 3))
     data = frames(a.batches, a.batch_rows)
     root = Path(tempfile.mkdtemp(prefix="bench_parquet_", dir=a.dir))
-    results, notes = {}, [f"files written under {root} (removed at the end)"]
+    notes = [f"files written under {root} (removed at the end)"]
     try:
-        for name, fn in [("write", bench_write), ("seek", bench_seek)]:
-            try:
-                results[name] = fn(data, root, a.repeats)
-            except Exception as exc:  # a broken section is reported, the others still run
-                results[name] = {"error": repr(exc)}
+        with Run("parquet", a) as run:
+            for name, fn in [("write", bench_write), ("seek", bench_seek)]:
+                run.section(name, fn, data, root, a.repeats)
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    ratio = results["write"].get("ratio")
-    targets = [
-        {
-            "name": "streamlab to_parquet / pyarrow write_table",
-            "value": ratio,
-            "target": 0.8,
-            "op": ">=",
-            "status": "PASS" if ratio is not None and ratio >= 0.8 else "FAIL",
-        }
+    checks = [
+        check("streamlab to_parquet / pyarrow write_table", run.results["write"].get("ratio"), 0.8)
     ]
-    report = {
-        "benchmark": "parquet",
-        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-        "duration_s": round(time.perf_counter() - began, 1),
-        "config": {
-            "batches": a.batches,
-            "batch_rows": a.batch_rows,
-            "repeats": a.repeats,
-            "compression": "zstd",
-            "row_group_rows": GROUP,
-        },
-        "machine": machine_info("pyarrow"),
-        "load_average": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
-        "results": results,
-        "targets": targets,
-        "all_pass": all(t["status"] == "PASS" for t in targets),
-        "notes": notes,
-    }
-    Path(a.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(a.out).write_text(json.dumps(report, indent=2) + "\n")
-    print_table(report)
-    print(f"\nJSON written to {a.out}")
-    return 1 if any("error" in r for r in results.values()) else 0
+    config = {"batches": a.batches, "batch_rows": a.batch_rows, "repeats": a.repeats,
+              "compression": "zstd", "row_group_rows": GROUP}  # fmt: skip
+    return run.finish(config=config, targets=checks, report=table_lines(run.results),
+                      packages=("pyarrow",), notes=notes)  # fmt: skip
 
 
-def print_table(report: dict) -> None:
-    w, s = report["results"]["write"], report["results"]["seek"]
-    print(f"{'measurement':<52}{'value':>16}  note")
-    print("-" * 90)
+def table_lines(results: dict) -> list[str]:
+    w, s = results["write"], results["seek"]
+    lines = [f"{'measurement':<52}{'value':>16}  note", "-" * 90]
     if "error" in w:
-        print(f"write: {w['error']}")
+        lines.append(f"write: {w['error']}")
     else:
-        print(f"write {w['rows']:,} rows ({w['batches']} batches) into 1M-row files")
+        lines.append(f"write {w['rows']:,} rows ({w['batches']} batches) into 1M-row files")
         for label in ("streamlab", "pyarrow", "streamlab_partitioned", "pyarrow_partitioned"):
             r = w[label]
-            print(
+            lines.append(
                 f"  {label:<50}{r['rows_per_s'] / 1e6:>10.2f} M/s  {r['best_seconds']:.2f} s, "
                 f"{r['files']} files, {r['mib']:.0f} MiB"
             )
-        t = report["targets"][0]
-        print(f"  {'streamlab / pyarrow':<50}{w['ratio']:>12.2f} x    target >= 0.8: {t['status']}")
-        print(
+        lines.append(f"  {'streamlab / pyarrow':<50}{w['ratio']:>12.2f} x    target >= 0.8")
+        lines.append(
             f"  {'streamlab / pyarrow, partitioned':<50}{w['ratio_partitioned']:>12.2f} x    context"
         )
     if "error" in s:
-        print(f"seek: {s['error']}")
-        return
-    print(f"seek in one file of {s['rows']:,} rows, {s['row_groups']} row groups")
+        return [*lines, f"seek: {s['error']}"]
+    lines.append(f"seek in one file of {s['rows']:,} rows, {s['row_groups']} row groups")
     for name, r in s["windows"].items():
-        print(f"  {name} ({r['rows_wanted']:,} rows)")
-        print(
-            f"    {'streamlab read_parquet_frames(start, end)':<46}"
-            f"{r['streamlab_seek']['best_seconds'] * 1e3:>12.1f} ms  "
-            f"{r['row_groups_read']} row groups read, {r['row_groups_skipped']} skipped"
-        )
-        print(
-            f"    {'pandas.read_parquet whole file, then filter':<46}{r['read_all_filter']['best_seconds'] * 1e3:>12.1f} ms  {r['speedup']:.1f}x slower than the seek"
-        )
-        print(
-            f"    {'pandas.read_parquet(filters=...)':<46}{r['pandas_filters']['best_seconds'] * 1e3:>12.1f} ms  context: pyarrow prunes too"
-        )
+        ms = {
+            k: r[k]["best_seconds"] * 1e3
+            for k in ("streamlab_seek", "read_all_filter", "pandas_filters")
+        }
+        lines += [
+            f"  {name} ({r['rows_wanted']:,} rows)",
+            f"    {'streamlab read_parquet_frames(start, end)':<46}{ms['streamlab_seek']:>12.1f} ms  "
+            f"{r['row_groups_read']} row groups read, {r['row_groups_skipped']} skipped",
+            f"    {'pandas.read_parquet whole file, then filter':<46}{ms['read_all_filter']:>12.1f} ms  "
+            f"{r['speedup']:.1f}x slower than the seek",
+            f"    {'pandas.read_parquet(filters=...)':<46}{ms['pandas_filters']:>12.1f} ms  "
+            "context: pyarrow prunes too",
+        ]
+    return lines
 
 
 if __name__ == "__main__":

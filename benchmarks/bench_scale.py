@@ -1,8 +1,8 @@
 """Scale-out on dask.distributed: when does ``stream.parallel`` pay?
 
-    python benchmarks/bench_scale.py [--batches 20] [--rows 20000] [--quick] [--out FILE]
+    python benchmarks/bench_scale.py [--batches 20] [--rows 20000] [--quick] [--busy] [--out FILE]
 
-Rows (one table, JSON written to benchmarks/results/scale.json):
+Rows (one table, JSON written to benchmarks/results/scale.json, ``results.scale``):
 1. a CPU-heavy step, zstd level 19 of each batch's CSV bytes (``--rows`` rows a batch): in this
    process (``.map``), then ``.parallel`` on a LocalCluster of 1 worker process and of 2;
    target (issue 8): 2 workers >= 1.6x 1 worker. The compressed sizes are checked equal.
@@ -15,18 +15,12 @@ one warm-up run (workers import pandas and zstandard on their first task).
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import datetime as dt
-import json
-import os
-import platform
 import time
-from pathlib import Path
 
-import distributed
 import numpy as np
 import pandas as pd
+from _harness import Run, check, cpu_marks, defaults, parse, parser
 
 import streamlab
 import streamlab.scale  # registers stream.parallel
@@ -82,24 +76,6 @@ def _warm() -> None:
     import zstandard  # noqa: F401
 
 
-def cpu_marks() -> tuple[float, float]:
-    """(busy CPU seconds of the machine, CPU seconds of this process and its children, the
-    workers): over a run, the difference is what other programs took from us."""
-    import psutil
-
-    t = psutil.cpu_times()
-    busy = sum(t) - t.idle - getattr(t, "iowait", 0.0)
-    ours = 0.0
-    me = psutil.Process()
-    for p in [me, *me.children(recursive=True)]:
-        try:
-            c = p.cpu_times()
-            ours += c.user + c.system
-        except psutil.Error:
-            pass
-    return busy, ours
-
-
 # per timed run of a second or more: (label, seconds, CPU-seconds other programs used meanwhile)
 OTHERS: list[tuple[str, float, float]] = []
 
@@ -111,11 +87,11 @@ async def timed(label: str, frames, attach, repeats: int) -> tuple[float, list]:
     for i in range(repeats + 1):
         src = Frames(frames if i else frames[:4])
         out = attach(src).sink_to_list()
-        m0 = cpu_marks()
+        m0 = cpu_marks(descendants=True)
         t0 = time.perf_counter()
         await streamlab.arun(src)
         sec = time.perf_counter() - t0
-        m1 = cpu_marks()
+        m1 = cpu_marks(descendants=True)
         if i:
             best = min(best, sec)
             if sec >= 1.0:  # shorter runs are below the resolution of the CPU counters
@@ -172,89 +148,63 @@ async def measure(a) -> dict:
     return res
 
 
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--batches", type=int, default=20, help="CPU-heavy batches")
-    p.add_argument("--rows", type=int, default=20_000, help="rows per CPU-heavy batch")
-    p.add_argument("--cheap-batches", type=int, default=300)
-    p.add_argument("--cheap-rows", type=int, default=1000)
-    p.add_argument("--repeats", type=int, default=2)
-    p.add_argument("--quick", action="store_true", help="8 heavy and 100 cheap batches")
-    p.add_argument("--out", default=str(Path(__file__).parent / "results" / "scale.json"))
-    a = p.parse_args(argv)
-    if a.quick:
-        a.batches, a.cheap_batches, a.repeats = 8, 100, 1
-    started = time.perf_counter()
-    load_start = os.getloadavg()
-    res = asyncio.run(measure(a))
+def report(a, res: dict) -> list[str]:
     h, c = res["heavy"], res["cheap"]
-    speedup = h["speedup_2_over_1"]
-    target = 1.6
-    print(f"\nCPU-heavy: zstd level 19 of each batch's CSV, {a.batches} batches x {a.rows:,} rows")
-    print(f"  {'where':<40} {'seconds':>8} {'ms/batch':>9} {'rows/s':>10}")
+    lines = [
+        f"CPU-heavy: zstd level 19 of each batch's CSV, {a.batches} batches x {a.rows:,} rows",
+        f"  {'where':<40} {'seconds':>8} {'ms/batch':>9} {'rows/s':>10}",
+    ]
     for label, key in (
         ("this process (.map)", "local_map_s"),
         ("LocalCluster, 1 worker (.parallel)", "cluster_1_workers_s"),
         ("LocalCluster, 2 workers (.parallel)", "cluster_2_workers_s"),
     ):
         sec = h[key]
-        print(f"  {label:<40} {sec:8.2f} {1000 * sec / a.batches:9.1f} {h['rows'] / sec:10,.0f}")
-    print(
-        f"\ncheap: df[df.value > 0], {a.cheap_batches} batches x {a.cheap_rows:,} rows\n"
-        f"  {'this process (.map)':<40} {c['local_map_s']:8.3f} {c['local_ms_per_batch']:9.3f}\n"
+        lines.append(
+            f"  {label:<40} {sec:8.2f} {1000 * sec / a.batches:9.1f} {h['rows'] / sec:10,.0f}"
+        )
+    lines += [
+        "",
+        f"cheap: df[df.value > 0], {a.cheap_batches} batches x {a.cheap_rows:,} rows",
+        f"  {'this process (.map)':<40} {c['local_map_s']:8.3f} {c['local_ms_per_batch']:9.3f}",
         f"  {'LocalCluster, 2 workers (.parallel)':<40} {c['cluster_2_workers_s']:8.3f} "
-        f"{c['cluster_ms_per_batch']:9.3f}\n"
-        f"  overhead of the cluster: {c['overhead_ms_per_batch']:.2f} ms per batch"
-    )
-    status = "PASS" if speedup >= target else "FAIL"
-    print(f"\ntargets\n  2 workers / 1 worker (CPU-heavy) {speedup:6.2f}x  >= {target}x  {status}")
+        f"{c['cluster_ms_per_batch']:9.3f}",
+        f"  overhead of the cluster: {c['overhead_ms_per_batch']:.2f} ms per batch",
+    ]
     busy = max((cpu / sec for _, sec, cpu in OTHERS), default=0.0)
-    print(
-        f"\nother programs used up to {busy:.0%} of one core during a timed run "
-        f"(load average {os.getloadavg()[0]:.2f}); per run: "
+    lines.append(
+        f"\nother programs used up to {busy:.0%} of one core during a timed run; per run: "
         + ", ".join(f"{label} {cpu / sec:.0%}" for label, sec, cpu in OTHERS)
     )
     if busy > 0.2:
-        print("  WARNING: the machine was busy; two workers can only use the cores that are free")
-    out = Path(a.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(
-        json.dumps(
-            {
-                "benchmark": "scale",
-                "date": dt.datetime.now(dt.timezone.utc).isoformat(),
-                "duration_s": time.perf_counter() - started,
-                "config": vars(a),
-                "machine": {
-                    "cores_logical": os.cpu_count(),
-                    "cores_usable": len(os.sched_getaffinity(0)),
-                    "python": platform.python_version(),
-                    "pandas": pd.__version__,
-                    "distributed": distributed.__version__,
-                    "streamlab": streamlab.__version__,
-                },
-                "load_average": {"start": load_start, "end": os.getloadavg()},
-                "other_programs_cpu": [
-                    {"run": label, "seconds": sec, "others_cpu_s": cpu}
-                    for label, sec, cpu in OTHERS
-                ],
-                "results": res,
-                "targets": [
-                    {
-                        "name": "cpu_heavy_2_workers_over_1",
-                        "value": speedup,
-                        "target": target,
-                        "op": ">=",
-                        "status": status,
-                    }
-                ],
-                "all_pass": status == "PASS",
-            },
-            indent=2,
+        lines.append(
+            "  WARNING: the machine was busy; two workers can only use the cores that are free"
         )
+    return lines
+
+
+def main(argv=None) -> int:
+    p = parser("scale", __doc__)
+    p.add_argument("--batches", type=int, help="CPU-heavy batches (20; quick 8)")
+    p.add_argument("--rows", type=int, default=20_000, help="rows per CPU-heavy batch")
+    p.add_argument("--cheap-batches", type=int, help="300; quick 100")
+    p.add_argument("--cheap-rows", type=int, default=1000)
+    a = parse(p, argv)
+    defaults(a, batches=(8, 20), cheap_batches=(100, 300), repeats=(1, 2))
+    with Run("scale", a) as run:
+        res = run.section("scale", lambda: asyncio.run(measure(a)))
+    run.results["other_programs_cpu"] = [
+        {"run": label, "seconds": sec, "others_cpu_s": cpu} for label, sec, cpu in OTHERS
+    ]
+    speedup = res.get("heavy", {}).get("speedup_2_over_1")
+    checks = [check("2 workers / 1 worker (CPU-heavy)", speedup, 1.6)]
+    config = {k: v for k, v in vars(a).items() if k not in ("out", "_role", "quick")}
+    return run.finish(
+        config=config,
+        targets=checks,
+        report=report(a, res) if speedup is not None else [],
+        packages=("distributed", "zstandard"),
     )
-    print(f"\nwrote {out} ({time.perf_counter() - started:.0f} s)")
-    return 0
 
 
 if __name__ == "__main__":

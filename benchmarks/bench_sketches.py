@@ -21,26 +21,23 @@ the same subset is reported next to it.
 
 Usage::
 
-    python benchmarks/bench_sketches.py [--quick] [--out benchmarks/results/sketches.json]
+    python benchmarks/bench_sketches.py [--quick] [--busy] [--out benchmarks/results/sketches.json]
+
+JSON: ``results.quantiles``, ``results.distinct``, ``results.heavy``, each a list of rows.
 """
 
 from __future__ import annotations
 
-import argparse
-import datetime as _dt
-import json
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from benchinfo import machine_info
+from _harness import Run, defaults, parse, parser
 
 from streamlab.stats import KLL, HyperLogLog, SpaceSaving
 
-HERE = Path(__file__).resolve().parent
 QS = np.arange(1, 100) / 100
 SEED = 20260510
 
@@ -302,32 +299,28 @@ def error_text(row: dict) -> str:
     return text
 
 
-def print_table(rows: list[dict]) -> None:
+def table_lines(rows: list[dict]) -> list[str]:
     head = f"{'sketch':<14} {'implementation':<27} {'items':>9} {'batch':>6} {'items/s':>12}  error / state"
-    print(head)
-    print("-" * len(head))
+    lines = [head, "-" * len(head)]
     for r in rows:
         rate = "-" if r["items_per_s"] is None else f"{r['items_per_s']:,.0f}"
         tail = "; ".join(t for t in (error_text(r), r.get("state", "")) if t)
-        print(
+        lines.append(
             f"{r['sketch']:<14} {r['impl']:<27} {r['items']:>9,} {r['batch']:>6,} "
             f"{rate:>12}  {tail}"
         )
+    return lines
 
 
-def parse_args(argv=None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--quick", action="store_true", help="smaller sizes (n 200k, river 50k)")
-    p.add_argument("--n", type=int, default=1_000_000, help="items for streamlab")
-    p.add_argument("--river-n", type=int, default=200_000, help="items for River (per item)")
+def parse_args(argv=None):
+    p = parser("sketches", __doc__)
+    p.add_argument("--n", type=int, help="items for streamlab (1M; quick 200k)")
+    p.add_argument("--river-n", type=int, help="items for River, per item (200k; quick 50k)")
     p.add_argument("--batch", type=int, default=10_000, help="streamlab batch size")
     p.add_argument("--small-batch", type=int, default=100, help="context row batch size")
-    p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--seed", type=int, default=SEED)
-    p.add_argument("--out", type=Path, default=HERE / "results" / "sketches.json")
-    args = p.parse_args(argv)
-    if args.quick:
-        args.n, args.river_n = 200_000, 50_000
+    args = parse(p, argv)
+    defaults(args, n=(200_000, 1_000_000), river_n=(50_000, 200_000), repeats=(3, 3))
     args.river_n = min(args.river_n, args.n)
     return args
 
@@ -339,23 +332,13 @@ def main(argv=None) -> int:
     except ImportError:
         print("River is needed for the comparison: pip install river", file=sys.stderr)
         return 2
-    started = time.perf_counter()
-    rows: list[dict] = []
-    for bench in (bench_quantiles, bench_distinct, bench_heavy):
-        rows += bench(args, np.random.default_rng(args.seed))
-    print_table(rows)
-    report = {
-        "benchmark": "sketches",
-        "date": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
-        "duration_s": round(time.perf_counter() - started, 1),
-        "config": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
-        "machine": machine_info("river"),
-        "results": rows,
-    }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(report, indent=2) + "\n")
-    print(f"\n{report['duration_s']} s; JSON written to {args.out}")
-    return 0
+    with Run("sketches", args) as run:
+        for bench in (bench_quantiles, bench_distinct, bench_heavy):
+            name = bench.__name__.removeprefix("bench_")
+            run.section(name, bench, args, np.random.default_rng(args.seed))
+    rows = [r for v in run.results.values() if isinstance(v, list) for r in v]
+    config = {k: v for k, v in vars(args).items() if k not in ("out", "_role", "quick")}
+    return run.finish(config=config, report=table_lines(rows), packages=("river",))
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """SQLite sink and indexed seek against the peers, same frames, same run.
 
-    python benchmarks/bench_sqlite.py [--quick] [--out FILE]
+    python benchmarks/bench_sqlite.py [--quick] [--busy] [--out FILE]
 
 1. streamlab ``to_sqlite`` (no index, and with its default time index) against pandas
    ``DataFrame.to_sql`` (``index=False``) on the same 30 frames of 100k rows, rows/s;
@@ -14,9 +14,6 @@
 
 from __future__ import annotations
 
-import argparse
-import datetime as dt
-import json
 import shutil
 import sqlite3
 import tempfile
@@ -25,9 +22,10 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from _harness import Run, check, parse, parser
 from streamz import Stream
 
-import streamlab
+import streamlab  # noqa: F401  (registers stream.to_sqlite)
 from streamlab.store import ns, read_sqlite_frames
 
 
@@ -86,15 +84,7 @@ def raw_scan_ms(path: Path, start) -> float:
     return took
 
 
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--quick", action="store_true", help="10 frames; seeks up to 3M rows")
-    p.add_argument("--out", default=str(Path(__file__).parent / "results" / "sqlite.json"))
-    a = p.parse_args(argv)
-    n_frames, sizes = (
-        (10, [1_000_000, 3_000_000]) if a.quick else (30, [1_000_000, 3_000_000, 10_000_000])
-    )
-    started = time.perf_counter()
+def measure(n_frames: int, sizes: list[int]) -> dict:
     data = list(frames(n_frames, 100_000))
     rows = n_frames * 100_000
     res: dict = {"rows": rows}
@@ -123,40 +113,49 @@ def main(argv=None) -> int:
                     "speedup": scan / seek,
                 }
             )
-    ratio = res["streamlab_no_index"] / res["pandas_to_sql"]
-    print(f"\nSQLite sink, {rows:,} rows in frames of 100k (time, sensor, value, flag)")
-    print(
-        f"  streamlab to_sqlite, no index          {res['streamlab_no_index'] / 1e6:6.2f}M rows/s"
-    )
-    print(
-        f"  streamlab to_sqlite, time index        {res['streamlab_time_index'] / 1e6:6.2f}M rows/s"
-    )
-    print(f"  pandas DataFrame.to_sql (index=False)  {res['pandas_to_sql'] / 1e6:6.2f}M rows/s")
-    print(f"  streamlab / pandas: {ratio:.2f}x  (target >= 1x: {'PASS' if ratio >= 1 else 'FAIL'})")
-    print("\nseek to the middle of a recording, first 1,000 rows")
+    res["ratio_to_sql"] = res["streamlab_no_index"] / res["pandas_to_sql"]
+    return res
+
+
+def report(res: dict) -> list[str]:
+    rows = res["rows"]
+    lines = [
+        f"SQLite sink, {rows:,} rows in frames of 100k (time, sensor, value, flag)",
+        f"  streamlab to_sqlite, no index          {res['streamlab_no_index'] / 1e6:6.2f}M rows/s",
+        f"  streamlab to_sqlite, time index        {res['streamlab_time_index'] / 1e6:6.2f}M rows/s",
+        f"  pandas DataFrame.to_sql (index=False)  {res['pandas_to_sql'] / 1e6:6.2f}M rows/s",
+        "",
+        "seek to the middle of a recording, first 1,000 rows",
+    ]
     for s in res["seek"]:
-        print(
+        lines.append(
             f"  {s['rows']:>11,} rows: with index {s['index_ms']:6.2f} ms, without "
             f"{s['no_index_ms']:8.1f} ms: {s['speedup']:6.0f}x  (raw SQL scan, no frame: "
             f"{s['raw_sql_scan_ms']:.1f} ms)"
         )
-    last = res["seek"][-1]["speedup"]
-    print(
-        f"  at {sizes[-1]:,} rows: {last:.0f}x (target >= 100x: "
-        f"{'PASS' if last >= 100 else 'FAIL'})"
+    return lines
+
+
+def main(argv=None) -> int:
+    p = parser("sqlite", __doc__, repeats=False)
+    a = parse(p, argv)
+    n_frames, sizes = (
+        (10, [1_000_000, 3_000_000]) if a.quick else (30, [1_000_000, 3_000_000, 10_000_000])
     )
-    out = Path(a.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    res.update(
-        date=dt.datetime.now(dt.timezone.utc).isoformat(),
-        ratio_to_sql=ratio,
-        streamlab=streamlab.__version__,
-        sqlite=sqlite3.sqlite_version,
-        seconds=time.perf_counter() - started,
+    with Run("sqlite", a) as run:
+        res = run.section("sqlite", measure, n_frames, sizes)
+    ok = "error" not in res
+    checks = [
+        check("streamlab to_sqlite / pandas to_sql", res.get("ratio_to_sql"), 1.0),
+        check(f"seek with / without index at {sizes[-1]:,} rows",
+              res["seek"][-1]["speedup"] if ok else None, 100.0),
+    ]  # fmt: skip
+    return run.finish(
+        config={"frames": n_frames, "frame_rows": 100_000, "seek_sizes": sizes},
+        targets=checks,
+        report=report(res) if ok else [],
+        machine={"sqlite": sqlite3.sqlite_version},
     )
-    out.write_text(json.dumps(res, indent=2))
-    print(f"\nwrote {out} ({time.perf_counter() - started:.0f} s)")
-    return 0
 
 
 if __name__ == "__main__":

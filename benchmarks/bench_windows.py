@@ -1,8 +1,8 @@
 """Windows on event time against the peers, same data, same run.
 
-    python benchmarks/bench_windows.py [--rows 10000000] [--quick] [--out FILE]
+    python benchmarks/bench_windows.py [--rows 10000000] [--quick] [--busy] [--out FILE]
 
-Rows (one table, JSON written to benchmarks/results/windows.json):
+Rows (one table, JSON written to benchmarks/results/windows.json, ``results.rates``):
 1. streamlab ``window("1min", agg={"v": ["mean", "max", "count"]})``, batches of 100k and of
    1M rows (the batch a replay or a socket hands over is at most ``max_rows``, 100k by default);
 2. streamz, per element: tumbling windows of the same size as ``partition(6000)`` (1 min at
@@ -15,19 +15,12 @@ Targets (issue 3): streamlab >= 20x streamz, >= 0.5x pandas resample; keyed stat
 
 from __future__ import annotations
 
-import argparse
-import datetime as dt
-import json
-import platform
-import time
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
-import streamz
+from _harness import Run, check, defaults, parse, parser, ratio, repeat
 from streamz import Stream
 
-import streamlab
+import streamlab  # noqa: F401  (registers stream.window)
 
 AGG = {"v": ["mean", "max", "count"]}
 
@@ -39,12 +32,7 @@ def data(rows: int, keys: int, seed: int = 0) -> pd.DataFrame:
 
 
 def best(fn, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
+    return repeat(fn, repeats).best
 
 
 def streamlab_run(df: pd.DataFrame, batch: int, key=None, sample=None):
@@ -70,16 +58,41 @@ def streamz_run(values: np.ndarray, size: int) -> int:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--rows", type=int, default=10_000_000)
-    p.add_argument("--streamz-events", type=int, default=300_000)
-    p.add_argument("--repeats", type=int, default=3)
-    p.add_argument("--quick", action="store_true", help="1M rows, 100k streamz events")
-    p.add_argument("--out", default=str(Path(__file__).parent / "results" / "windows.json"))
-    a = p.parse_args(argv)
-    if a.quick:
-        a.rows, a.streamz_events, a.repeats = 1_000_000, 100_000, 2
-    started = time.perf_counter()
+    p = parser("windows", __doc__)
+    p.add_argument("--rows", type=int, help="10M; quick 1M")
+    p.add_argument("--streamz-events", type=int, help="300k; quick 100k")
+    a = parse(p, argv)
+    defaults(a, rows=(1_000_000, 10_000_000), streamz_events=(100_000, 300_000), repeats=(2, 3))
+    with Run("windows", a) as run:
+        res = run.section("rates", measure, a)
+    ratios = {}
+    if "error" not in res:
+        ratios = {
+            "streamlab_100k_over_streamz": res["streamlab_batch_100000"]
+            / res["streamz_per_element"],
+            "streamlab_1M_over_pandas_resample": res["streamlab_batch_1000000"]
+            / res["pandas_resample"],
+            "streamlab_100k_over_pandas_resample": res["streamlab_batch_100000"]
+            / res["pandas_resample"],
+            "keyed_streamlab_over_pandas_groupby": res["streamlab_keyed_10k"]
+            / res["pandas_groupby_keyed_10k"],
+        }
+        run.results["ratios"] = ratios
+    g = res.get
+    checks = [
+        check("streamlab (100k batches) / streamz",
+              ratio(g("streamlab_batch_100000"), g("streamz_per_element")), 20),
+        check("streamlab (1M batches) / pandas resample",
+              ratio(g("streamlab_batch_1000000"), g("pandas_resample")), 0.5),
+    ]  # fmt: skip
+    return run.finish(
+        config={"rows": a.rows, "streamz_events": a.streamz_events, "repeats": a.repeats},
+        targets=checks,
+        report=report(a, res, ratios) if "error" not in res else [],
+    )
+
+
+def measure(a) -> dict:
     df = data(a.rows, 10_000)
     res: dict = {}
     for batch in (100_000, 1_000_000):
@@ -101,16 +114,10 @@ def main(argv=None) -> int:
     state = [s for _, s in samples]
     res["keyed_open_windows_max"] = max(opened)
     res["keyed_state_bytes_first_last_max"] = [state[0], state[-1], max(state)]
+    return res
 
-    best_sl = res["streamlab_batch_1000000"]
-    ratios = {
-        "streamlab_100k_over_streamz": res["streamlab_batch_100000"] / res["streamz_per_element"],
-        "streamlab_1M_over_pandas_resample": best_sl / res["pandas_resample"],
-        "streamlab_100k_over_pandas_resample": res["streamlab_batch_100000"]
-        / res["pandas_resample"],
-        "keyed_streamlab_over_pandas_groupby": res["streamlab_keyed_10k"]
-        / res["pandas_groupby_keyed_10k"],
-    }
+
+def report(a, res: dict, ratios: dict) -> list[str]:
     rows = [
         ("streamlab window 1min mean/max/count, 100k-row batches", res["streamlab_batch_100000"]),
         ("streamlab window, 1M-row batches", res["streamlab_batch_1000000"]),
@@ -125,50 +132,18 @@ def main(argv=None) -> int:
             res["pandas_groupby_keyed_10k"],
         ),
     ]
-    print(f"\nwindows over {a.rows:,} rows (10 ms apart, 1-minute windows)")
-    for label, rate in rows:
-        print(f"  {label:<62} {rate / 1e6:8.2f}M rows/s")
-    print(
+    lines = [f"windows over {a.rows:,} rows (10 ms apart, 1-minute windows)"]
+    lines += [f"  {label:<62} {rate / 1e6:8.2f}M rows/s" for label, rate in rows]
+    lines.append(
         f"  keyed: open windows max {res['keyed_open_windows_max']:,}; state bytes first/last/"
         f"max {res['keyed_state_bytes_first_last_max']}"
     )
-    checks = [
-        ("streamlab (100k batches) / streamz", ratios["streamlab_100k_over_streamz"], 20),
-        (
-            "streamlab (1M batches) / pandas resample",
-            ratios["streamlab_1M_over_pandas_resample"],
-            0.5,
-        ),
-    ]
-    print("\ntargets")
-    for label, value, target in checks:
-        print(f"  {label:<48} {value:8.2f}x  >= {target}x  {'PASS' if value >= target else 'FAIL'}")
-    print(
-        f"  (streamlab 100k batches / pandas resample: "
-        f"{ratios['streamlab_100k_over_pandas_resample']:.2f}x; keyed / pandas groupby: "
+    lines.append(
+        f"  (context: streamlab 100k batches / pandas resample "
+        f"{ratios['streamlab_100k_over_pandas_resample']:.2f}x; keyed / pandas groupby "
         f"{ratios['keyed_streamlab_over_pandas_groupby']:.2f}x)"
     )
-    out = Path(a.out)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(
-        json.dumps(
-            {
-                "benchmark": "windows",
-                "date": dt.datetime.now(dt.timezone.utc).isoformat(),
-                "rows": a.rows,
-                "python": platform.python_version(),
-                "pandas": pd.__version__,
-                "streamz": streamz.__version__,
-                "streamlab": streamlab.__version__,
-                "results": res,
-                "ratios": ratios,
-                "seconds": time.perf_counter() - started,
-            },
-            indent=2,
-        )
-    )
-    print(f"\nwrote {out} ({time.perf_counter() - started:.0f} s)")
-    return 0
+    return lines
 
 
 if __name__ == "__main__":

@@ -1,0 +1,338 @@
+"""Dashboard benchmark, the probes: code sent to the notebook's kernel from the page, what the
+page records, and one function per row (throughput, profile, pause, page memory). See
+``bench_dashboard.py`` for what each row measures.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import statistics
+import sys
+import time
+from pathlib import Path
+
+import psutil
+from _harness import cpu_marks
+
+TESTS = str(Path(__file__).resolve().parents[1] / "tests")
+if TESTS not in sys.path:
+    sys.path.insert(0, TESTS)
+
+from browser_support import (
+    click_button,
+    install_update_counter,
+    js_heap_bytes,
+    page_now,
+    wait_for_status,
+)
+
+MIB = 1 << 20
+SERIES = "series:value"
+
+# Run code in the notebook's kernel from the page (the kernel's loop also runs the stream:
+# the request is served between two batches). Returns what the code printed.
+EXEC_JS = """async (code) => {
+  const k = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+  const f = k.requestExecute({code, silent: false, store_history: false});
+  let out = '';
+  f.onIOPub = (msg) => {
+    const t = msg.header.msg_type;
+    if (t === 'stream') out += msg.content.text;
+    else if (t === 'error') out += 'ERROR ' + msg.content.ename + ': ' + msg.content.evalue;
+  };
+  await f.done;
+  return out;
+}"""
+
+SNAPSHOT = """\
+import json as _j, time as _t
+print(_j.dumps({"t": _t.monotonic(), "rows": src.stats.rows, "batches": src.stats.batches,
+    "flushes": dash.flushes, "thinned": dash.plots[0].thinned, "state": dash.status()["state"]}))
+"""
+
+PROFILE_ON = """\
+import cProfile as _cp
+_bench_prof = _cp.Profile()
+_bench_prof.enable()
+"""
+
+# Sum the profile into the parts of the pipeline (cumulative seconds; they nest: flush holds
+# concat, LTTB and stream; stream holds jupyter_bokeh's serialisation and send).
+PROFILE_OFF = """\
+import json as _j, pstats as _ps
+_bench_prof.disable()
+_st = _ps.Stats(_bench_prof).stats
+_parts = {
+    "generate: Generate.block": ("sources/generate.py", "block"),
+    "pipeline: emit_batch (everything below the source)": ("core/source.py", "emit_batch"),
+    "dashboard sink: push": ("viz/plots.py", "push"),
+    "flush: Plot.flush": ("viz/plots.py", "flush"),
+    "flush > pandas concat": ("pandas/core/reshape/concat.py", "concat"),
+    "flush > lttb": ("compress/lossy.py", "lttb"),
+    "flush > ColumnDataSource.stream": ("bokeh/models/sources.py", "stream"),
+    "stream > jupyter_bokeh _document_patched": ("jupyter_bokeh/widgets.py", "_document_patched"),
+    "patched > bokeh Protocol.create (serialise)": ("bokeh/protocol/__init__.py", "create"),
+    "patched > comm send": ("ipywidgets/widgets/widget.py", "send"),
+    "status line: update_status": ("viz/dashboard.py", "update_status"),
+}
+_out = {}
+for _name, (_file, _func) in _parts.items():
+    _out[_name] = sum(v[3] for k, v in _st.items() if k[0].endswith(_file) and k[2] == _func)
+_top = sorted(_st.items(), key=lambda kv: -kv[1][2])[:15]
+print(_j.dumps({"parts": _out, "top_tottime": [
+    [f"{k[0].split('site-packages/')[-1].split('/work/main/')[-1]}:{k[1]}({k[2]})", v[2], v[3]]
+    for k, v in _top]}))
+del _bench_prof
+"""
+
+# A capture listener: the page time of each click on a widget button, by its label.
+CLICK_SPY_JS = """() => {
+  if (window.__bench_clicks) return;
+  window.__bench_clicks = [];
+  document.addEventListener('click', (e) => {
+    const b = e.target.closest && e.target.closest('button.jupyter-button');
+    if (b) window.__bench_clicks.push([b.textContent.trim(), performance.now()]);
+  }, true);
+}"""
+
+STATUS_JS = """() => {
+  const el = document.querySelector('.streamlab-status');
+  return {t: performance.now(), text: el ? el.textContent : ''};
+}"""
+
+
+def kernel(page, code: str) -> str:
+    out = page.evaluate(EXEC_JS, code)
+    if out.startswith("ERROR"):
+        raise RuntimeError(f"kernel: {out}")
+    return out
+
+
+def snapshot(page) -> dict:
+    t0 = time.perf_counter()
+    snap = json.loads(kernel(page, SNAPSHOT))
+    snap["roundtrip_ms"] = (time.perf_counter() - t0) * 1e3
+    return snap
+
+
+def status_rows(page) -> tuple[float, int, str]:
+    s = page.evaluate(STATUS_JS)
+    m = re.search(r"rows ([\d,]+)", s["text"])
+    return s["t"], (int(m.group(1).replace(",", "")) if m else -1), s["text"]
+
+
+def drain_updates(page) -> list[float]:
+    """The recorded streaming timestamps (page ms), removed from the page."""
+    return page.evaluate("() => (window.__streamlab_updates || []).splice(0)")
+
+
+def cpu_seconds(procs) -> float:
+    total = 0.0
+    for p in procs:
+        try:
+            c = p.cpu_times()
+            total += c.user + c.system
+        except psutil.Error:
+            pass
+    return total
+
+
+def chromium_procs() -> list[psutil.Process]:
+    return [
+        p for p in psutil.Process().children(recursive=True) if "chrom" in (p.name() or "").lower()
+    ]
+
+
+def kernel_procs(server) -> list[psutil.Process]:
+    return [p for p in server.kernel_processes() if "ipykernel" in " ".join(p.cmdline())]
+
+
+def machine_busy() -> float:
+    return cpu_marks()[0]
+
+
+# ------------------------------------------------------------------------------------------
+# 1. ingest and page updates
+
+
+def bench_throughput(page, server, window: float) -> dict:
+    install_update_counter(page, SERIES)
+    drain_updates(page)
+    kprocs, cprocs = kernel_procs(server), chromium_procs()
+    k_cpu0, c_cpu0, busy0 = cpu_seconds(kprocs), cpu_seconds(cprocs), machine_busy()
+    a = snapshot(page)
+    p0, srows0, _ = status_rows(page)
+    drain_updates(page)
+    page.wait_for_timeout(window * 1000)
+    ups = drain_updates(page)
+    p1, srows1, stext = status_rows(page)
+    b = snapshot(page)
+    k_cpu1, c_cpu1, busy1 = cpu_seconds(kprocs), cpu_seconds(cprocs), machine_busy()
+    dt_k = b["t"] - a["t"]
+    dt_p = (p1 - p0) / 1e3
+    gaps = [y - x for x, y in itertools.pairwise(ups)]
+    ours = (k_cpu1 - k_cpu0) + (c_cpu1 - c_cpu0)
+    return {
+        "window_s": dt_k,
+        "rows": b["rows"] - a["rows"],
+        "ingest_rows_per_s": (b["rows"] - a["rows"]) / dt_k,
+        "rows_per_batch": (b["rows"] - a["rows"]) / max(1, b["batches"] - a["batches"]),
+        "status_line_rows_per_s": (srows1 - srows0) / dt_p,
+        "status_line_at_end": stext,
+        "page_updates": len(ups),
+        "page_updates_per_s": len(ups) / dt_p,
+        "page_update_gap_ms": {
+            "p50": statistics.median(gaps) if gaps else None,
+            "p95": _pct(gaps, 95),
+            "max": max(gaps) if gaps else None,
+        },
+        "kernel_flushes_per_s": (b["flushes"] - a["flushes"]) / dt_k,
+        "kernel_rows_thinned": b["thinned"] - a["thinned"],
+        "kernel_cpu_pct": 100 * (k_cpu1 - k_cpu0) / dt_k,
+        "chromium_cpu_pct": 100 * (c_cpu1 - c_cpu0) / dt_k,
+        "other_processes_cpu_pct": 100 * max(0.0, (busy1 - busy0) - ours) / dt_k,
+        "kernel_request_roundtrip_ms": [a["roundtrip_ms"], b["roundtrip_ms"]],
+    }
+
+
+def bench_profile(page, seconds: float) -> dict:
+    kernel(page, PROFILE_ON)
+    page.wait_for_timeout(seconds * 1000)
+    prof = json.loads(kernel(page, PROFILE_OFF))
+    prof["seconds"] = seconds
+    prof["share_pct"] = {k: round(100 * v / seconds, 1) for k, v in prof["parts"].items()}
+    return prof
+
+
+# ------------------------------------------------------------------------------------------
+# 3. pause latency
+
+
+def bench_pause(page, reps: int) -> dict:
+    page.evaluate(CLICK_SPY_JS)
+    install_update_counter(page, SERIES)
+    runs = []
+    for _ in range(reps):
+        click_button(page, "Play")
+        drain_updates(page)
+        page.wait_for_timeout(1000)
+        flowing = len(drain_updates(page))
+        page.evaluate("() => { window.__bench_clicks.length = 0 }")
+        t_before = page_now(page)
+        click_button(page, "Pause")
+        t_ack = wait_for_status(page, "paused")
+        page.wait_for_timeout(700)
+        after = [t for t in drain_updates(page) if t > t_before]
+        clicks = [
+            t for label, t in page.evaluate("() => window.__bench_clicks") if label == "Pause"
+        ]
+        t_event = clicks[0] if clicks else t_before
+        last = max(after) if after else None
+        runs.append(
+            {
+                "updates_in_the_second_before": flowing,
+                "updates_after_click": len(after),
+                "latency_ms": (last - t_before) if last is not None else 0.0,
+                "latency_from_dom_click_ms": max(0.0, last - t_event) if last is not None else 0.0,
+                "dom_click_after_ms": t_event - t_before,
+                "status_paused_after_ms": t_ack - t_before,
+            }
+        )
+    click_button(page, "Play")
+    lat = [r["latency_ms"] for r in runs]
+    dom = [r["latency_from_dom_click_ms"] for r in runs]
+    ack = [r["status_paused_after_ms"] - r["dom_click_after_ms"] for r in runs]
+    pw = [r["dom_click_after_ms"] for r in runs]
+    return {
+        "reps": reps,
+        # a latency of 0 proves nothing unless the line was updating before each click
+        "valid": all(r["updates_in_the_second_before"] >= 5 for r in runs),
+        "latency_ms": {"p50": statistics.median(lat), "max": max(lat)},
+        "latency_from_dom_click_ms": {"p50": statistics.median(dom), "max": max(dom)},
+        "status_paused_after_dom_click_ms": {"p50": statistics.median(ack), "max": max(ack)},
+        "playwright_click_delay_ms": {"p50": statistics.median(pw), "max": max(pw)},
+        "runs": runs,
+    }
+
+
+# ------------------------------------------------------------------------------------------
+# 2. page memory
+
+
+def bench_memory(page, server, minutes: float, every: float) -> dict:
+    install_update_counter(page, SERIES)
+    drain_updates(page)
+    kprocs = kernel_procs(server)
+    start = time.monotonic()
+    end = start + minutes * 60
+    samples, updates = [], 0
+    while True:
+        t = time.monotonic() - start
+        heap = js_heap_bytes(page)
+        ups = len(drain_updates(page))
+        updates += ups
+        rss = sum(p.memory_info().rss for p in kprocs if p.is_running())
+        samples.append([round(t, 1), heap, rss, updates])
+        print(
+            f"    {t:6.0f} s  heap {heap / MIB:7.2f} MiB  kernel RSS {rss / MIB:7.1f} MiB  "
+            f"updates {updates:,}",
+            flush=True,
+        )
+        if time.monotonic() >= end:
+            break
+        page.wait_for_timeout(max(0.0, min(every, end - time.monotonic())) * 1000)
+    ts = [s[0] for s in samples]
+    heaps = [s[1] for s in samples]
+    half = [s for s in samples if s[0] >= ts[-1] / 2]
+    slope = _slope([s[0] for s in half], [s[1] for s in half])  # bytes per second
+    span = half[-1][0] - half[0][0]
+    growth = slope * span
+    mean_half = statistics.fmean(s[1] for s in half)
+    return {
+        "minutes": minutes,
+        "sample_every_s": every,
+        "samples": len(samples),
+        "heap_mib": {
+            "first": heaps[0] / MIB,
+            "last": heaps[-1] / MIB,
+            "max": max(heaps) / MIB,
+            "min": min(heaps) / MIB,
+        },
+        "second_half": {
+            "from_s": half[0][0],
+            "to_s": half[-1][0],
+            "samples": len(half),
+            "slope_mib_per_min": slope * 60 / MIB,
+            "fitted_growth_mib": growth / MIB,
+            "fitted_growth_pct": 100 * growth / mean_half,
+            "allowed_mib": max(2.0, 0.02 * mean_half / MIB),
+        },
+        "kernel_rss_mib": {
+            "first": samples[0][2] / MIB,
+            "last": samples[-1][2] / MIB,
+            "max": max(s[2] for s in samples) / MIB,
+        },
+        "page_updates_per_s_over_run": updates / max(1e-9, ts[-1]),
+        "series": [[s[0], round(s[1] / MIB, 3), round(s[2] / MIB, 1), s[3]] for s in samples],
+    }
+
+
+# ------------------------------------------------------------------------------------------
+# helpers
+
+
+def _pct(xs, q):
+    if not xs:
+        return None
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, round(q / 100 * (len(xs) - 1)))]
+
+
+def _slope(xs, ys) -> float:
+    if len(xs) < 2:
+        return 0.0
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    sxx = sum((x - mx) ** 2 for x in xs)
+    return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / sxx if sxx else 0.0
