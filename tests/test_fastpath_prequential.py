@@ -125,3 +125,16 @@ def test_prequential_names_the_class_it_cannot_serve():
     assert "MultinomialNB is not one of SGDClassifier, Perceptron, SGDRegressor" in p.fast_reason
     assert out["prediction"].notna().sum() > 300
     assert not fastpath._CHECKED
+
+
+@pytest.mark.parametrize("make", [lambda: SGDClassifier(loss="log_loss", random_state=0)])
+def test_prequential_with_the_environment_switch_off_is_public_and_identical(monkeypatch, make):
+    batches, classes = digits_batches()
+    p_fast, out_fast = prequential(make(), batches, classes=classes, scale=True)
+    assert p_fast.fast is not None and p_fast.fast_reason is None and p_fast.fast.checked
+    monkeypatch.setenv("STREAMLAB_FASTPATH", "0")
+    p_off, out_off = prequential(make(), batches, classes=classes, scale=True)
+    assert p_off.fast is None and p_off.fast_reason == "disabled by STREAMLAB_FASTPATH=0"
+    pd.testing.assert_frame_equal(out_fast, out_off, check_exact=True)
+    assert_same_state(p_fast.model, p_off.model)
+    assert same_metrics(p_fast.metrics.get(), p_off.metrics.get())
