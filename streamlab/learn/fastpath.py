@@ -54,6 +54,8 @@ Examples
 (True, True, True)
 >>> bool(np.array_equal(fast.predict_proba(X), twin.predict_proba(X)))
 True
+>>> bool(np.array_equal(model.classes_[fast.predict_index(X)], twin.predict(X)))
+True
 """
 
 from __future__ import annotations
@@ -173,6 +175,10 @@ class SGDFastPath:
     >>> path.partial_fit(np.eye(2), np.array([0.0, 1.0]))
     >>> path.active, path.checked
     (True, True)
+    >>> bool(np.array_equal(path.predict(np.eye(2)), model.predict(np.eye(2))))
+    True
+    >>> bool(np.array_equal(path.decision(np.eye(2)), model.predict(np.eye(2))))
+    True
     """
 
     def __init__(self, model) -> None:
