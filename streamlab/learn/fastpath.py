@@ -2,33 +2,35 @@
 
 Why: ``partial_fit`` and ``predict_proba`` of ``SGDClassifier`` cost about 0.17 and 0.06 ms a
 call whatever the rows (input validation: dtype, finiteness, dataframe detection; for more
-than two classes also a joblib ``Parallel`` set-up, about 0.9 ms). Test-then-train in small
-chunks (the warm-up of ``chunk="auto"``) makes dozens of such calls, and on a dataset of a
-few thousand rows they are most of the time. ``stream.learn`` has already checked its input
-(``FeatureCheck``: finite float64 rows of the right width), so the checks are repeated work.
+than two classes also a joblib ``Parallel`` set-up). Test-then-train in small chunks makes
+dozens of such calls, and on a dataset of a few thousand rows they are most of the time.
+``stream.learn`` has already checked its input (``FeatureCheck``), so the checks are repeated.
 
 What: for ``SGDClassifier``, ``Perceptron`` and ``SGDRegressor`` (these exact classes, not
 subclasses), after the model's first public ``partial_fit`` has set it up, :class:`SGDFastPath`
+learns a chunk through :class:`~streamlab.learn.sklearn_private.SGDMirror` (scikit-learn's
+compiled SGD epoch, given what ``partial_fit`` would give it) and predicts from ``coef_`` and
+``intercept_`` as ``decision_function`` does (``predict_proba`` for ``loss="log_loss"``).
 
-- learns a chunk by calling scikit-learn's compiled SGD epoch (``_plain_sgd64``) with the
-  arguments ``fit_binary`` (one call per class, one-vs-rest, in a plain loop instead of
-  joblib) and ``_fit_regressor`` give it, drawing the same seeds from the same generators;
-- predicts from ``coef_`` and ``intercept_`` as ``decision_function`` does (and
-  ``predict_proba`` for ``loss="log_loss"``: scipy's ``expit``, normalised over classes).
+Policy: the private parts of scikit-learn it needs live in
+:mod:`~streamlab.learn.sklearn_private`, with the versions they were verified on
+(``VERIFIED_ON``); elsewhere, or with ``STREAMLAB_FASTPATH=0``, the public methods run.
+:func:`status` says which path a model is on, and why.
 
-Safety: these are private parts of scikit-learn, so nothing is trusted blindly.
+Safety: nothing private is trusted blindly.
 
-1. :func:`fast_path` refuses (returning ``None`` and a reason) when a routine is missing or
-   its signature is not the one this module was written against, or for settings it does not
-   mirror (``early_stopping``, ``average``, a float32 model, a method replaced on the
-   instance).
+1. :func:`fast_path` refuses (returning ``None`` and a reason) on an unverified version, when
+   turned off, when a private name is missing or its signature differs, and for settings it
+   does not mirror (``early_stopping``, ``average``, ``verbose``, a float32 model, a method
+   replaced on the instance).
 2. The first fast call of each *kind* (``SGDFastPath._key``: the class, the method, binary or
-   not, dense or CSR, the loss, shuffling, the kind of ``random_state``) is *checked*: the
-   same rows also go through the public method (on a copy, for learning) and the results must
-   be identical (coefficients, intercepts and ``t_`` bit for bit; predictions equal). The
-   verdict holds for the process (scikit-learn does not change under a running kernel): the
-   first model of a kind pays for its check, later ones do not. On any difference the model
-   takes the public result and the fast path switches itself off, saying why (``reason``).
+   not, dense or CSR, and for learning every constructor parameter of the model, with only the
+   kind of ``random_state``) is *checked*: the same rows also go through the public method (on
+   a copy, for learning) and the results must be identical (coefficients, intercepts and
+   ``t_`` bit for bit; predictions equal). The verdict holds for the process: the first model
+   of a kind pays for its check, later ones do not; ``set_params`` makes a new kind. On any
+   difference the model takes the public result and the fast path switches itself off,
+   saying why (``reason``).
 3. Input it does not mirror goes to the public method, so scikit-learn converts it or raises
    its own error: not a C-ordered float64 array or CSR matrix with 32-bit indices, another
    width, no rows, ``np.matrix``; targets of another length or shape, NaN or inf in a
@@ -41,9 +43,9 @@ Examples
 >>> rng = np.random.default_rng(0)
 >>> X = rng.normal(size=(40, 3)); y = (X[:, 0] > 0).astype(int)
 >>> model = SGDClassifier(loss="log_loss", random_state=0).partial_fit(X[:8], y[:8], classes=[0, 1])
+>>> status(model)
+'fast'
 >>> fast, reason = fast_path(model)
->>> reason is None
-True
 >>> twin = SGDClassifier(loss="log_loss", random_state=0).partial_fit(X[:8], y[:8], classes=[0, 1])
 >>> for i in range(8, 40, 8):
 ...     fast.partial_fit(X[i : i + 8], y[i : i + 8])
@@ -51,6 +53,8 @@ True
 >>> bool(np.array_equal(model.coef_, twin.coef_)), fast.checked, fast.active
 (True, True, True)
 >>> bool(np.array_equal(fast.predict_proba(X), twin.predict_proba(X)))
+True
+>>> bool(np.array_equal(model.classes_[fast.predict_index(X)], twin.predict(X)))
 True
 """
 
@@ -60,92 +64,21 @@ import copy
 import functools
 import inspect
 import numbers
+import operator
 
 import numpy as np
 import scipy.sparse as sp
 import sklearn
 from scipy.special import expit
 from sklearn.linear_model import Perceptron, SGDClassifier, SGDRegressor
-from sklearn.utils import check_random_state
-from sklearn.utils.class_weight import compute_class_weight
 
-try:  # private: checked below, and the fast path refuses if anything differs
-    from sklearn.linear_model import _base
-    from sklearn.linear_model import _stochastic_gradient as _sgd
-    from sklearn.utils import _seq_dataset as _seq
-except ImportError:  # pragma: no cover - a scikit-learn without these modules
-    _base = _sgd = _seq = None
+from . import sklearn_private
+from .sklearn_private import SGDMirror, same_state
 
-_INT32_MAX = np.iinfo(np.int32).max
-
-__all__ = ["SGDFastPath", "fast_path"]
+__all__ = ["SGDFastPath", "fast_path", "status"]
 
 CLASSIFIERS = (SGDClassifier, Perceptron)
 REGRESSORS = (SGDRegressor,)
-
-# The signature of the compiled SGD epoch this module calls (scikit-learn 1.6 .. 1.9).
-_PLAIN_SGD = [
-    "weights",
-    "intercept",
-    "average_weights",
-    "average_intercept",
-    "loss",
-    "penalty_type",
-    "alpha",
-    "l1_ratio",
-    "dataset",
-    "validation_mask",
-    "early_stopping",
-    "validation_score_cb",
-    "n_iter_no_change",
-    "max_iter",
-    "tol",
-    "fit_intercept",
-    "verbose",
-    "shuffle",
-    "seed",
-    "weight_pos",
-    "weight_neg",
-    "learning_rate",
-    "eta0",
-    "power_t",
-    "one_class",
-    "t",
-    "intercept_decay",
-    "average",
-]
-_NAMES = {
-    "sklearn.linear_model._stochastic_gradient": (
-        _sgd,
-        ("_plain_sgd64", "MAX_INT", "CyHalfBinomialLoss"),
-    ),
-    "sklearn.linear_model._base": (_base, ("SPARSE_INTERCEPT_DECAY",)),
-    "sklearn.utils._seq_dataset": (_seq, ("ArrayDataset64", "CSRDataset64")),
-}
-_HELPERS = ("_get_loss_function", "_get_penalty_type", "_get_learning_rate_type", "_get_l1_ratio")
-
-
-@functools.cache
-def _internals() -> str | None:
-    """Why scikit-learn's internals are not the ones mirrored here, or ``None`` if they are
-    (worked out once per process)."""
-    version = sklearn.__version__
-    for module, (found, names) in _NAMES.items():
-        missing = [n for n in names if not hasattr(found, n)]
-        if missing:
-            return f"scikit-learn {version} has no {module}.{missing[0]}"
-    try:
-        params = list(inspect.signature(_sgd._plain_sgd64).parameters)
-    except (TypeError, ValueError):  # a build without signatures: the first update is checked
-        params = _PLAIN_SGD
-    if params != _PLAIN_SGD:
-        return f"scikit-learn {version}: _plain_sgd64 takes other arguments than mirrored"
-    for owner in CLASSIFIERS + REGRESSORS:
-        missing = [n for n in _HELPERS if not callable(getattr(owner, n, None))]
-        if missing:
-            return f"scikit-learn {version}: {owner.__name__} has no {missing[0]}"
-    return None
-
 
 # Checks of one fast call against the public one, by SGDFastPath._key: None = identical,
 # else why not. Per process: scikit-learn's code does not change under a running kernel.
@@ -153,13 +86,18 @@ _CHECKED: dict[tuple, str | None] = {}
 
 
 def fast_path(model) -> tuple[SGDFastPath | None, str | None]:
-    """``(SGDFastPath, None)`` for a fitted model it can serve, else ``(None, why not)``."""
+    """``(SGDFastPath, None)`` for a fitted model it can serve, else ``(None, why not)``.
+
+    >>> from sklearn.linear_model import SGDRegressor
+    >>> fast_path(SGDRegressor())
+    (None, 'the model has not been fitted yet (its first partial_fit is public)')
+    """
     kind = type(model)
     if kind not in CLASSIFIERS + REGRESSORS:
         return None, f"{kind.__name__} is not one of SGDClassifier, Perceptron, SGDRegressor"
-    broken = _internals()
-    if broken is not None:
-        return None, broken
+    off = sklearn_private.unavailable()
+    if off is not None:
+        return None, off
     coef = getattr(model, "coef_", None)
     if coef is None or not hasattr(model, "t_"):
         return None, "the model has not been fitted yet (its first partial_fit is public)"
@@ -172,7 +110,55 @@ def fast_path(model) -> tuple[SGDFastPath | None, str | None]:
         return None, "early_stopping=True (the fast path mirrors partial_fit without it)"
     if model.average:
         return None, f"average={model.average!r} (the fast path mirrors plain SGD, not averaged)"
+    if model.verbose:
+        return None, f"verbose={model.verbose!r} (the fast path does not print progress)"
     return SGDFastPath(model), None
+
+
+def status(model) -> str:
+    """``"fast"`` if ``model`` learns through the fast path now, else ``"public: <why>"``.
+
+    A check that found the fast update different for the model's settings (``_CHECKED``)
+    counts too.
+
+    >>> import numpy as np
+    >>> from sklearn.linear_model import SGDRegressor
+    >>> status(SGDRegressor())
+    'public: the model has not been fitted yet (its first partial_fit is public)'
+    >>> model = SGDRegressor(average=True).partial_fit(np.eye(2), [0.0, 1.0])
+    >>> status(model)  # doctest: +ELLIPSIS
+    'public: ...'
+    """
+    fast, reason = fast_path(model)
+    if fast is None:
+        return f"public: {reason}"
+    settings = _settings(model)
+    for key, verdict in _CHECKED.items():
+        if verdict is not None and key[0] is type(model) and key[-1] == settings:
+            return f"public: {verdict}"
+    return "fast"
+
+
+@functools.cache
+def _reader(cls: type) -> tuple[operator.itemgetter, int, int | None]:
+    """Reads every constructor parameter (what ``get_params`` reads) of an estimator class
+    from an instance's ``__dict__`` at once; and where ``random_state`` and
+    ``class_weight`` are among them."""
+    names = tuple(n for n in inspect.signature(cls.__init__).parameters if n != "self")
+    weights = names.index("class_weight") if "class_weight" in names else None
+    return operator.itemgetter(*names), names.index("random_state"), weights
+
+
+def _settings(model) -> tuple:
+    """Every constructor parameter's value, hashable (``random_state``: only its kind; the
+    seeds drawn from it are mirrored exactly). About a microsecond: it runs every update."""
+    read, state, weights = _reader(type(model))
+    values = list(read(vars(model)))
+    kind = values[state]
+    values[state] = "int" if isinstance(kind, numbers.Integral) else type(kind).__name__
+    if weights is not None and isinstance(values[weights], dict):
+        values[weights] = tuple(sorted((repr(k), v) for k, v in values[weights].items()))
+    return tuple(values)
 
 
 class SGDFastPath:
@@ -181,6 +167,18 @@ class SGDFastPath:
     ``active`` is ``False`` once a check found a difference (``reason`` says which);
     ``checked`` is ``True`` once an update like this model's passed its check (in this
     process: the first model of each kind pays for the check, the next ones do not).
+
+    >>> import numpy as np
+    >>> from sklearn.linear_model import SGDRegressor
+    >>> model = SGDRegressor(random_state=0).partial_fit(np.eye(2), [0.0, 1.0])
+    >>> path = SGDFastPath(model)
+    >>> path.partial_fit(np.eye(2), np.array([0.0, 1.0]))
+    >>> path.active, path.checked
+    (True, True)
+    >>> bool(np.array_equal(path.predict(np.eye(2)), model.predict(np.eye(2))))
+    True
+    >>> bool(np.array_equal(path.decision(np.eye(2)), model.predict(np.eye(2))))
+    True
     """
 
     def __init__(self, model) -> None:
@@ -190,16 +188,7 @@ class SGDFastPath:
         self.active = True
         self._passed: set[tuple] = set()  # the _keys of calls checked equal (here or before)
         self.reason: str | None = None
-        # the number of classes _expanded_class_weight is for, with class_weight=None: the
-        # public partial_fit that fitted the model has just computed it
-        self._weights_for = (
-            len(model.classes_)
-            if self.classifier
-            and model.class_weight is None
-            and hasattr(model, "_expanded_class_weight")
-            else None
-        )
-        self._seed_memo: dict = {}
+        self._mirror = SGDMirror(model)
 
     # -- input the fast path mirrors -------------------------------------------------------
     def _mirrors(self, X) -> bool:
@@ -245,7 +234,7 @@ class SGDFastPath:
                 model.partial_fit(X, y)
                 return
             self._passed.add(key)
-        self._learn(X, y, target)
+        self._mirror.learn(X, y, target)
 
     def _target(self, X, y):
         """What the SGD loop learns from ``y`` for ``X``'s rows: the float targets of a
@@ -273,12 +262,14 @@ class SGDFastPath:
 
     def _key(self, X, method: str) -> tuple:
         """What decides which of scikit-learn's code paths a call takes: a check of one
-        call holds for every later call with the same key, in this process."""
+        call holds for every later call with the same key, in this process. An update
+        depends on every setting of the model; a prediction on ``coef_``, ``intercept_``
+        and the loss only."""
         m = self.model
         kind = len(m.classes_) > 2 if self.classifier else None
-        state = m.random_state
-        state = "int" if isinstance(state, numbers.Integral) else type(state).__name__
-        return (type(m), method, kind, sp.issparse(X), m.loss, bool(m.shuffle), state)
+        if method != "partial_fit":
+            return (type(m), method, kind, sp.issparse(X), getattr(m, "loss", None))
+        return (type(m), method, kind, sp.issparse(X), _settings(m))
 
     def _check_learning(self, X, y, target) -> str | None:
         """Learn the chunk by the fast path and, on a copy, by ``partial_fit``; ``None`` if
@@ -290,8 +281,8 @@ class SGDFastPath:
         if rng is not None:  # both draw the same seeds from numpy's global generator
             np.random.set_state(rng)
         try:
-            self._learn(X, y, target)
-            if _same_state(model, reference):
+            self._mirror.learn(X, y, target)
+            if same_state(model, reference):
                 return None
             what = "differed from partial_fit"
         except Exception as exc:  # any failure means: use the public path
@@ -302,149 +293,6 @@ class SGDFastPath:
             f"scikit-learn {sklearn.__version__}: the fast update {what}; "
             "partial_fit is used from now on"
         )
-
-    def _learn(self, X, y, target) -> None:
-        """One epoch over the chunk: ``partial_fit`` after its checks, step by step
-        (``target``: from :meth:`_target`)."""
-        model = self.model
-        n = X.shape[0]
-        weight = np.ones(n, dtype=np.float64)
-        if not self.classifier:
-            (seeds,) = self._seeds(1, regressor=True)
-            coef, intercept, n_iter = self._sgd(
-                X,
-                target,
-                weight,
-                seeds,
-                model.coef_,
-                model.intercept_[0],
-                model._get_loss_function(model.loss),
-                1.0,
-                1.0,
-            )
-            model.t_ += n_iter * n
-            model.n_iter_ = n_iter
-            model.intercept_ = np.atleast_1d(intercept)
-            return
-        classes = model.classes_
-        hits = target
-        unweighted = len(classes) if model.class_weight is None else None
-        if unweighted is None or self._weights_for != unweighted:
-            # a dict (perhaps changed in place) or "balanced" (per chunk), or back to None:
-            # as partial_fit does on every call
-            model._expanded_class_weight = compute_class_weight(
-                model.class_weight, classes=classes, y=np.asarray(y)
-            )
-            self._weights_for = unweighted
-        weights = model._expanded_class_weight
-        loss = model._loss_function_ = model._get_loss_function(model.loss)
-        negative = 0.0 if isinstance(loss, _sgd.CyHalfBinomialLoss) else -1.0
-        if len(classes) == 2:
-            (seeds,) = self._seeds(1)
-            coef, intercept, n_iter = self._sgd(
-                X,
-                _one_vs_rest(hits[1], negative),
-                weight,
-                seeds,
-                model.coef_.ravel(),
-                model.intercept_[0],
-                loss,
-                weights[1],
-                weights[0],
-            )
-            model.t_ += n_iter * n
-            model.n_iter_ = n_iter
-            model.coef_ = coef.reshape(1, -1)
-            model.intercept_ = np.atleast_1d(intercept)
-            return
-        most = 0.0
-        for i, seeds in enumerate(self._seeds(len(classes))):
-            _, intercept, n_iter = self._sgd(
-                X,
-                _one_vs_rest(hits[i], negative),
-                weight,
-                seeds,
-                model.coef_[i],
-                model.intercept_[i],
-                loss,
-                weights[i],
-                1.0,
-            )
-            model.intercept_[i] = intercept
-            most = max(most, n_iter)
-        model.t_ += most * n
-        model.n_iter_ = most
-
-    def _sgd(self, X, target, weight, seeds, coef, intercept, loss, pos, neg):
-        """scikit-learn's compiled SGD epoch, with the arguments ``fit_binary`` and
-        ``_fit_regressor`` give it (no averaging, no early stopping: refused up front)."""
-        model = self.model
-        data_seed, sgd_seed = seeds
-        if isinstance(X, np.ndarray):
-            dataset, decay = _seq.ArrayDataset64(X, target, weight, seed=data_seed), 1.0
-        else:
-            dataset = _seq.CSRDataset64(X.data, X.indptr, X.indices, target, weight, seed=data_seed)
-            decay = _base.SPARSE_INTERCEPT_DECAY
-        coef, intercept, _, _, n_iter = _sgd._plain_sgd64(
-            coef,
-            intercept,
-            None,
-            0,
-            loss,
-            model._get_penalty_type(model.penalty),
-            model.alpha,
-            model._get_l1_ratio(),
-            dataset,
-            np.zeros(X.shape[0], dtype=np.bool_),
-            False,
-            None,
-            int(model.n_iter_no_change),
-            1,
-            model.tol if model.tol is not None else -np.inf,
-            int(model.fit_intercept),
-            int(model.verbose),
-            int(model.shuffle),
-            sgd_seed,
-            pos,
-            neg,
-            model._get_learning_rate_type(model.learning_rate),
-            model.eta0,
-            model.power_t,
-            0,
-            model.t_,
-            decay,
-            model.average,
-        )
-        return coef, intercept, n_iter
-
-    def _seeds(self, k: int, *, regressor: bool = False) -> list[tuple[int, int]]:
-        """The (dataset seed, SGD seed) pairs ``partial_fit`` would draw for ``k`` binary
-        fits, taking the same draws from the same generators (numpy's global one for
-        ``random_state=None``). A generator made from an int gives the same pairs every
-        time: they are remembered. The seeds only order the rows when ``shuffle=True``."""
-        model = self.model
-        state = model.random_state
-        memo = (k, regressor, state, bool(model.shuffle))  # set_params may change any of them
-        if isinstance(state, numbers.Integral) and memo in self._seed_memo:
-            return self._seed_memo[memo]
-        rng = check_random_state(state)
-        if k == 1:  # fit_binary / _fit_regressor draw from the model's generator
-            if regressor:  # _fit_regressor: the SGD seed first, then make_dataset's
-                sgd_seed = rng.randint(0, _sgd.MAX_INT)
-                pairs = [(rng.randint(1, _INT32_MAX), sgd_seed)]
-            else:  # fit_binary: make_dataset's seed first
-                pairs = [(rng.randint(1, _INT32_MAX), rng.randint(_sgd.MAX_INT))]
-        else:  # _fit_multiclass: one seed per class, each the seed of its own generator
-            pairs = []
-            for seed in rng.randint(_sgd.MAX_INT, size=k):
-                if model.shuffle:
-                    own = np.random.RandomState(seed)
-                    pairs.append((own.randint(1, _INT32_MAX), own.randint(_sgd.MAX_INT)))
-                else:  # unused without shuffling: skip making k generators per chunk
-                    pairs.append((1, 0))
-        if isinstance(state, numbers.Integral):
-            self._seed_memo[memo] = pairs
-        return pairs
 
     # -- prediction -------------------------------------------------------------------------
     def decision(self, X) -> np.ndarray:
@@ -520,21 +368,3 @@ class SGDFastPath:
             return None
         self._off(_CHECKED[key])
         return expected
-
-
-def _one_vs_rest(positive: np.ndarray, negative: float) -> np.ndarray:
-    """``_prepare_fit_binary``'s target: 1 where ``positive``, else ``negative``."""
-    target = np.ones(positive.shape, dtype=np.float64)
-    target[~positive] = negative
-    return target
-
-
-def _same_state(model, reference) -> bool:
-    """The learned state of two SGD models is identical, bit for bit."""
-    for name in ("coef_", "intercept_", "t_", "_average_coef", "_average_intercept"):
-        a, b = getattr(model, name, None), getattr(reference, name, None)
-        if (a is None) != (b is None):
-            return False
-        if a is not None and not np.array_equal(np.asarray(a), np.asarray(b)):
-            return False
-    return True
