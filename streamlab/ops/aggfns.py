@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
@@ -356,10 +356,10 @@ class Extent(Aggregate):
     """The smallest and largest of an int64 column (event times in ns), exact: no float.
     ``which`` picks ``("min",)``, ``("max",)`` or both."""
 
+    _UFUNC: ClassVar[dict[str, Any]] = {"min": np.minimum, "max": np.maximum}
+
     def __init__(self, which: tuple[str, ...] = ("min", "max")) -> None:
         self.which = which
-
-    _UFUNC = {"min": np.minimum, "max": np.maximum}
 
     def partial(self, values: Values, groups: Groups) -> State:
         t = values.series.to_numpy().astype("int64")
@@ -367,8 +367,7 @@ class Extent(Aggregate):
 
     def merge(self, state: Mapping[str, np.ndarray], codes: np.ndarray, n: int) -> State:
         return {
-            w: reduce_groups(self._UFUNC[w], codes, state[w].astype("int64"), n)
-            for w in self.which
+            w: reduce_groups(self._UFUNC[w], codes, state[w].astype("int64"), n) for w in self.which
         }
 
     def finalize(self, state: Mapping[str, pd.Series], kind: str) -> pd.Series:

@@ -142,7 +142,6 @@ def parse_agg(agg) -> list[Spec]:
     return specs
 
 
-
 _MOMENTS = ("count", "sum", "mean", "var", "std")
 
 

@@ -19,8 +19,8 @@ from ..core.checks import check_choice, check_duration
 from ..core.stats import StepStats
 from ..core.step import Step
 from ..errors import ConfigError
-from .aggregates import AggregateSet, parse_agg
 from .aggfns import event_times
+from .aggregates import AggregateSet, parse_agg
 from .nstime import NAT
 from .watermark import Watermark
 

@@ -154,7 +154,9 @@ class window(WindowNode):
                 "leave gaps; use a slide <= size"
             )
         self.windows = TimeWindows(self.size, self.slide)
-        self.retain = self.size if retain is None else duration_ns("retain", retain, allow_zero=True)
+        self.retain = (
+            self.size if retain is None else duration_ns("retain", retain, allow_zero=True)
+        )
 
     # -- time windows -------------------------------------------------------------------------
     def update(self, x: pd.DataFrame, who: Any = None, metadata: Any = None) -> list:
