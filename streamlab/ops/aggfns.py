@@ -135,23 +135,23 @@ class Moments(Aggregate):
     def partial(self, values: Values, groups: Groups) -> State:
         out: State = {}
         series, g = values.series, groups.n
-        fast = values.every and groups.runs is not None
+        runs = groups.runs if values.every else None
         x = values.x if values.numeric else None
-        if fast:
+        if runs is not None:
             n = groups.sizes()
-            total = np.add.reduceat(x, groups.runs) if x is not None and len(x) else None
+            total = np.add.reduceat(x, runs) if x is not None and len(x) else None
         else:
             cv = values.codes(groups)
             n = np.bincount(cv, minlength=g)
             total = np.bincount(cv, weights=x, minlength=g) if x is not None else None
         out["n"] = n
-        if x is None:
+        if x is None or total is None:
             return out
         with np.errstate(invalid="ignore", divide="ignore"):
             mean = total / n
         if series.dtype.kind in "iu":
-            if fast and groups.n_rows:
-                out["sum"] = np.add.reduceat(series.to_numpy().astype("int64"), groups.runs)
+            if runs is not None and groups.n_rows:
+                out["sum"] = np.add.reduceat(series.to_numpy().astype("int64"), runs)
             else:
                 out["sum"] = int_sums(values.codes(groups), values.raw(), g)
         else:
@@ -208,10 +208,10 @@ class MinMax(Aggregate):
             out["max"] = grouped.max().reindex(range(groups.n)).to_numpy()
             return out
         x, raw = values.x, values.raw()
-        fast = values.every and groups.runs is not None and len(x)
+        runs = groups.runs if values.every and len(x) else None
         for name, ufunc in (("min", np.minimum), ("max", np.maximum)):
-            if fast:
-                value = ufunc.reduceat(x, groups.runs)
+            if runs is not None:
+                value = ufunc.reduceat(x, runs)
             else:
                 value = reduce_groups(ufunc, values.codes(groups), x, groups.n)
             out[name] = keep_int(value, raw)

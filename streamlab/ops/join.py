@@ -118,11 +118,11 @@ class asof_join(Step, Stream):
         self.by = [] if by is None else [by] if isinstance(by, str) else list(by)
         self.tolerance = None if tolerance is None else _duration("tolerance", tolerance)
         self.lateness = _duration("lateness", lateness)
-        self.max_pending = check_number(
-            "max_pending", max_pending, low=1, integer=True, example=1_000_000
+        self.max_pending = int(
+            check_number("max_pending", max_pending, low=1, integer=True, example=1_000_000)
         )
-        self.max_right = check_number(
-            "max_right", max_right, low=1, integer=True, example=1_000_000
+        self.max_right = int(
+            check_number("max_right", max_right, low=1, integer=True, example=1_000_000)
         )
         name = stream_name or "asof_join"
         super().__init__(upstreams=[left, right], stream_name=name)

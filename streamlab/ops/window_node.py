@@ -8,7 +8,7 @@ The algorithms are elsewhere: window assignment in ``assign.py``, aggregates in
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, ClassVar
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -58,7 +58,7 @@ class WindowNode(Step, Stream):
     """Base of the window steps: specs, keys, watermark, state, output, late rows."""
 
     SIDE_OUTPUTS = ("late",)
-    STATE: ClassVar[tuple[str, ...]] = ("state", "watermark", "_seq")
+    STATE: tuple[str, ...] = ("state", "watermark", "_seq")
 
     def __init__(
         self,

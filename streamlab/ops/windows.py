@@ -129,12 +129,14 @@ class window(WindowNode):
                 f"such as '1h', not {shown(size)}"
             )
         if is_integer(size):  # Python or numpy: a size computed with numpy is a row count
-            self.rows = check_number(
-                "size",
-                size,
-                low=1,
-                integer=True,
-                fix="a count window needs at least one row per window, e.g. size=100",
+            self.rows = int(
+                check_number(
+                    "size",
+                    size,
+                    low=1,
+                    integer=True,
+                    fix="a count window needs at least one row per window, e.g. size=100",
+                )
             )
             if slide is not None or self.output != "append":
                 raise ConfigError(
@@ -164,6 +166,9 @@ class window(WindowNode):
             return self._update_count(x)
         x, col, t = self._timed(x)
         wm = self.watermark
+        rows: np.ndarray | None
+        starts: np.ndarray | None
+        closed: np.ndarray | None
         if self.windows.per == 1 and wm.in_order(t):
             # the common case, a time-ordered batch in tumbling windows: no row can be late
             # (each is at least as new as everything before it) and each has one window
@@ -182,6 +187,7 @@ class window(WindowNode):
                 closed = self.windows.ends(starts) <= wm.at(prior)[rows]
         out: list = []
         if closed is not None and closed.any():
+            assert rows is not None and starts is not None  # pairs were made
             late_rows = np.zeros(len(t), bool)
             late_rows[rows[closed]] = True
             out = self._send_late(x, late_rows)
@@ -199,7 +205,16 @@ class window(WindowNode):
         frames.append(self._fire(touched))
         return out + self._publish(frames)
 
-    def _parts(self, x, rows, starts, col, seq, *, t=None) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+    def _parts(
+        self,
+        x: pd.DataFrame,
+        rows: np.ndarray | None,
+        starts: np.ndarray | None,
+        col: str,
+        seq: Any,
+        *,
+        t: np.ndarray | None = None,
+    ) -> pd.DataFrame:
         """Partials of a batch's (row, window) pairs; ``t`` given means one window per row,
         rows in time order (then the window boundaries come from a binary search)."""
         if t is not None and not self.keys:
@@ -211,6 +226,7 @@ class window(WindowNode):
                     x, [], time=col, seq=seq, names=["_ws"], runs=runs, index=index
                 )
         if starts is None:
+            assert t is not None  # one window per row: from the times
             starts = self.windows.starts(t)
         if rows is None:
             sub, s = x, seq  # one window per row (tumbling): no copy of the batch
@@ -253,7 +269,9 @@ class window(WindowNode):
             self.fired = self.fired[self.windows.kept(self._starts(self.fired), wm, self.retain)]
         return result
 
-    def _update_fired(self, x, rows, starts, col, seq) -> pd.DataFrame | None:  # type: ignore[no-untyped-def]
+    def _update_fired(
+        self, x: pd.DataFrame, rows: np.ndarray, starts: np.ndarray, col: str, seq: Any
+    ) -> pd.DataFrame | None:
         keep = self.windows.kept(starts, self.watermark.value, self.retain)
         self.stats.too_late += len(np.unique(rows[~keep]))
         if not keep.any():
