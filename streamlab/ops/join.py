@@ -177,7 +177,7 @@ class asof_join(Step, Stream):
         return results + self._release()
 
     def _check(self, df: pd.DataFrame, side: str) -> AsofMatcher:
-        col = self._col = resolve_time_column(df, self._col, step="asof_join")
+        col = self._col = resolve_time_column(df, self._col, step=f"asof_join's {side} side")
         assert col is not None  # required
         if not pd.api.types.is_datetime64_any_dtype(df[col]):
             raise ConfigError(
