@@ -305,8 +305,8 @@ def test_the_right_side_must_be_another_stream():
             {},
             "L",
             pd.DataFrame({"x": [1]}),
-            "asof_join needs an event-time column: pass on='time' or use a left source that "
-            "names one (df.attrs['time_column'])",
+            "asof_join's left side needs an event-time column and this batch names none; "
+            "pass on='time' (a datetime column) or give the source time_column='time'",
         ),
         (
             {"on": "x"},

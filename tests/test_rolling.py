@@ -216,8 +216,8 @@ def test_bad_arguments_say_what_is_wrong(kwargs, message):
         (
             {"window": "10s"},
             pd.DataFrame({"value": [1.0]}),
-            "rolling(window='10s') is a time window and needs an event-time "
-            "column: pass on='time' or use a source that names one (df.attrs['time_column'])",
+            "rolling(window='10s') needs an event-time column and this batch names none; "
+            "pass on='time' (a datetime column) or give the source time_column='time'",
         ),
         (
             {"window": "10s", "on": "value"},

@@ -338,7 +338,10 @@ def test_bad_arguments(kwargs, message):
 def test_missing_time_column_and_unknown_columns_are_named():
     src = Stream()
     w = src.window("5s", agg={"v": ["mean"]})  # held: streamz refers to its nodes weakly
-    with pytest.raises(ConfigError, match=re.escape("a window on event time needs a time column")):
+    with pytest.raises(
+        ConfigError,
+        match=re.escape("window(5s) needs an event-time column and this batch names none"),
+    ):
         src.emit(pd.DataFrame({"v": [1.0]}))
     src2 = Stream()
     w2 = src2.window("5s", on="t", agg={"w": ["mean"]})
@@ -367,3 +370,18 @@ def test_sketch_aggregates_in_windows_stay_within_their_bounds():
         exact = part["user"].nunique()
         assert abs(row["user_distinct"] - exact) <= 0.02 * exact  # HyperLogLog: <= 2%
         assert row["user_topk_3"] == part["user"].value_counts().index[:3].tolist()
+
+
+def test_an_empty_batch_does_not_restart_a_count_window():
+    src = Stream()
+    w = src.window(2, agg={"x": ["sum"]})
+    out = w.sink_to_list()
+    for xs in ([1.0, 2.0, 3.0], [], [4.0, 5.0]):
+        src.emit(pd.DataFrame({"x": xs}))
+    w.end_of_input()
+    got = pd.concat(out, ignore_index=True)
+    assert got[["window", "rows", "x_sum"]].values.tolist() == [
+        [0, 2, 3.0],
+        [1, 2, 7.0],
+        [2, 1, 5.0],
+    ]

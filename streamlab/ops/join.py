@@ -35,25 +35,24 @@ Policies (each buffer is bounded, each exception counted):
 from __future__ import annotations
 
 import asyncio
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from streamz import Stream
 
-from ..core.batch import TIME_ATTR, time_column
+from ..core.batch import resolve_time_column
 from ..core.checks import check_choice, check_duration, check_number
 from ..core.registry import register_step
 from ..core.runner import find_sources
 from ..core.step import Step
 from ..errors import ConfigError
-from .nstime import NAT, event_ns, sub_sat
+from .asof import AsofMatcher
 
 __all__ = ["AsofJoin", "asof_join"]
 
-_NEVER = NAT  # "no time yet": NaT's int64, below every event time of any epoch
 
-
-def _duration(name: str, value) -> pd.Timedelta:
+def _duration(name: str, value: Any) -> pd.Timedelta:
     return check_duration(name, value, allow_zero=True, examples="'0s', '500ms' or '1min'")
 
 
@@ -89,17 +88,7 @@ class asof_join(Step, Stream):
 
     SIDE_OUTPUTS = ("late_left", "late_right")
 
-    STATE = (
-        "pending",
-        "right_state",
-        "_col",
-        "_left_newest",
-        "_right_newest",
-        "_exact_from",
-        "_left_done",
-        "_right_done",
-        "_left_attrs",
-    )
+    STATE = ("matcher", "_col")
 
     def __init__(
         self,
@@ -129,48 +118,68 @@ class asof_join(Step, Stream):
         self.by = [] if by is None else [by] if isinstance(by, str) else list(by)
         self.tolerance = None if tolerance is None else _duration("tolerance", tolerance)
         self.lateness = _duration("lateness", lateness)
-        self.max_pending = check_number(
-            "max_pending", max_pending, low=1, integer=True, example=1_000_000
+        self.max_pending = int(
+            check_number("max_pending", max_pending, low=1, integer=True, example=1_000_000)
         )
-        self.max_right = check_number(
-            "max_right", max_right, low=1, integer=True, example=1_000_000
+        self.max_right = int(
+            check_number("max_right", max_right, low=1, integer=True, example=1_000_000)
         )
         name = stream_name or "asof_join"
         super().__init__(upstreams=[left, right], stream_name=name)
         self.make_side_outputs(name)
         self.late_left_count = 0
         self.late_right_count = 0
-        self.forced = 0
-        #: left rows waiting for the right side to pass them (time order)
-        self.pending: pd.DataFrame | None = None
-        #: right rows that can still be a match (time order, ties in arrival order)
-        self.right_state: pd.DataFrame | None = None
         self._col: str | None = on
-        self._left_newest = _NEVER
-        self._right_newest = _NEVER
-        self._exact_from = _NEVER  # left rows older than this may have lost their match
-        self._left_done = False
-        self._right_done = False
-        self._left_attrs: dict = {}
+        #: the join's state; its time column is set by the first batch when on= is not given
+        self.matcher = AsofMatcher(
+            on=on,
+            by=self.by,
+            tolerance=None if self.tolerance is None else self.tolerance.value,
+            lateness=self.lateness.value,
+            max_pending=self.max_pending,
+            max_right=self.max_right,
+        )
+
+    # -- what the matcher holds ----------------------------------------------------------
+    @property
+    def pending(self) -> pd.DataFrame | None:
+        """Left rows waiting for the right side to pass them (time order)."""
+        return self.matcher.pending
+
+    @property
+    def right_state(self) -> pd.DataFrame | None:
+        """Right rows that can still be a match (time order, ties in arrival order)."""
+        return self.matcher.right_state
+
+    @property
+    def forced(self) -> int:
+        """Left rows emitted whose match may not be exact (overflow of a bounded buffer)."""
+        return self.matcher.forced
+
+    @property
+    def watermark(self) -> pd.Timestamp | None:
+        """Left rows older than this have their final match (None: no right row yet)."""
+        return self.matcher.right.timestamp
 
     # -- input -----------------------------------------------------------------------------
-    def update(self, x, who=None, metadata=None):
+    def update(self, x: Any, who: Any = None, metadata: Any = None) -> list:
         if not isinstance(x, pd.DataFrame):
             raise ConfigError(f"asof_join takes pandas DataFrame batches, not {type(x).__name__}")
         if who is self.upstreams[0]:
-            return self._on_left(x)
-        if who is self.upstreams[1]:
-            return self._on_right(x)
-        raise ConfigError(f"asof_join got a batch from {who}, which is neither of its inputs")
+            side = "left"
+        elif who is self.upstreams[1]:
+            side = "right"
+        else:
+            raise ConfigError(f"asof_join got a batch from {who}, which is neither of its inputs")
+        matcher = self._check(x, side)
+        late = matcher.add_left(x) if side == "left" else matcher.add_right(x)
+        results = self._send_late(x, late, side)
+        return results + self._release()
 
-    def _times(self, df: pd.DataFrame, side: str) -> tuple[np.ndarray, np.ndarray]:
-        col = self._col = self._col or time_column(df)
-        if col is None:
-            raise ConfigError(
-                f"asof_join needs an event-time column: pass on='time' or use a {side} source "
-                "that names one (df.attrs['time_column'])"
-            )
-        if col not in df.columns or not pd.api.types.is_datetime64_any_dtype(df[col]):
+    def _check(self, df: pd.DataFrame, side: str) -> AsofMatcher:
+        col = self._col = resolve_time_column(df, self._col, step=f"asof_join's {side} side")
+        assert col is not None  # required
+        if not pd.api.types.is_datetime64_any_dtype(df[col]):
             raise ConfigError(
                 f"on={col!r} must be a datetime column of the {side} batches; their columns "
                 f"are {list(df.columns)}"
@@ -180,32 +189,8 @@ class asof_join(Step, Stream):
             raise ConfigError(
                 f"by={missing} is not among the {side} batch's columns {list(df.columns)}"
             )
-        t = event_ns(df[col], "on")
-        return t, t == NAT
-
-    def _on_left(self, x: pd.DataFrame) -> list:
-        t, nat = self._times(x, "left")
-        self._left_attrs = dict(x.attrs)
-        newest = np.maximum.accumulate(np.concatenate(([self._left_newest], t)))
-        self._left_newest = int(newest[-1])
-        late = nat | (t < newest[1:])
-        results = self._send_late(x, late, "left")
-        self.pending = _append(self.pending, x[~late])
-        return results + self._release()
-
-    def _on_right(self, x: pd.DataFrame) -> list:
-        t, nat = self._times(x, "right")
-        newest = np.maximum.accumulate(np.concatenate(([self._right_newest], t)))
-        self._right_newest = int(newest[-1])
-        late = nat | (t < sub_sat(newest[1:], self.lateness.value))
-        results = self._send_late(x, late, "right")
-        state = _append(self.right_state, x[~late])
-        if state is None:  # keep the right columns, so unmatched rows have them
-            state = x.iloc[:0].reset_index(drop=True)
-        if not state[self._col].is_monotonic_increasing:
-            state = state.sort_values(self._col, kind="stable", ignore_index=True)
-        self.right_state = state
-        return results + self._release()
+        self.matcher.on = col
+        return self.matcher
 
     def _send_late(self, x: pd.DataFrame, late: np.ndarray, side: str) -> list:
         if not late.any():
@@ -216,104 +201,9 @@ class asof_join(Step, Stream):
         self.late_right_count += int(late.sum())
         return self.to_side("late_right", x[late])
 
-    # -- output ----------------------------------------------------------------------------
-    @property
-    def watermark(self) -> pd.Timestamp | None:
-        """Left rows older than this have their final match (None: no right row yet)."""
-        if self._right_newest == _NEVER:
-            return None
-        return pd.Timestamp(int(self._right_limit()), unit="ns", tz="UTC")
-
-    def _right_limit(self) -> int:
-        """The newest right time minus the lateness (no wrap-around before 1677)."""
-        return int(sub_sat(self._right_newest, self.lateness.value))
-
     def _release(self) -> list:
-        """Emit the waiting left rows whose match is final (and the overflow), then prune."""
-        results: list = []
-        if self.pending is not None:
-            t = event_ns(self.pending[self._col])
-            if self._right_done:
-                final = len(t)
-            elif self._right_newest == _NEVER:
-                final = 0
-            else:
-                final = int(np.searchsorted(t, self._right_limit(), "left"))
-            n = max(final, len(t) - self.max_pending)
-            if n:
-                rows, rest = self.pending.iloc[:n], self.pending.iloc[n:]
-                self.pending = rest.reset_index(drop=True) if len(rest) else None
-                self.forced += (n - final) + int((t[:final] < self._exact_from).sum())
-                results.extend(self.forward(self._match(rows)))
-        self._prune()
-        return results
-
-    def _match(self, rows: pd.DataFrame) -> pd.DataFrame:
-        if self.right_state is None:  # no right batch (even empty) yet: left columns only
-            out = rows.reset_index(drop=True)
-        else:
-            out = pd.merge_asof(
-                rows,
-                self._right_like(rows),
-                on=self._col,
-                by=self.by or None,
-                tolerance=self.tolerance,
-                direction="backward",
-                suffixes=("", "_right"),
-            )
-        out.attrs = {**self._left_attrs, TIME_ATTR: self._col}
-        return out
-
-    def _right_like(self, rows: pd.DataFrame) -> pd.DataFrame:
-        """The right state with its time column in the left's dtype (``ns`` or ``us``)."""
-        right, col = self.right_state, self._col
-        want = rows[col].dtype
-        if right[col].dtype != want:
-            if (getattr(want, "tz", None) is None) != (
-                getattr(right[col].dtype, "tz", None) is None
-            ):
-                raise ConfigError(
-                    f"on={col!r} is {want} on the left but {right[col].dtype} on the right: "
-                    "make both timezone-aware (pd.to_datetime(..., utc=True))"
-                )
-            right = right.copy(deep=False)
-            right[col] = right[col].astype(want)
-            self.right_state = right
-        return right
-
-    def _prune(self) -> None:
-        """Keep the right rows a left row that can still come may match."""
-        state = self.right_state
-        if state is None or not len(state):
-            return
-        if self._left_done and self.pending is None:
-            self.right_state = state.iloc[:0]
-            return
-        t = event_ns(state[self._col])
-        keep = np.ones(len(t), dtype=bool)
-        if self.pending is not None:
-            oldest = int(event_ns(self.pending[self._col].iloc[:1])[0])
-        else:
-            oldest = self._left_newest
-        if oldest != _NEVER:  # a left row that can still come is at or after `oldest`
-            k = int(np.searchsorted(t, oldest, "right"))
-            keep[:k] = self._last_per_key(state.iloc[:k])
-            if self.tolerance is not None:
-                keep[:k] &= t[:k] >= sub_sat(oldest, self.tolerance.value)
-        if keep.sum() > self.max_right:  # the left side lags too far: drop the oldest
-            kept = np.flatnonzero(keep)
-            cut = kept[len(kept) - self.max_right]
-            keep[:cut] &= self._last_per_key(state.iloc[:cut])
-            self._exact_from = max(self._exact_from, int(t[cut]))
-        if not keep.all():
-            self.right_state = state[keep].reset_index(drop=True)
-
-    def _last_per_key(self, rows: pd.DataFrame) -> np.ndarray:
-        if self.by:
-            return ~rows.duplicated(subset=self.by, keep="last").to_numpy()
-        last = np.zeros(len(rows), dtype=bool)
-        last[-1:] = True
-        return last
+        out = self.matcher.release()
+        return [] if out is None else self.forward(out)
 
     # -- end of input ----------------------------------------------------------------------
     def end_of_input(self) -> list:
@@ -323,27 +213,18 @@ class asof_join(Step, Stream):
         except RuntimeError:
             current = None
         left_ended, right_ended = (_ended(up, current) for up in self.upstreams)
-        self._left_done = self._left_done or left_ended
-        self._right_done = self._right_done or right_ended
+        self.matcher.left_done = self.matcher.left_done or left_ended
+        self.matcher.right_done = self.matcher.right_done or right_ended
         return self._release()
 
 
-def _ended(node, current) -> bool:
+def _ended(node: Any, current: Any) -> bool:
     """Whether every streamlab source behind ``node`` has ended (or none is there)."""
     try:
         sources = find_sources(node)
     except ConfigError:
         return True
     return all(s.started and (s.stopped or getattr(s, "_task", None) is current) for s in sources)
-
-
-def _append(frame: pd.DataFrame | None, rows: pd.DataFrame) -> pd.DataFrame | None:
-    if not len(rows):
-        return frame
-    rows = rows.reset_index(drop=True)
-    if frame is None or not len(frame):
-        return rows
-    return pd.concat([frame, rows], ignore_index=True)
 
 
 AsofJoin = asof_join

@@ -6,12 +6,12 @@ import numpy as np
 import pandas as pd
 from streamz import Stream
 
-from ..core.batch import time_column
+from ..core.batch import resolve_time_column
 from ..core.checks import check_choice
 from ..core.registry import register_step
 from ..core.step import Step
 from ..errors import ConfigError
-from .aggregates import finalize, parse_agg, partials, reduce
+from .aggregates import AggregateSet, parse_agg
 
 __all__ = ["aggregate"]
 
@@ -48,6 +48,7 @@ class aggregate(Step, Stream):
     ) -> None:
         super().__init__(upstream, stream_name=stream_name or "aggregate")
         self.specs = parse_agg(agg)
+        self.aggs = AggregateSet(self.specs)
         self.keys = [] if key is None else [key] if isinstance(key, str) else list(key)
         self.on = on
         self.output = check_choice("output", output, ("update", "complete"))
@@ -64,15 +65,15 @@ class aggregate(Step, Stream):
         by = self.keys or ["_all"]
         seq = np.arange(self.rows, self.rows + len(x))
         self.rows += len(x)
-        parts = partials(sub, by, self.specs, time=self.on or time_column(x), seq=seq)
-        both = parts if self.state is None else pd.concat([self.state, parts])
-        self.state = reduce(both, by, self.specs)
+        on = resolve_time_column(x, self.on, step="aggregate", required=False)
+        parts = self.aggs.partial(sub, by, time=on, seq=seq)
+        self.state = self.aggs.merge(self.state, parts)
         shown = (
             self.state
             if self.output == "complete"
             else self.state[self.state.index.isin(parts.index)]
         )
-        out = finalize(shown, self.specs)
+        out = self.aggs.finalize(shown)
         out = out.reset_index(drop=not self.keys)
         if self.keys:
             out = out.sort_values(self.keys, kind="stable", ignore_index=True)

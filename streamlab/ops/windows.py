@@ -1,6 +1,8 @@
 """Windows on event time: tumbling, sliding and session windows, and count windows.
 
-A window step keeps the partial aggregates of its open windows (see ``aggregates.py``) and a
+This module holds the ``window`` step (``session_window`` is in ``sessions.py``): a thin node
+over window assignment (``assign.py``), aggregates (``aggregates.py``) and the watermark
+(``watermark.py``). A window step keeps the partial aggregates of its open windows and a
 watermark: the largest event time seen minus ``allowed_lateness``. A window *closes* when the
 watermark passes its end. Lateness is judged row by row against the rows that arrived before
 it, so the results do not depend on where batches begin and end: a row is late when a window it
@@ -31,46 +33,21 @@ such a window is refused with a ConfigError naming the row's time, the window an
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from streamz import Stream
 
-from ..core.batch import TIME_ATTR, time_column
-from ..core.checks import (
-    check_choice,
-    check_duration,
-    check_number,
-    is_bool,
-    is_integer,
-    is_real,
-    shown,
-)
+from ..core.batch import resolve_time_column
+from ..core.checks import check_number, is_bool, is_integer, is_real, shown
 from ..core.registry import register_step
-from ..core.step import Step
 from ..errors import ConfigError
-from .aggregates import finalize, parse_agg, partials, reduce
-from .nstime import (
-    FIRST,
-    LAST,
-    NAT,
-    check_windows,
-    edges,
-    event_ns,
-    floor_to,
-    sub_sat,
-)
+from .aggfns import Extent, Rows, event_times
+from .aggregates import AggregateSet
+from .assign import CountWindows, TimeWindows
+from .window_node import LATE_POLICIES, OUTPUT_MODES, WindowNode, WindowStats, duration_ns
 
-__all__ = ["LATE_POLICIES", "OUTPUT_MODES", "WindowStats", "session_window", "window"]
-
-OUTPUT_MODES = ("append", "update", "complete")
-LATE_POLICIES = ("drop", "stream", "update")
-
-
-def _duration(name: str, value, *, allow_zero: bool = False) -> int:
-    """A duration ('5min', '1h', a Timedelta) in nanoseconds."""
-    return check_duration(name, value, allow_zero=allow_zero).value
+__all__ = ["LATE_POLICIES", "OUTPUT_MODES", "WindowStats", "window"]
 
 
 class _Seq:
@@ -79,159 +56,15 @@ class _Seq:
     def __init__(self, start: int, n: int) -> None:
         self.start, self.n = start, n
 
-    def __array__(self, dtype=None, copy=None):
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
         return np.arange(self.start, self.start + self.n, dtype=dtype)
 
-    def __getitem__(self, idx):
+    def __getitem__(self, idx: Any) -> Any:
         return np.asarray(self)[idx]
 
 
-@dataclass
-class WindowStats:
-    """Counters of a window step."""
-
-    rows: int = 0
-    late: int = 0
-    too_late: int = 0
-    missing_time: int = 0
-    fired: int = 0
-    open_windows: int = 0
-    watermark: pd.Timestamp | None = None
-
-
-class _Windowed(Step, Stream):
-    """What every window step shares: specs, keys, watermark, state, output, late rows."""
-
-    SIDE_OUTPUTS = ("late",)
-
-    STATE = ("state", "_max_t", "_seq", "fired", "_counts")  # FreshState: what a run learns
-
-    def __init__(self, upstream, *, on, key, agg, allowed_lateness, output, late, stream_name):
-        super().__init__(upstream, stream_name=stream_name)
-        self.specs = parse_agg(agg)
-        self.on = on
-        self.keys = [] if key is None else [key] if isinstance(key, str) else list(key)
-        self.lateness = _duration("allowed_lateness", allowed_lateness, allow_zero=True)
-        self.output = check_choice("output", output, OUTPUT_MODES)
-        self.late_policy = check_choice("late", late, LATE_POLICIES)
-        self.make_side_outputs(stream_name)
-        self.stats = WindowStats()
-        self.state: pd.DataFrame | None = None
-        self._max_t: int | None = None
-        self._seq = 0
-
-    # -- helpers ---------------------------------------------------------------------------
-    def _times(self, df: pd.DataFrame) -> tuple[str, np.ndarray]:
-        col = self.on or time_column(df)
-        if col is None:
-            raise ConfigError(
-                "a window on event time needs a time column: pass on='...' or "
-                "give the source time_column='...'"
-            )
-        if col not in df.columns:
-            raise ConfigError(
-                f"on={col!r} is not a column of this stream; its columns are {list(df.columns)}"
-            )
-        missing = sorted({s.column for s in self.specs} - set(df.columns))
-        if missing:
-            raise ConfigError(
-                f"agg names columns {missing} that the stream does not have; "
-                f"its columns are {list(df.columns)}"
-            )
-        for k in self.keys:
-            if k not in df.columns:
-                raise ConfigError(
-                    f"key={k!r} is not a column of this stream; its columns are {list(df.columns)}"
-                )
-        times = df[col]
-        if times.dtype.kind != "M":
-            times = pd.to_datetime(times, utc=True)
-        return col, event_ns(times, "on")
-
-    def _timed(self, x: pd.DataFrame):
-        """The batch without rows that have no event time (counted), its time column and its
-        times in nanoseconds. Refuses the batch (before counting it) if a row's window does
-        not fit in datetime64[ns] (see the module docstring)."""
-        col, t = self._times(x)
-        ok = t != NAT
-        if not ok.all():
-            x, t = x[ok], t[ok]
-        if len(t):
-            self._check_range(t)
-        self.stats.missing_time += int((~ok).sum())
-        self.stats.rows += len(x)
-        return x, col, t
-
-    def _check_range(self, t: np.ndarray) -> None:
-        raise NotImplementedError
-
-    def _prior_max(self, t: np.ndarray) -> np.ndarray:
-        """For each row, the largest event time among the rows that arrived before it (NaT
-        before the first row: below every event time, whatever its epoch)."""
-        start = NAT if self._max_t is None else self._max_t
-        running = np.maximum.accumulate(np.concatenate(([start], t)))
-        if running[-1] != NAT:
-            self._max_t = int(running[-1])
-        return running[:-1]
-
-    def _in_order(self, t: np.ndarray) -> bool:
-        """True when ``t`` is non-decreasing and starts at or after the newest time so far."""
-        if not len(t):
-            return True
-        if self._max_t is not None and t[0] < self._max_t:
-            return False
-        return bool((t[1:] >= t[:-1]).all())
-
-    def _watermark(self) -> int | None:
-        """The newest time minus the lateness (not below 1677-09-21: it cannot wrap around)."""
-        return None if self._max_t is None else int(sub_sat(self._max_t, self.lateness))
-
-    def _merge(self, parts: pd.DataFrame) -> None:
-        both = (
-            parts if self.state is None or not len(self.state) else pd.concat([self.state, parts])
-        )
-        self.state = reduce(both, list(both.index.names), self.specs)
-
-    def _frame(self, state: pd.DataFrame, start_level: str, end: pd.Series) -> pd.DataFrame:
-        """The output rows: window_start, window_end, the keys, then one column per aggregate."""
-        values = finalize(state, self.specs)
-        idx = state.index.to_frame(index=False)
-        out = pd.DataFrame(
-            {
-                "window_start": pd.to_datetime(idx[start_level].to_numpy(), unit="ns", utc=True),
-                "window_end": pd.to_datetime(np.asarray(end, dtype="int64"), unit="ns", utc=True),
-            }
-        )
-        for k in self.keys:
-            out[k] = idx[k].to_numpy()
-        for c in values.columns:
-            out[c] = values[c].to_numpy()
-        out = out.sort_values(["window_start", *self.keys], kind="stable", ignore_index=True)
-        out.attrs[TIME_ATTR] = "window_end"
-        return out
-
-    def _send_late(self, df: pd.DataFrame, late_rows: np.ndarray) -> list:
-        if not late_rows.any():
-            return []
-        self.stats.late += int(late_rows.sum())
-        if self.late_policy == "stream":
-            return self.to_side("late", df[late_rows])
-        return []
-
-    def _publish(self, frames: list[pd.DataFrame]) -> list:
-        frames = [f for f in frames if f is not None and len(f)]
-        self.stats.open_windows = 0 if self.state is None else len(self.state)
-        wm = self._watermark()
-        self.stats.watermark = None if wm is None else pd.Timestamp(wm, unit="ns", tz="UTC")
-        if not frames:
-            return []
-        out = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
-        out.attrs[TIME_ATTR] = "window_end"
-        return self.forward(out)
-
-
 @register_step
-class window(_Windowed):
+class window(WindowNode):
     """Aggregate a stream over windows of event time (or of rows).
 
     ``size`` is a duration (``"1h"``) for tumbling windows, with ``slide=`` (``"10min"``) for
@@ -260,20 +93,22 @@ class window(_Windowed):
     0 2026-01-01 00:00:10+00:00        2     3.0
     """
 
+    STATE = ("state", "watermark", "_seq", "fired", "counter")
+
     def __init__(
         self,
-        upstream,
-        size,
+        upstream: Any,
+        size: Any,
         *,
-        on=None,
-        slide=None,
-        key=None,
-        agg,
-        allowed_lateness="0s",
-        output="append",
-        late="drop",
-        retain=None,
-        stream_name=None,
+        on: str | None = None,
+        slide: Any = None,
+        key: Any = None,
+        agg: Any,
+        allowed_lateness: Any = "0s",
+        output: str = "append",
+        late: str = "drop",
+        retain: Any = None,
+        stream_name: str | None = None,
     ) -> None:
         super().__init__(
             upstream,
@@ -285,75 +120,80 @@ class window(_Windowed):
             late=late,
             stream_name=stream_name or f"window({size})",
         )
-        self.rows = None
+        self.rows: int | None = None
+        self.counter: CountWindows | None = None
+        self.fired: pd.DataFrame | None = None  # closed windows kept for late="update"
         if is_bool(size) or (is_real(size) and not is_integer(size)):
             raise ConfigError(
                 f"size must be a row count (an integer >= 1, such as size=100) or a duration "
                 f"such as '1h', not {shown(size)}"
             )
         if is_integer(size):  # Python or numpy: a size computed with numpy is a row count
-            self.rows = check_number(
-                "size",
-                size,
-                low=1,
-                integer=True,
-                fix="a count window needs at least one row per window, e.g. size=100",
+            self.rows = int(
+                check_number(
+                    "size",
+                    size,
+                    low=1,
+                    integer=True,
+                    fix="a count window needs at least one row per window, e.g. size=100",
+                )
             )
             if slide is not None or self.output != "append":
                 raise ConfigError(
                     "count windows (an int size) are tumbling and append-only: "
                     "drop slide= and use output='append'"
                 )
-            self._counts: pd.DataFrame | None = None
+            self.counter = CountWindows(self.rows)
+            rows = ("_ws", "rows", Rows())
+            self.aggs = AggregateSet(self.specs, extra=[rows, ("_t", "extent", Extent())])
+            self._untimed = AggregateSet(self.specs, extra=[rows])
             return
-        self.size = _duration("size", size)
-        self.slide = self.size if slide is None else _duration("slide", slide)
+        self.size = duration_ns("size", size)
+        self.slide = self.size if slide is None else duration_ns("slide", slide)
         if self.slide > self.size:
             raise ConfigError(
                 f"slide={slide!r} is longer than size={size!r}: windows would "
                 "leave gaps; use a slide <= size"
             )
-        self.retain = self.size if retain is None else _duration("retain", retain, allow_zero=True)
-        self.fired: pd.DataFrame | None = None  # closed windows kept for late="update"
+        self.windows = TimeWindows(self.size, self.slide)
+        self.retain = (
+            self.size if retain is None else duration_ns("retain", retain, allow_zero=True)
+        )
 
     # -- time windows -------------------------------------------------------------------------
-    def update(self, x: pd.DataFrame, who=None, metadata=None):
-        if self.rows is not None:
+    def update(self, x: pd.DataFrame, who: Any = None, metadata: Any = None) -> list:
+        if self.counter is not None:
             return self._update_count(x)
         x, col, t = self._timed(x)
-        per = -(-self.size // self.slide)
-        if per == 1 and self._in_order(t):
+        wm = self.watermark
+        rows: np.ndarray | None
+        starts: np.ndarray | None
+        closed: np.ndarray | None
+        if self.windows.per == 1 and wm.in_order(t):
             # the common case, a time-ordered batch in tumbling windows: no row can be late
             # (each is at least as new as everything before it) and each has one window
             rows, starts = None, None  # window starts are worked out from t only if needed
             closed = None
             ordered = True
-            self._max_t = int(t[-1]) if len(t) else self._max_t
+            if len(t):
+                wm.advance(t[-1])
         else:
-            prior = self._prior_max(t)
-            complete = self.output == "complete"
-            wm_row = np.full(len(t), NAT) if complete else sub_sat(prior, self.lateness)
-            # every (row, window) pair: the k-th window back from the one the row falls in;
-            # _check_range made sure the windows that hold a row start at or after 1677-09-21
-            # and end by 2262-04-11, so only pairs that cannot hold the row could wrap: skipped
+            prior = wm.observe(t)
             ordered = False
-            rows = np.repeat(np.arange(len(t)), per)
-            back = np.tile(np.arange(per, dtype="int64"), len(t)) * self.slide
-            floor = floor_to(t, self.slide)[rows]
-            fits = floor >= FIRST + back
-            starts = floor - np.where(fits, back, 0)
-            inside = fits & (starts + self.size > t[rows])
-            rows, starts = rows[inside], starts[inside]
-            closed = starts + self.size <= wm_row[rows]
-        out = []
+            rows, starts = self.windows.pairs(t)
+            if self.output == "complete":  # never closes a window
+                closed = np.zeros(len(rows), dtype=bool)
+            else:
+                closed = self.windows.ends(starts) <= wm.at(prior)[rows]
+        out: list = []
         if closed is not None and closed.any():
+            assert rows is not None and starts is not None  # pairs were made
             late_rows = np.zeros(len(t), bool)
             late_rows[rows[closed]] = True
             out = self._send_late(x, late_rows)
             rows_late, starts_late = rows[closed], starts[closed]
             rows, starts = rows[~closed], starts[~closed]
-        seq = _Seq(self._seq, len(x))
-        self._seq += len(x)
+        seq = _Seq(self._next_seq(len(x)), len(x))
         frames = []
         touched = None
         if len(t) if starts is None else len(starts):
@@ -365,139 +205,110 @@ class window(_Windowed):
         frames.append(self._fire(touched))
         return out + self._publish(frames)
 
-    def _parts(self, x, rows, starts, col, seq, *, t=None):
+    def _parts(
+        self,
+        x: pd.DataFrame,
+        rows: np.ndarray | None,
+        starts: np.ndarray | None,
+        col: str,
+        seq: Any,
+        *,
+        t: np.ndarray | None = None,
+    ) -> pd.DataFrame:
         """Partials of a batch's (row, window) pairs; ``t`` given means one window per row,
         rows in time order (then the window boundaries come from a binary search)."""
         if t is not None and not self.keys:
-            found = self._runs(t)
+            found = self.windows.runs(t)
             if found is not None:
                 runs, first_of_run = found
                 index = pd.Index(first_of_run, name="_ws")
-                return partials(
-                    x, [], self.specs, time=col, seq=seq, names=["_ws"], runs=runs, index=index
+                return self.aggs.partial(
+                    x, [], time=col, seq=seq, names=["_ws"], runs=runs, index=index
                 )
         if starts is None:
-            starts = floor_to(t, self.slide)
+            assert t is not None  # one window per row: from the times
+            starts = self.windows.starts(t)
         if rows is None:
             sub, s = x, seq  # one window per row (tumbling): no copy of the batch
         else:
             cols = sorted({sp.column for sp in self.specs} | {col, *self.keys})
             sub, s = x[cols].iloc[rows], seq[rows]
         by = [starts, *[sub[k].to_numpy() for k in self.keys]]
-        return partials(sub, by, self.specs, time=col, seq=s, names=["_ws", *self.keys])
-
-    def _runs(self, t: np.ndarray):
-        """For time-ordered rows, where each window's rows begin and that window's start,
-        by binary search over the window edges (as pandas ``resample`` does); ``None`` when
-        the batch is too sparse for that to pay."""
-        first, last = int(floor_to(t[0], self.slide)), int(floor_to(t[-1], self.slide))
-        if (last - first) // self.slide > len(t):  # Python ints: the span may exceed int64
-            return None
-        bounds = edges(first, last, self.slide)  # integers: np.arange would lose the last one
-        pos = np.searchsorted(t, bounds)
-        used = np.diff(np.append(pos, len(t))) > 0
-        return pos[used], bounds[used]
+        return self.aggs.partial(sub, by, time=col, seq=s, names=["_ws", *self.keys])
 
     def _check_range(self, t: np.ndarray) -> None:
-        check_windows(t.min(), t.max(), self.size, self.slide)
+        self.windows.check(t)
 
-    def _ends(self, state):
-        return state.index.get_level_values("_ws").to_numpy() + self.size  # <= LAST: checked
+    def _starts(self, state: pd.DataFrame) -> np.ndarray:
+        return state.index.get_level_values("_ws").to_numpy()
 
-    def _fire(self, touched) -> pd.DataFrame | None:
+    def _ends(self, state: pd.DataFrame) -> np.ndarray:
+        return self.windows.ends(self._starts(state))  # <= LAST: checked
+
+    def _fire(self, touched: pd.Index | None) -> pd.DataFrame | None:
         if self.state is None or not len(self.state):
             return None
         if self.output == "complete":
-            return self._frame(self.state, "_ws", self._ends(self.state))
-        wm = self._watermark()
+            return self._frame(self.state, self._ends(self.state))
+        wm = self.watermark.value
         closing = self._ends(self.state) <= wm
         result = None
         if self.output == "append" and closing.any():
             done = self.state[closing]
-            result = self._frame(done, "_ws", self._ends(done))
+            result = self._frame(done, self._ends(done))
             self.stats.fired += len(done)
         elif self.output == "update" and touched is not None:
             changed = self.state.loc[self.state.index.isin(touched)]
-            result = self._frame(changed, "_ws", self._ends(changed))
+            result = self._frame(changed, self._ends(changed))
         if closing.any():
             if self.late_policy == "update":
                 kept = self.state[closing]
                 self.fired = kept if self.fired is None else pd.concat([self.fired, kept])
             self.state = self.state[~closing]
         if self.fired is not None and len(self.fired):
-            self.fired = self.fired[self._ends(self.fired) > sub_sat(wm, self.retain, lowest=NAT)]
+            self.fired = self.fired[self.windows.kept(self._starts(self.fired), wm, self.retain)]
         return result
 
-    def _update_fired(self, x, rows, starts, col, seq):
-        wm = self._watermark()
-        keep = starts + self.size > sub_sat(wm, self.retain, lowest=NAT)  # end + retain > wm
+    def _update_fired(
+        self, x: pd.DataFrame, rows: np.ndarray, starts: np.ndarray, col: str, seq: Any
+    ) -> pd.DataFrame | None:
+        keep = self.windows.kept(starts, self.watermark.value, self.retain)
         self.stats.too_late += len(np.unique(rows[~keep]))
         if not keep.any():
             return None
         parts = self._parts(x, rows[keep], starts[keep], col, seq)
-        both = parts if self.fired is None else pd.concat([self.fired, parts])
-        self.fired = reduce(both, list(both.index.names), self.specs)
+        self.fired = self.aggs.merge(self.fired, parts)
         changed = self.fired.loc[self.fired.index.isin(parts.index)]
-        return self._frame(changed, "_ws", self._ends(changed))
+        return self._frame(changed, self._ends(changed))
 
-    def end_of_input(self):
+    def end_of_input(self) -> list:
         """Emit the windows still open (append mode); the other modes have emitted them."""
-        if self.rows is not None:
+        if self.counter is not None:
             return self._flush_count()
-        if self.output != "append" or self.state is None or not len(self.state):
+        if self.state is None or not len(self.state):
             return []
-        frame = self._frame(self.state, "_ws", self._ends(self.state))
-        self.stats.fired += len(self.state)
-        self.state = self.state.iloc[:0]
-        return self._publish([frame])
+        return self._flush(self._ends(self.state))
 
     # -- count windows ------------------------------------------------------------------------
-    def _update_count(self, x: pd.DataFrame):
+    def _update_count(self, x: pd.DataFrame) -> list:
+        assert self.counter is not None
+        self._check_keys(x)
         self.stats.rows += len(x)
-        col = self.on or time_column(x)
+        col = resolve_time_column(x, self.on, step=self.name, required=False)
         keys = self.keys
-        counts = self._counts
-        if keys:
-            pos = x.groupby(keys, sort=False, dropna=False).cumcount().to_numpy()
-            base = (
-                counts.reindex(
-                    pd.MultiIndex.from_frame(x[keys]) if len(keys) > 1 else pd.Index(x[keys[0]])
-                )["n"]
-                .fillna(0)
-                .to_numpy()
-                if counts is not None
-                else np.zeros(len(x))
-            )
-        else:
-            pos = np.arange(len(x))
-            base = np.full(len(x), 0 if counts is None else counts["n"].iloc[0])
-        number = ((base + pos) // self.rows).astype("int64")
         sub = x.copy()
-        sub["_ws"] = number
-        seq = np.arange(self._seq, self._seq + len(x))
-        self._seq += len(x)
-        parts = partials(sub, ["_ws", *keys], self.specs, time=col, seq=seq)
-        if col is not None:
-            tt = event_ns(pd.to_datetime(sub[col], utc=True), "on")
-            parts["_tmin"] = (
-                pd.Series(tt, index=sub.index)
-                .groupby([sub[c] for c in ["_ws", *keys]], sort=False, dropna=False)
-                .min()
-            )
-            parts["_tmax"] = (
-                pd.Series(tt, index=sub.index)
-                .groupby([sub[c] for c in ["_ws", *keys]], sort=False, dropna=False)
-                .max()
-            )
-        self._merge(parts)
-        total = sub.groupby(keys, sort=False, dropna=False).size() if keys else pd.Series([len(x)])
         if keys:
-            prev = counts["n"] if counts is not None else pd.Series(dtype="int64")
-            new = total.add(prev, fill_value=0).astype("int64")
-            self._counts = pd.DataFrame({"n": new})
+            sub["_ws"] = self.counter.assign(x[keys])
         else:
-            self._counts = pd.DataFrame({"n": [int(base[0] if len(base) else 0) + len(x)]})
-        full = self.state["_rows"] >= self.rows
+            sub["_ws"] = self.counter.assign_rows(len(x))
+        seq = np.arange(self._next_seq(len(x)), self._seq)
+        aggs = self.aggs if col is not None else self._untimed
+        if col is not None:
+            sub["_t"] = event_times(sub, col)
+        parts = aggs.partial(sub, ["_ws", *keys], time=col, seq=seq)
+        old = self.state if self.state is not None and len(self.state) else None
+        self.state = aggs.merge(old, parts)
+        full = self.aggs.part(self.state, "_ws", "rows", "n") >= self.counter.size
         if not full.any():
             return self._publish([])
         done = self.state[full]
@@ -506,187 +317,24 @@ class window(_Windowed):
         return self._publish([self._count_frame(done)])
 
     def _count_frame(self, done: pd.DataFrame) -> pd.DataFrame:
-        values = finalize(done, self.specs)
+        values = self.aggs.finalize(done)
         idx = done.index.to_frame(index=False)
         out = pd.DataFrame({"window": idx["_ws"].to_numpy()})
-        if "_tmin" in done:
-            out["window_start"] = pd.to_datetime(done["_tmin"].to_numpy(), unit="ns", utc=True)
-            out["window_end"] = pd.to_datetime(done["_tmax"].to_numpy(), unit="ns", utc=True)
-        out["rows"] = done["_rows"].to_numpy().astype("int64")
+        first = self.aggs.part_name("_t", "extent", "min")
+        if first in done:
+            last = self.aggs.part_name("_t", "extent", "max")
+            out["window_start"] = pd.to_datetime(done[first].to_numpy(), unit="ns", utc=True)
+            out["window_end"] = pd.to_datetime(done[last].to_numpy(), unit="ns", utc=True)
+        out["rows"] = self.aggs.part(done, "_ws", "rows", "n").astype("int64")
         for k in self.keys:
             out[k] = idx[k].to_numpy()
         for c in values.columns:
             out[c] = values[c].to_numpy()
         return out.sort_values([*self.keys, "window"], kind="stable", ignore_index=True)
 
-    def _flush_count(self):
+    def _flush_count(self) -> list:
         if self.state is None or not len(self.state):
             return []
         done, self.state = self.state, self.state.iloc[:0]
         self.stats.fired += len(done)
         return self._publish([self._count_frame(done)])
-
-
-@register_step
-class session_window(_Windowed):
-    """Session windows: a key's session goes on while its events come less than ``gap``
-    apart; it closes ``gap`` after its last event (once the watermark passes that).
-
-    ``window_start`` is the first event's time, ``window_end`` the last event's time plus
-    ``gap``. A row older than the watermark is late (it could belong to a closed session).
-
-    Examples
-    --------
-    >>> import pandas as pd
-    >>> from streamz import Stream
-    >>> src = Stream()
-    >>> w = src.session_window("5s", on="t", agg={"x": ["count", "sum"]})
-    >>> out = w.sink_to_list()
-    >>> secs = [0, 2, 4, 20, 21]
-    >>> t = pd.to_datetime(secs, unit="s", utc=True)
-    >>> src.emit(pd.DataFrame({"t": t, "x": [1, 1, 1, 10, 10]}))
-    >>> _ = w.end_of_input()
-    >>> pd.concat(out)[["window_start", "window_end", "x_count", "x_sum"]]
-                   window_start                window_end  x_count  x_sum
-    0 1970-01-01 00:00:00+00:00 1970-01-01 00:00:09+00:00        3      3
-    0 1970-01-01 00:00:20+00:00 1970-01-01 00:00:26+00:00        2     20
-    """
-
-    def __init__(
-        self,
-        upstream,
-        gap,
-        *,
-        on=None,
-        key=None,
-        agg,
-        allowed_lateness="0s",
-        output="append",
-        late="drop",
-        stream_name=None,
-    ) -> None:
-        super().__init__(
-            upstream,
-            on=on,
-            key=key,
-            agg=agg,
-            allowed_lateness=allowed_lateness,
-            output=output,
-            late=late,
-            stream_name=stream_name or f"session({gap})",
-        )
-        if late == "update":
-            raise ConfigError(
-                "session windows take late='drop' or late='stream' (a late row "
-                "could merge closed sessions)"
-            )
-        self.gap = _duration("gap", gap)
-
-    def update(self, x: pd.DataFrame, who=None, metadata=None):
-        x, col, t = self._timed(x)
-        prior = self._prior_max(t)
-        late_rows = (
-            (t < sub_sat(prior, self.lateness))
-            if self.output != "complete"
-            else np.zeros(len(t), bool)
-        )
-        out = self._send_late(x, late_rows)
-        seq = np.arange(self._seq, self._seq + len(x))
-        self._seq += len(x)
-        good = ~late_rows
-        x, t, seq = x[good], t[good], seq[good]
-        touched = None
-        if len(x):
-            touched = self._absorb(x, t, col, seq)
-        return out + self._publish([self._fire(touched)])
-
-    def _absorb(self, x, t, col, seq):
-        keys = self.keys
-        # intervals: existing sessions (first, last) and new rows (t, t); sort; a new session
-        # starts where an interval begins at least `gap` after everything before it (per key)
-        rows = pd.DataFrame({"_first": t, "_last": t, "_src": np.arange(len(t))})
-        for k in keys:
-            rows[k] = x[k].to_numpy()
-        if self.state is not None and len(self.state):
-            old = self.state.index.to_frame(index=False)
-            old["_last"] = self.state["_last"].to_numpy()
-            old = old.rename(columns={"_ws": "_first"})
-            old["_src"] = -1 - np.arange(len(old))
-            both = pd.concat([old, rows], ignore_index=True)
-        else:
-            both = rows
-        both = both.sort_values([*keys, "_first"], kind="stable", ignore_index=True)
-        # in int64 throughout (a shift to float would round nanoseconds past 2**53)
-        first = both["_first"].to_numpy(dtype="int64")
-        group = (
-            both.groupby(keys, sort=False, dropna=False).ngroup().to_numpy()
-            if keys
-            else np.zeros(len(both), dtype="int64")
-        )
-        reach = both["_last"].groupby(group, sort=False).cummax().to_numpy(dtype="int64")
-        new = np.ones(len(both), dtype=bool)  # a key's first interval starts a session
-        gone = sub_sat(first[1:], self.gap, lowest=NAT) >= reach[:-1]  # first >= reach + gap
-        new[1:] = (group[1:] != group[:-1]) | gone
-        both["_sid"] = np.cumsum(new)
-        start = both.groupby("_sid")["_first"].min()
-        sid_of_row = np.empty(len(t), "int64")
-        r = both[both["_src"] >= 0]
-        sid_of_row[r["_src"].to_numpy()] = r["_sid"].to_numpy()
-        sub = x.reset_index(drop=True).copy()
-        sub["_ws"] = start.loc[sid_of_row].to_numpy()
-        parts = partials(sub, ["_ws", *keys], self.specs, time=col, seq=seq)
-        parts["_last"] = (
-            pd.Series(t).groupby([sub[c] for c in ["_ws", *keys]], sort=False, dropna=False).max()
-        )
-        if self.state is not None and len(self.state):
-            o = both[both["_src"] < 0]
-            old_pos = -1 - o["_src"].to_numpy()
-            old_parts = self.state.iloc[old_pos].copy()
-            frame = old_parts.index.to_frame(index=False)
-            frame["_ws"] = start.loc[o["_sid"].to_numpy()].to_numpy()
-            old_parts.index = (
-                pd.MultiIndex.from_frame(frame)
-                if len(frame.columns) > 1
-                else pd.Index(frame["_ws"], name="_ws")
-            )
-            self.state = reduce(pd.concat([old_parts, parts]), None, self.specs)
-            if not self.state.index.is_unique:
-                self.state = reduce(self.state, None, self.specs)
-        else:
-            self.state = parts
-        return parts.index
-
-    def _check_range(self, t: np.ndarray) -> None:
-        end = int(t.max()) + self.gap  # a session ends `gap` after its last event
-        if end > LAST:
-            raise ConfigError(
-                f"gap: a session holding event time {pd.Timestamp(int(t.max()))} would end "
-                f"after {pd.Timestamp(LAST)}, the last time datetime64[ns] can hold; use a "
-                "shorter gap, or keep event times at least a gap away from that limit"
-            )
-
-    def _fire(self, touched):
-        if self.state is None or not len(self.state):
-            return None
-        ends = self.state["_last"].to_numpy() + self.gap  # <= LAST: checked
-        if self.output == "complete":
-            return self._frame(self.state, "_ws", ends)
-        closing = ends <= self._watermark()
-        result = None
-        if self.output == "append" and closing.any():
-            result = self._frame(self.state[closing], "_ws", ends[closing])
-            self.stats.fired += int(closing.sum())
-        elif self.output == "update" and touched is not None:
-            changed = self.state.index.isin(touched)
-            result = self._frame(self.state[changed], "_ws", ends[changed])
-        self.state = self.state[~closing]
-        return result
-
-    def end_of_input(self):
-        if self.output != "append" or self.state is None or not len(self.state):
-            return []
-        ends = self.state["_last"].to_numpy() + self.gap
-        frame = self._frame(self.state, "_ws", ends)
-        self.stats.fired += len(self.state)
-        self.state = self.state.iloc[:0]
-        return self._publish([frame])
