@@ -7,7 +7,6 @@ stream. The detectors themselves (ADWIN, Page-Hinkley, DDM) are in ``streamlab.l
 
 from __future__ import annotations
 
-import difflib
 import inspect
 from dataclasses import dataclass
 
@@ -19,24 +18,10 @@ from ..core.batch import rows_by_key, time_column
 from ..core.params import Param
 from ..core.registry import register_step
 from ..core.step import Step
-from ..errors import ConfigError
 from .detectors import ADWIN, DDM, DETECTORS, TUNABLE, PageHinkley, _make
+from .features import check_columns
 
 __all__ = ["ADWIN", "DDM", "DETECTORS", "DriftStats", "PageHinkley", "detect_drift"]
-
-
-def check_columns(x, step: str, **columns) -> None:
-    """Raise if ``x`` is not a DataFrame or lacks one of ``columns`` (``None`` means unused)."""
-    if not isinstance(x, pd.DataFrame):
-        raise ConfigError(f"{step} takes pandas DataFrame batches, not {type(x).__name__}")
-    for what, c in columns.items():
-        if c is not None and c not in x.columns:
-            names = [str(n) for n in x.columns]
-            close = difflib.get_close_matches(str(c), names, n=1, cutoff=0.6)
-            raise ConfigError(
-                f"{what}={c!r} is not a column of this stream; its columns are "
-                f"{list(x.columns)}" + (f". Did you mean {close[0]!r}?" if close else "")
-            )
 
 
 @dataclass
