@@ -160,7 +160,9 @@ class RobustZScore(_Scorer):
             self.size = int(check_number("window", window, low=2, integer=True, example=100))
             self.span = 0
         self.by_time = self.size is None
-        self.min_periods = check_number("min_periods", min_periods, low=1, integer=True, example=10)
+        self.min_periods = int(
+            check_number("min_periods", min_periods, low=1, integer=True, example=10)
+        )
         super().__init__(threshold)
 
     def new_state(self) -> RollingTail:

@@ -12,6 +12,8 @@ that has learned every row joined before it.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 from sklearn.base import clone
 from streamz import Stream
@@ -142,12 +144,13 @@ class learn(Step, Stream):
         if value <= 0:
             raise ConfigError(f"learning_rate must be > 0, not {value!r}; use 0.01 for example")
         name = _rate_name(self.learner.estimator)
+        assert name is not None  # params() declares learning_rate only when there is one
         self.learner.estimator.set_params(**{name: value})  # models rebuilt from it keep it
         if self.learner.model is not self.learner.estimator:
             self.learner.model.set_params(**{name: value})
 
     @property
-    def metrics(self) -> dict:
+    def metrics(self) -> dict[str, float]:
         """The running prequential metrics (``window_``-prefixed: over the last rows)."""
         return self.learner.metrics.get()
 
@@ -292,7 +295,7 @@ def compare_models(models: dict, stream, *, target, **options) -> learn_many:
     return stream.learn_many(models, target=target, **options)
 
 
-def _when(x: pd.DataFrame) -> dict:
+def _when(x: pd.DataFrame) -> dict[str, Any]:
     col = time_column(x)
     if col is None or col not in x.columns or not len(x):
         return {}

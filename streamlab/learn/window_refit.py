@@ -117,8 +117,8 @@ class WindowRefit:
                 f"holdout must be < 1 (some rows must be left to fit), not {holdout}; "
                 "for example holdout=0.2"
             )
-        seed = check_number("seed", seed, low=0, high=2**32 - 1, integer=True, example=0)
-        self.estimator, self.holdout, self.seed, self.on = estimator, holdout, seed, on
+        self.seed = int(check_number("seed", seed, low=0, high=2**32 - 1, integer=True, example=0))
+        self.estimator, self.holdout, self.on = estimator, holdout, on
         task = "classification" if is_classifier(estimator) else "regression"
         self.check = FeatureCheck(target=target, features=features, task=task)
         self.stats = RefitStats()
@@ -137,8 +137,9 @@ class WindowRefit:
         if col is not None:
             t = event_ns(df[col].iloc[c.keep], "on")
         if self.count is not None:
-            return self._count_windows(c.X, c.y, t), dead
-        rows, late = self._time_windows(df.iloc[c.keep], c.X, c.y, t)
+            return self._count_windows(c.X, c.y, t, self.count), dead
+        assert self.size is not None and t is not None  # a time window: its column was resolved
+        rows, late = self._time_windows(df.iloc[c.keep], c.X, c.y, t, self.size)
         if late is not None:
             dead = late if dead is None else pd.concat([dead, late])
         return rows, dead
@@ -155,27 +156,28 @@ class WindowRefit:
     def flush(self) -> tuple[pd.DataFrame | None, None]:
         """Fit what is still open (the end of the input)."""
         if self.count is not None:
-            return self._emit_count(final=True), None
-        out = [self._fit_window(start, start + self.size) for start in sorted(self._open)]
+            return self._emit_count(self.count, final=True), None
+        size = int(self.size or 0)
+        out = [self._fit_window(start, start + size) for start in sorted(self._open)]
         self._open.clear()
         return _frame(out), None
 
     # -- windows ------------------------------------------------------------------------------
     def _count_windows(
-        self, X: np.ndarray, y: np.ndarray | None, t: np.ndarray | None
+        self, X: np.ndarray, y: np.ndarray | None, t: np.ndarray | None, count: int
     ) -> pd.DataFrame | None:
         if len(X):
             self._open.setdefault(0, []).append((X, y, t))
             self._open_n += len(X)
-        return self._emit_count(final=False)
+        return self._emit_count(count, final=False)
 
-    def _emit_count(self, *, final: bool) -> pd.DataFrame | None:
+    def _emit_count(self, count: int, *, final: bool) -> pd.DataFrame | None:
         if not self._open_n:
             return None
         X, y, t = _concat(self._open.pop(0))
         out, i = [], 0
-        while len(X) - i >= self.count or (final and i < len(X)):
-            j = min(len(X), i + self.count)
+        while len(X) - i >= count or (final and i < len(X)):
+            j = min(len(X), i + count)
             bounds = (None, None) if t is None else (t[i], t[j - 1])
             out.append(self._fit(X[i:j], None if y is None else y[i:j], bounds))
             i = j
@@ -186,11 +188,11 @@ class WindowRefit:
         return _frame(out)
 
     def _time_windows(
-        self, kept: pd.DataFrame, X: np.ndarray, y: np.ndarray | None, t: np.ndarray
+        self, kept: pd.DataFrame, X: np.ndarray, y: np.ndarray | None, t: np.ndarray, size: int
     ) -> tuple[pd.DataFrame | None, pd.DataFrame | None]:
         if len(t):  # windows that datetime64[ns] cannot hold are refused (see ops.nstime)
-            check_windows(t.min(), t.max(), self.size, self.size, name="window")
-        starts = floor_to(t, self.size)  # floor: windows before 1970 too
+            check_windows(t.min(), t.max(), size, size, name="window")
+        starts = floor_to(t, size)  # floor: windows before 1970 too
         late = np.zeros(len(t), bool) if self._done_until is None else starts < self._done_until
         late_frame = None
         if late.any():
@@ -198,7 +200,7 @@ class WindowRefit:
             rows = kept.iloc[np.flatnonzero(late)]
             reasons = [
                 f"late: its window [{pd.Timestamp(s, tz='UTC')}, "
-                f"{pd.Timestamp(s + self.size, tz='UTC')}) has closed"
+                f"{pd.Timestamp(s + size, tz='UTC')}) has closed"
                 for s in starts[late]
             ]
             late_frame = rows.assign(reason=reasons)
@@ -212,11 +214,11 @@ class WindowRefit:
         newest = int(t.max())
         out = []
         for start in sorted(self._open):
-            if start + self.size > newest:
+            if start + size > newest:
                 break
-            out.append(self._fit_window(start, start + self.size))
+            out.append(self._fit_window(start, start + size))
             del self._open[start]
-            self._done_until = max(self._done_until or start, start + self.size)
+            self._done_until = max(self._done_until or start, start + size)
         return _frame(out), late_frame
 
     def _fit_window(self, start: int, end: int) -> dict[str, Any]:
