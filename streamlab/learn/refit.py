@@ -23,7 +23,7 @@ __all__ = ["RefitStats", "WindowRefit", "refit"]
 @register_step
 class refit(Step, Stream):
     """Re-fit any estimator on each window of rows; emit one row per window (see
-    :mod:`streamlab.learn.window_refit`): bounds, row counts, hold-out score, coefficients.
+    :mod:`streamlab.learn.refit`): bounds, row counts, hold-out score, coefficients.
 
     ``window``: a row count (``500``) or a duration on the time column (``"1min"``; ``on=``
     names the column, default the batch's own). Bad rows go to ``.errors`` with a ``reason``
