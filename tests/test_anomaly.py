@@ -300,8 +300,12 @@ BATCH = pd.DataFrame({"time": [T0], "value": [1.0]})
         ),
         (
             lambda: _emit("robust_zscore", BATCH, column="value", window="5s"),
-            "robust_zscore(window='5s') is a time window and needs an "
-            "event-time column: pass on='time'; the batch has ['time', 'value']",
+            "robust_zscore(window='5s') needs an event-time column and this batch names "
+            "none; pass on='time' (a datetime column) or give the source time_column='time'",
+        ),
+        (
+            lambda: _emit("robust_zscore", BATCH, column="value", window="5s", on="when"),
+            "on='when' is not a column of this batch; its columns are ['time', 'value']",
         ),
         (
             lambda: _emit("ewma_chart", BATCH.assign(value_ewma_score=0.0), column="value"),

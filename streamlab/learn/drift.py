@@ -7,9 +7,9 @@ stream. The detectors themselves (ADWIN, Page-Hinkley, DDM) are in ``streamlab.l
 
 from __future__ import annotations
 
-import difflib
 import inspect
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,30 +18,24 @@ from streamz import Stream
 from ..core.batch import rows_by_key, time_column
 from ..core.params import Param
 from ..core.registry import register_step
+from ..core.stats import StepStats
 from ..core.step import Step
-from ..errors import ConfigError
 from .detectors import ADWIN, DDM, DETECTORS, TUNABLE, PageHinkley, _make
+from .features import check_columns
 
 __all__ = ["ADWIN", "DDM", "DETECTORS", "DriftStats", "PageHinkley", "detect_drift"]
 
 
-def check_columns(x, step: str, **columns) -> None:
-    """Raise if ``x`` is not a DataFrame or lacks one of ``columns`` (``None`` means unused)."""
-    if not isinstance(x, pd.DataFrame):
-        raise ConfigError(f"{step} takes pandas DataFrame batches, not {type(x).__name__}")
-    for what, c in columns.items():
-        if c is not None and c not in x.columns:
-            names = [str(n) for n in x.columns]
-            close = difflib.get_close_matches(str(c), names, n=1, cutoff=0.6)
-            raise ConfigError(
-                f"{what}={c!r} is not a column of this stream; its columns are "
-                f"{list(x.columns)}" + (f". Did you mean {close[0]!r}?" if close else "")
-            )
-
-
 @dataclass
-class DriftStats:
-    """Counters of a ``detect_drift`` step (``skipped``: NaN or infinite values, not fed)."""
+class DriftStats(StepStats):
+    """Counters of a ``detect_drift`` step (``skipped``: NaN or infinite values, not fed;
+    ``last_position``: the input row of the latest drift).
+
+    Examples
+    --------
+    >>> DriftStats(rows=200, detections=1, last_position=105).as_dict()
+    {'rows': 200, 'skipped': 0, 'detections': 1, 'keys': 0, 'last_position': 105}
+    """
 
     rows: int = 0
     skipped: int = 0
@@ -79,14 +73,21 @@ class detect_drift(Step, Stream):  # streamz names its nodes in lower case
     STATE = ("detectors",)
 
     def __init__(
-        self, upstream, column, *, method="adwin", key=None, stream_name=None, **params
+        self,
+        upstream: Stream,
+        column: Any,
+        *,
+        method: str = "adwin",
+        key: Any = None,
+        stream_name: Any = None,
+        **params: Any,
     ) -> None:
         self.column, self.key, self.method = column, key, method
         probe = _make(method, dict(params))()  # check the parameters now, not at the first batch
         # as the detector holds them: plain Python numbers, not the numpy scalars given
         self._params = {k: getattr(probe, k, v) for k, v in params.items()}
         self._new = _make(method, self._params)
-        self.detectors: dict = {}
+        self.detectors: dict[Any, Any] = {}
         self.stats = DriftStats()
         self.flag = f"{column}_drift"
         name = stream_name or f"detect_drift({column!r}, method={method!r})"
@@ -102,17 +103,17 @@ class detect_drift(Step, Stream):  # streamz names its nodes in lower case
     def _knob(self) -> str:
         return TUNABLE[self.method].name
 
-    def _get_delta(self):
+    def _get_delta(self) -> Any:
         return self._current(self._knob)
 
     _get_threshold = _get_drift = _get_delta
 
-    def _current(self, name):
+    def _current(self, name: str) -> Any:
         return self._params.get(
             name, inspect.signature(DETECTORS[self.method]).parameters[name].default
         )
 
-    def _apply(self, value) -> None:
+    def _apply(self, value: Any) -> None:
         name = self._knob
         trial = dict(self._params, **{name: value})
         _make(self.method, trial)()  # the detector's own checks (DDM: drift >= warning)
@@ -123,7 +124,7 @@ class detect_drift(Step, Stream):  # streamz names its nodes in lower case
 
     _set_delta = _set_threshold = _set_drift = _apply
 
-    def update(self, x, who=None, metadata=None):
+    def update(self, x: Any, who: Any = None, metadata: Any = None) -> list:
         check_columns(x, "detect_drift", column=self.column, key=self.key)
         values = pd.to_numeric(x[self.column], errors="coerce").to_numpy(dtype="float64")
         good = np.isfinite(values)
@@ -139,7 +140,7 @@ class detect_drift(Step, Stream):  # streamz names its nodes in lower case
         self.stats.keys = len(self.detectors)
         out = x.assign(**{self.flag: flags})
         out.attrs = dict(x.attrs)
-        results = []
+        results: list = []
         if len(hit):
             self.stats.detections += len(hit)
             self.stats.last_position = first + int(hit[-1])

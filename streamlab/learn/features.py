@@ -20,6 +20,7 @@ when there is no valid value yet to take a mean of (`` (nothing to impute from y
 
 from __future__ import annotations
 
+import difflib
 import numbers
 from collections import Counter
 from collections.abc import Mapping
@@ -31,9 +32,31 @@ import pandas as pd
 from ..core.batch import column_arrays, time_column
 from ..errors import ConfigError
 
-__all__ = ["Checked", "FeatureCheck", "class_codes", "raw_kind"]
+__all__ = ["Checked", "FeatureCheck", "check_columns", "class_codes", "raw_kind"]
 
 ON_BAD = ("dead_letter", "impute")
+
+
+def check_columns(x: object, step: str, **columns: object) -> None:
+    """Raise if ``x`` is not a DataFrame or lacks one of ``columns`` (``None`` means unused).
+
+    Examples
+    --------
+    >>> check_columns(pd.DataFrame({"value": [1]}), "detect_drift", column="valeu")
+    Traceback (most recent call last):
+    ...
+    streamlab.errors.ConfigError: column='valeu' is not a column of this stream; its columns are ['value']. Did you mean 'value'?
+    """
+    if not isinstance(x, pd.DataFrame):
+        raise ConfigError(f"{step} takes pandas DataFrame batches, not {type(x).__name__}")
+    for what, c in columns.items():
+        if c is not None and c not in x.columns:
+            names = [str(n) for n in x.columns]
+            close = difflib.get_close_matches(str(c), names, n=1, cutoff=0.6)
+            raise ConfigError(
+                f"{what}={c!r} is not a column of this stream; its columns are "
+                f"{list(x.columns)}" + (f". Did you mean {close[0]!r}?" if close else "")
+            )
 
 
 def raw_kind(transform: list) -> str | None:

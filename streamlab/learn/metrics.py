@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from typing import Any
 
 import numpy as np
 
@@ -146,6 +147,10 @@ class _Running:
             return dict.fromkeys(self.shown, math.nan)
         every = self._compute(p, n)
         return {k: every[k] for k in self.shown}
+
+    def update(self, *rows: Any, **options: Any) -> None:
+        """Add a batch of rows (each family says which arrays it takes)."""
+        raise NotImplementedError
 
     def _partial(self, rows: tuple):
         raise NotImplementedError

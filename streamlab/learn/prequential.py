@@ -35,7 +35,8 @@ from __future__ import annotations
 
 import collections
 import contextlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -43,8 +44,8 @@ import scipy.sparse as sp
 import sklearn
 from sklearn.base import clone, is_classifier, is_clusterer
 
-from ..core.batch import with_columns
 from ..core.checks import check_choice, check_number
+from ..core.stats import StepStats
 from ..errors import ConfigError
 from .fastpath import fast_path
 from .features import ON_BAD, FeatureCheck, class_codes, raw_kind
@@ -56,6 +57,10 @@ from .metrics import (
     ClusteringMetrics,
     RegressionMetrics,
 )
+from .predictions import Predictions
+
+if TYPE_CHECKING:
+    from .fastpath import SGDFastPath
 
 __all__ = ["LearnStats", "Prequential"]
 
@@ -64,9 +69,17 @@ AUTO_DIVISOR = 4  # chunk="auto": a chunk is the rows learned so far // this (1 
 
 
 @dataclass
-class LearnStats:
+class LearnStats(StepStats):
     """Counters of a learner. ``bad`` counts bad rows by their first problem (dead-lettered
-    or imputed); ``dead`` of them went to ``.errors``, ``imputed`` were filled and learned."""
+    or imputed); ``dead`` of them went to ``.errors``, ``imputed`` were filled and learned.
+
+    Examples
+    --------
+    >>> s = LearnStats(rows=3, scored=2, dead=1)
+    >>> s.bad["infinite"] += 1
+    >>> s.as_dict()["bad"], s.scored
+    ({'infinite': 1}, 2)
+    """
 
     rows: int = 0
     batches: int = 0
@@ -77,6 +90,13 @@ class LearnStats:
     imputed: int = 0
     rebuilds: int = 0
     bad: collections.Counter = field(default_factory=collections.Counter)
+
+    def as_dict(self) -> dict[str, Any]:
+        """The counters as a plain dict, ``bad`` as a plain dict too (``dataclasses.asdict``
+        would turn the Counter's items into keys)."""
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["bad"] = dict(self.bad)
+        return out
 
 
 class Prequential:
@@ -169,7 +189,7 @@ class Prequential:
         self.memory: collections.deque = collections.deque()  # (X raw, y) chunks
         self._memory_n = 0
         self.fitted = False
-        self.fast = None  # an SGDFastPath for the current model, when it can serve it
+        self.fast: SGDFastPath | None = None  # the fast path, when it can serve the model
         self._refusal: str | None = "the model has not been fitted yet"
         self.has_proba = self.task == "classification" and hasattr(estimator, "predict_proba")
         family, cls = {
@@ -183,7 +203,7 @@ class Prequential:
         self.metrics = cls(window=window, names=names)
         self.stats = LearnStats()
         self._seen = 0
-        self._names: tuple | None = None  # (names, Index) of the prediction columns
+        self.output = Predictions(self.task, self.metrics, has_proba=self.has_proba)
 
     @property
     def fast_reason(self) -> str | None:
@@ -214,7 +234,10 @@ class Prequential:
             parts.append((i, j, self._step(c.X[i:j], None if c.y is None else c.y[i:j])))
             i = j
         kept = df if len(c.keep) == len(df) else df.iloc[c.keep]
-        return self._scored(kept, c.y, parts), dead
+        out, k = self.output.frame(kept, c.y, parts, self.classes, self._class_index)
+        self.stats.scored += k
+        self.stats.unscored += n - k
+        return out, dead
 
     def _chunk_size(self) -> int:
         if self.chunk == "auto":
@@ -326,105 +349,6 @@ class Prequential:
         self._memory_n += len(X)
         while self._memory_n - len(self.memory[0][0]) >= self.memory_rows:
             self._memory_n -= len(self.memory.popleft()[0])
-
-    # -- output -------------------------------------------------------------------------------
-    def _scored(self, kept: pd.DataFrame, y, parts) -> pd.DataFrame:
-        n = len(kept)
-        scored = np.zeros(n, bool)
-        for i, j, r in parts:
-            scored[i:j] = r is not None
-        k = int(scored.sum())
-        self.stats.scored += k
-        self.stats.unscored += n - k
-        cols = (
-            self._columns_classification(n, y, parts, scored)
-            if self.task == "classification"
-            else {}
-        )
-        if self.task == "regression":
-            pred = np.full(n, np.nan)
-            for i, j, r in parts:
-                if r is not None:
-                    pred[i:j] = r
-            self.metrics.update(y[scored].astype(float), pred[scored])
-            cols["prediction"] = pred
-        elif self.task == "clustering":
-            pred = np.full(n, np.nan)
-            dist = np.full(n, np.nan)
-            for i, j, r in parts:
-                if r is not None:
-                    pred[i:j] = r[0]
-                    if r[1] is not None:
-                        dist[i:j] = r[1]
-            self.metrics.update(dist[scored])
-            cols["prediction"] = pd.array(np.where(scored, pred, 0).astype("int64"), dtype="Int64")
-            if not scored.all():
-                cols["prediction"][~scored] = pd.NA
-        names = self._output_names(cols)
-        if not any(name in kept.columns for name in cols):
-            return with_columns(kept, names, list(cols.values()))
-        out = kept.assign(**cols)
-        out.attrs = dict(kept.attrs)
-        return out
-
-    def _output_names(self, cols: dict) -> pd.Index:
-        """The prediction columns' names as an Index, made again only when they change."""
-        key = tuple(cols)
-        if self._names is None or self._names[0] != key:
-            self._names = (key, pd.Index(key))
-        return self._names[1]
-
-    def _columns_classification(self, n, y, parts, scored) -> dict:
-        K = len(self.classes)
-        code = np.full(n, -1, dtype=np.int64)
-        proba = np.full((n, K), np.nan) if self.has_proba else None
-        for i, j, r in parts:
-            if r is None:
-                continue
-            code[i:j] = r[0]
-            if proba is not None:  # the model's classes_ may be fewer, in another order
-                proba[i:j] = 0.0
-                proba[i:j, r[2]] = r[1]
-        true = class_codes(self._class_index, y)
-        p_true = None
-        if proba is not None:
-            p_true = proba[np.flatnonzero(scored), true[scored]]
-        self.metrics.update(true[scored], code[scored], p_true)
-        cols = {"prediction": _labels(np.asarray(self.classes), code)}
-        if proba is not None:
-            for c, name in enumerate(self.classes):
-                cols[f"proba_{name}"] = proba[:, c]
-        return cols
-
-
-def _labels(classes: np.ndarray, code: np.ndarray):
-    """The predicted labels, in one dtype whatever the batch: the classes' own, made nullable
-    where a row has no prediction yet (ints -> Int64, bools -> boolean, text -> str), so the
-    ``prediction`` column does not flip between int64 and object from batch to batch.
-
-    Examples
-    --------
-    >>> _labels(np.array([0, 1]), np.array([-1, 1, 0]))
-    <IntegerArray>
-    [<NA>, 1, 0]
-    Length: 3, dtype: Int64
-    """
-    picked = classes[np.where(code < 0, 0, code)]
-    kind = classes.dtype.kind
-    if kind in "iu":
-        out = pd.array(picked, dtype=pd.array(np.zeros(0, classes.dtype)).dtype)
-    elif kind == "b":
-        out = pd.array(picked, dtype="boolean")
-    elif kind == "f":
-        return np.where(code < 0, np.nan, picked)
-    elif kind in "UO" and all(isinstance(c, str) for c in classes):
-        return pd.array(np.where(code < 0, None, picked).astype(object), dtype="str")
-    else:
-        out = np.array(picked, dtype=object)
-        out[code < 0] = None
-        return out
-    out[code < 0] = pd.NA
-    return out
 
 
 def _sorted(classes: list) -> list:

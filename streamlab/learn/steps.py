@@ -12,6 +12,8 @@ that has learned every row joined before it.
 
 from __future__ import annotations
 
+from typing import Any
+
 import pandas as pd
 from sklearn.base import clone
 from streamz import Stream
@@ -21,12 +23,12 @@ from ..core.params import Param
 from ..core.registry import register_step
 from ..core.step import Step
 from ..errors import ConfigError
-from .prequential import Prequential
+from .prequential import LearnStats, Prequential
 
 __all__ = ["compare_models", "learn", "learn_many"]
 
 
-def _check_batch(x) -> None:
+def _check_batch(x: Any) -> None:
     if not isinstance(x, pd.DataFrame):
         raise ConfigError(f"learn takes pandas DataFrame batches, not {type(x).__name__}")
 
@@ -85,19 +87,19 @@ class learn(Step, Stream):
 
     def __init__(
         self,
-        upstream,
-        estimator,
+        upstream: Stream,
+        estimator: Any,
         *,
-        target,
-        features=None,
-        metrics=None,
-        window=None,
-        transform=None,
-        classes=None,
-        on_bad="dead_letter",
-        chunk="auto",
-        memory=10_000,
-        stream_name=None,
+        target: str | None,
+        features: Any = None,
+        metrics: Any = None,
+        window: int | None = None,
+        transform: Any = None,
+        classes: Any = None,
+        on_bad: str = "dead_letter",
+        chunk: int | str | None = "auto",
+        memory: int = 10_000,
+        stream_name: Any = None,
     ) -> None:
         self.learner = Prequential(
             estimator,
@@ -142,27 +144,28 @@ class learn(Step, Stream):
         if value <= 0:
             raise ConfigError(f"learning_rate must be > 0, not {value!r}; use 0.01 for example")
         name = _rate_name(self.learner.estimator)
+        assert name is not None  # params() declares learning_rate only when there is one
         self.learner.estimator.set_params(**{name: value})  # models rebuilt from it keep it
         if self.learner.model is not self.learner.estimator:
             self.learner.model.set_params(**{name: value})
 
     @property
-    def metrics(self) -> dict:
+    def metrics(self) -> dict[str, float]:
         """The running prequential metrics (``window_``-prefixed: over the last rows)."""
         return self.learner.metrics.get()
 
     @property
-    def stats(self):
+    def stats(self) -> LearnStats:
         return self.learner.stats
 
     @property
-    def model(self):
+    def model(self) -> Any:
         return self.learner.model
 
-    def update(self, x, who=None, metadata=None):
+    def update(self, x: Any, who: Any = None, metadata: Any = None) -> list:
         _check_batch(x)
         scored, dead = self.learner.update(x)
-        results = []
+        results: list = []
         if dead is not None:
             results += self.to_side("errors", dead)
         if scored is not None:
@@ -208,19 +211,19 @@ class learn_many(Step, Stream):
 
     def __init__(
         self,
-        upstream,
-        models,
+        upstream: Stream,
+        models: dict[str, Any],
         *,
-        target,
-        features=None,
-        metrics=None,
-        window=None,
-        transform=None,
-        classes=None,
-        on_bad="dead_letter",
-        chunk="auto",
-        memory=10_000,
-        stream_name=None,
+        target: str | None,
+        features: Any = None,
+        metrics: Any = None,
+        window: int | None = None,
+        transform: Any = None,
+        classes: Any = None,
+        on_bad: str = "dead_letter",
+        chunk: int | str | None = "auto",
+        memory: int = 10_000,
+        stream_name: Any = None,
     ) -> None:
         if not isinstance(models, dict) or not models:
             raise ConfigError(
@@ -254,12 +257,13 @@ class learn_many(Step, Stream):
         """The latest metrics table (one row per model)."""
         return self._table
 
-    def update(self, x, who=None, metadata=None):
+    def update(self, x: Any, who: Any = None, metadata: Any = None) -> list:
         _check_batch(x)
         if not len(x):  # nothing learned, nothing new to say (and no time to name it by)
             return []
         self.batches += 1
-        rows, results = [], []
+        rows: list[dict[str, Any]] = []
+        results: list = []
         for i, (name, learner) in enumerate(self.learners.items()):
             _, dead = learner.update(x)
             if i == 0 and dead is not None:
@@ -269,7 +273,9 @@ class learn_many(Step, Stream):
         return results + self.forward(self._table)
 
 
-def compare_models(models: dict, stream, *, target, **options) -> learn_many:
+def compare_models(
+    models: dict[str, Any], stream: Stream, *, target: str | None, **options: Any
+) -> learn_many:
     """Run several models side by side on ``stream``: ``stream.learn_many(models, ...)``.
 
     Examples
@@ -292,14 +298,14 @@ def compare_models(models: dict, stream, *, target, **options) -> learn_many:
     return stream.learn_many(models, target=target, **options)
 
 
-def _when(x: pd.DataFrame) -> dict:
+def _when(x: pd.DataFrame) -> dict[str, Any]:
     col = time_column(x)
     if col is None or col not in x.columns or not len(x):
         return {}
     return {"time": x[col].iloc[-1]}
 
 
-def _rate_name(estimator) -> str | None:
+def _rate_name(estimator: Any) -> str | None:
     """The estimator's learning-rate parameter that ``partial_fit`` honours, if any."""
     params = estimator.get_params(deep=False)
     if "eta0" in params and params.get("learning_rate", "constant") != "optimal":

@@ -11,6 +11,7 @@ per-class table (rows seen, prequential accuracy) that a live chart can show.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,15 +19,18 @@ from sklearn.feature_extraction.text import HashingVectorizer
 from sklearn.linear_model import SGDClassifier
 from streamz import Stream
 
+from ..core.stats import StepStats
 from ..core.step import Step
 from ..errors import ConfigError
 from ..ops import running  # noqa: F401  (registers stream.aggregate)
 from .steps import learn
 
-__all__ = ["LabelledLines", "TextClassifier", "split_labelled", "text_classifier"]
+__all__ = ["LabelledLines", "LinesStats", "TextClassifier", "split_labelled", "text_classifier"]
 
 
-def split_labelled(df: pd.DataFrame, *, column: str = "line", sep: str = "\t"):
+def split_labelled(
+    df: pd.DataFrame, *, column: str = "line", sep: str = "\t"
+) -> tuple[pd.DataFrame, pd.DataFrame | None]:
     """Split each line at the first ``sep`` into ``label`` and ``text``; return
     ``(rows, bad)`` where ``bad`` holds the lines without ``sep`` (or with an empty label),
     with a ``reason``.
@@ -67,8 +71,23 @@ def split_labelled(df: pd.DataFrame, *, column: str = "line", sep: str = "\t"):
     return rows, bad
 
 
+@dataclass
+class LinesStats(StepStats):
+    """Counters of :class:`LabelledLines`: lines seen, ``bad`` lines (sent to ``.errors``).
+
+    Examples
+    --------
+    >>> LinesStats(rows=3, bad=1).as_dict()
+    {'rows': 3, 'bad': 1}
+    """
+
+    rows: int = 0
+    bad: int = 0
+
+
 class LabelledLines(Step, Stream):
-    """A stream step: :func:`split_labelled` on each batch; bad lines go to ``.errors``.
+    """A stream step: :func:`split_labelled` on each batch; bad lines go to ``.errors`` and
+    are counted (``stats``: :class:`LinesStats`).
 
     Examples
     --------
@@ -80,22 +99,32 @@ class LabelledLines(Step, Stream):
     >>> src.emit(pd.DataFrame({"line": ["a\\tone", "two"]}))
     >>> rows[0]["label"].tolist(), bad[0]["line"].tolist(), node.bad
     (['a'], ['two'], 1)
+    >>> node.stats
+    LinesStats(rows=2, bad=1)
     """
 
     SIDE_OUTPUTS = ("errors",)
 
-    def __init__(self, upstream, *, column="line", sep="\t", stream_name=None) -> None:
+    def __init__(
+        self, upstream: Stream, *, column: str = "line", sep: str = "\t", stream_name: Any = None
+    ) -> None:
         name = stream_name or "labelled_lines"
         super().__init__(upstream, stream_name=name)
         self.column, self.sep = column, sep
         self.make_side_outputs(name)
-        self.bad = 0
+        self.stats = LinesStats()
 
-    def update(self, x, who=None, metadata=None):
+    @property
+    def bad(self) -> int:
+        """Bad lines so far (``stats.bad``)."""
+        return self.stats.bad
+
+    def update(self, x: Any, who: Any = None, metadata: Any = None) -> list:
         rows, bad = split_labelled(x, column=self.column, sep=self.sep)
-        out = []
+        out: list = []
+        self.stats.rows += len(x)
         if bad is not None:
-            self.bad += len(bad)
+            self.stats.bad += len(bad)
             out += self.to_side("errors", bad)
         if len(rows):
             out += self.forward(rows)
@@ -106,7 +135,22 @@ class LabelledLines(Step, Stream):
 class TextClassifier:
     """The nodes of :func:`text_classifier`: ``parsed`` (label, text), ``learner`` (the
     ``learn`` node: predictions, ``.metrics``), ``counts`` (per class: ``label``, ``rows``,
-    ``accuracy``, the whole table after each batch) and ``errors`` (bad lines and bad rows)."""
+    ``accuracy``, the whole table after each batch) and ``errors`` (bad lines and bad rows).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from streamz import Stream
+    >>> src = Stream()
+    >>> tc = text_classifier(src, classes=["ham", "spam"])
+    >>> type(tc.parsed).__name__, type(tc.learner).__name__
+    ('LabelledLines', 'learn')
+    >>> bad = tc.errors.sink_to_list()
+    >>> src.emit(pd.DataFrame({"line": ["spam\\twin now", "no tab here"]}))
+    >>> tc.parsed.emit(pd.DataFrame({"label": ["ham"], "text": [None]}))  # past the parser
+    >>> [frame["reason"].tolist() for frame in bad]
+    [["no tab in the line: expected 'label<TAB>text'"], ["feature 'text' is missing"]]
+    """
 
     parsed: LabelledLines
     learner: learn
@@ -121,10 +165,10 @@ def _marked(df: pd.DataFrame) -> pd.DataFrame:
 
 
 def text_classifier(
-    stream,
+    stream: Stream,
     *,
-    estimator=None,
-    classes=None,
+    estimator: Any = None,
+    classes: list[Any] | None = None,
     n_features: int = 2**18,
     window: int | None = 1000,
     column: str = "line",
