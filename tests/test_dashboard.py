@@ -383,7 +383,7 @@ def test_bokehjs_goes_to_the_page_inline_once_unless_forced(monkeypatch):
     import bokeh.io
     from bokeh.resources import INLINE
 
-    module = sys.modules["streamlab.viz.dashboard"]
+    module = sys.modules["streamlab.viz.layout"]
     calls = []
     monkeypatch.setattr(bokeh.io, "output_notebook", lambda *a, **k: calls.append((a, k)))
     monkeypatch.setattr(module, "_BOKEHJS_SHOWN", False)

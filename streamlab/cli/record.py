@@ -48,6 +48,7 @@ async def record(source, out, *, seconds: float | None = None, rows: int | None 
         if stored:
             sink = kept.record(out)
         else:
+            assert fmt is not None  # a text file: csv or jsonl (checked above)
             f = stack.enter_context(out.open("wb"))
             header = [fmt == "csv"]
 

@@ -1,6 +1,22 @@
 """Storage: SQLite (default) and Parquet sinks, queries, recordings.
 
-Importing this package registers ``stream.to_sqlite`` on every streamz ``Stream``.
+Importing this package registers ``stream.to_sqlite``, ``stream.to_parquet`` and
+``stream.record`` on every streamz ``Stream``.
+
+Examples
+--------
+A query the database refuses raises :class:`StoreError` (an ``OSError``) saying why:
+
+>>> import tempfile, pathlib, pandas as pd
+>>> from streamz import Stream
+>>> path = pathlib.Path(tempfile.mkdtemp()) / "e.db"
+>>> src = Stream(); sink = src.to_sqlite(path, "t")
+>>> src.emit(pd.DataFrame({"v": [1]}))
+>>> try:
+...     Store(path).query("SELECT * FROM nope")
+... except StoreError as exc:
+...     print(type(exc).__name__, "no such table: nope" in str(exc), isinstance(exc, OSError))
+StoreError True True
 """
 
 from .parquet import to_parquet as to_parquet

@@ -28,7 +28,7 @@ import difflib
 import json
 import os
 import re
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from urllib.parse import quote
 
 import numpy as np
@@ -40,6 +40,7 @@ from streamz.sinks import Sink
 from ..core.batch import TIME_ATTR
 from ..core.checks import check_choice, check_number
 from ..core.registry import register_step
+from ..core.stats import StepStats
 from ..core.step import Step
 from ..errors import ConfigError
 
@@ -53,7 +54,7 @@ _NS_PER = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
 
 
 @dataclass
-class ParquetStats:
+class ParquetStats(StepStats):
     """Counters of a ``to_parquet`` sink: rows and bytes in visible files, batches accepted,
     rows waiting in buffers, batches (and their rows) rejected by the schema policy."""
 
@@ -64,9 +65,6 @@ class ParquetStats:
     buffered: int = 0
     rejected: int = 0
     rejected_rows: int = 0
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 @register_step(kind="sink")
@@ -238,14 +236,16 @@ class to_parquet(Step, Sink):
         return None
 
     def _to_arrow(self, x: pd.DataFrame) -> pa.Table:
+        schema = self.schema
+        assert schema is not None  # fixed by the first batch (_fix_schema) before any write
         arrays = []
-        for field in self.schema:
+        for field in schema:
             col = x[field.name]
             if isinstance(col.dtype, np.dtype) and col.dtype.kind == "f":
                 arrays.append(pa.array(col.to_numpy(), type=field.type))  # NaN stays a value
             else:
                 arrays.append(pa.Array.from_pandas(col, type=field.type))
-        return pa.Table.from_arrays(arrays, schema=self.schema)
+        return pa.Table.from_arrays(arrays, schema=schema)
 
     def _reject(self, x, reason: str) -> list:
         rows = len(x) if hasattr(x, "__len__") else 1

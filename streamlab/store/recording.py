@@ -7,20 +7,26 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..core.batch import ARRIVAL_TIME
 from ..core.registry import register_step
 from ..errors import ConfigError
 
-__all__ = ["ARRIVAL", "record", "stamp_arrival"]
-
-ARRIVAL = "arrival_time"
+__all__ = ["record", "stamp_arrival"]
 
 
 def stamp_arrival(df: pd.DataFrame) -> pd.DataFrame:
-    """A copy of the batch with an ``arrival_time`` column first (now, UTC)."""
+    """A copy of the batch with an ``arrival_time`` column first (now, UTC).
+
+    Examples
+    --------
+    >>> out = stamp_arrival(pd.DataFrame({"arrival_time": [0], "v": [1.5]}))
+    >>> list(out.columns), str(out[ARRIVAL_TIME].dtype)
+    (['arrival_time', 'v'], 'datetime64[ns, UTC]')
+    """
     out = df.copy()
-    if ARRIVAL in out.columns:
-        out = out.drop(columns=[ARRIVAL])
-    out.insert(0, ARRIVAL, pd.Timestamp.now(tz="UTC").as_unit("ns"))  # the batch contract: ns
+    if ARRIVAL_TIME in out.columns:
+        out = out.drop(columns=[ARRIVAL_TIME])
+    out.insert(0, ARRIVAL_TIME, pd.Timestamp.now(tz="UTC").as_unit("ns"))  # the batch contract: ns
     return out
 
 

@@ -8,7 +8,8 @@ Imported on first use: bokeh and ipywidgets are not loaded by ``import streamlab
 """
 
 from .controls import ParamControl
-from .dashboard import Dashboard, dashboard, ensure_bokehjs
+from .dashboard import Dashboard, dashboard
+from .layout import ensure_bokehjs
 from .plots import (
     Counters,
     Histogram,

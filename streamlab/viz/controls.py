@@ -3,18 +3,6 @@
 A control sends each new value through ``node.set_param`` (so it is checked exactly as code
 would be); a refused value shows the reason in ``message`` and the control goes back to the
 step's value. A change made in code with ``set_param`` moves the control.
-
-Examples
---------
->>> import streamlab
->>> src = streamlab.generate("noise", rows=10, speed=1)
->>> c = ParamControl(src, src.params()["speed"])
->>> c.widget.value = 10.0  # what a user's drag does
->>> src.speed
-10.0
->>> src.set_param("speed", 2.5)
->>> c.widget.value
-2.5
 """
 
 from __future__ import annotations
@@ -28,7 +16,20 @@ __all__ = ["ParamControl"]
 
 
 class ParamControl:
-    """One widget (a slider, a text box, a dropdown) for one parameter of one step."""
+    """One widget (a slider, a text box, a dropdown) for one parameter of one step.
+
+    Examples
+    --------
+    >>> import streamlab
+    >>> src = streamlab.generate("noise", rows=10, speed=1)
+    >>> c = ParamControl(src, src.params()["speed"])
+    >>> c.widget.value = 10.0  # what a user's drag does
+    >>> src.speed
+    10.0
+    >>> src.set_param("speed", 2.5)
+    >>> c.widget.value
+    2.5
+    """
 
     def __init__(self, node, param: Param, *, label: str | None = None, message=None) -> None:
         import ipywidgets as w
@@ -43,7 +44,7 @@ class ParamControl:
         self.zero = None  # the "0" switch of a log parameter that allows 0 (speed: max)
         kind = param.kind
         if kind == "choice":
-            self.widget = w.Dropdown(options=list(param.choices), value=value, **common)
+            self.widget = w.Dropdown(options=list(param.choices or ()), value=value, **common)
         elif kind == "text":
             self.widget = w.Text(value=str(value), continuous_update=False, **common)
         else:

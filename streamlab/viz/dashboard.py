@@ -25,70 +25,39 @@ True
 from __future__ import annotations
 
 import asyncio
-import collections
 import functools
-import html
 import weakref
 from pathlib import Path
+from typing import Any
 
-import pandas as pd
 from streamz import Stream
 
 from ..core.checks import check_number
 from ..core.clock import resolve_clock
 from ..core.graph import pipeline_nodes, sources_above
 from ..core.lifecycle import cell_key
-from ..core.params import tunable_nodes
 from ..core.registry import register_step
 from ..core.source import BatchSource
 from ..errors import ConfigError
 from .controls import ParamControl
-from .plots import Plot, line
+from .layout import (
+    assemble,
+    ensure_bokehjs,
+    make_buttons,
+    make_controls,
+    one_way_bokeh_model,
+    walk,
+)
+from .plots import Plot, as_plots
+from .report import write_report
+from .status import Status
 
-__all__ = ["Dashboard", "dashboard"]
+__all__ = ["Dashboard", "dashboard", "ensure_bokehjs"]
 
-_BOKEHJS_SHOWN = False
 #: a dashboard without streamlab sources stops refreshing after this long without data (the
 #: next batch starts it again)
 IDLE_SECONDS = 2.0
 _BY_CELL: dict[str, weakref.WeakSet] = {}
-
-
-def ensure_bokehjs(*, force: bool = False) -> None:
-    """Put BokehJS on the page, inline, once per kernel (jupyter_bokeh needs it there).
-
-    ``force=True`` sends it again: after reloading the browser page of an unsaved notebook,
-    the page has lost it while the kernel thinks it is there."""
-    global _BOKEHJS_SHOWN
-    if _BOKEHJS_SHOWN and not force:
-        return
-    from bokeh.io import output_notebook
-    from bokeh.resources import INLINE
-
-    output_notebook(INLINE, hide_banner=True)
-    _BOKEHJS_SHOWN = True
-
-
-def _fmt(n: float) -> str:
-    """A rate for the status line: ``950``, ``12.3k``, ``1.02M``."""
-    if n >= 1e6:
-        return f"{n / 1e6:.2f}M"
-    if n >= 1e3:
-        return f"{n / 1e3:.1f}k"
-    return f"{n:.0f}"
-
-
-def _duration(s: float) -> str:
-    """A lag for the status line: ``12 ms``, ``3.4 s``, ``5.0 min``, ``3.1 h``, ``402 days``."""
-    if s < 1:
-        return f"{s * 1e3:.0f} ms"
-    if s < 120:
-        return f"{s:.1f} s"
-    if s < 7200:
-        return f"{s / 60:.1f} min"
-    if s < 172_800:
-        return f"{s / 3600:.1f} h"
-    return f"{s / 86_400:,.0f} days"
 
 
 class Dashboard:
@@ -103,6 +72,22 @@ class Dashboard:
     task; the page changes only when ``refresh()`` is called (scripts, reports, tests).
     ``clock``: paces the refresher and times the rows/s rate (the event loop's by default; a
     test passes a ``streamlab.core.clock.ManualClock``).
+
+    Examples
+    --------
+    >>> import streamlab
+    >>> from streamlab.viz import histogram, table
+    >>> src = streamlab.replay(streamlab.datasets.path("sea_temperature"), speed=0)
+    >>> dash = Dashboard(src, ["temperature_c", histogram("temperature_c"), table(3)], live=False)
+    >>> list(dash.buttons), [type(p).__name__ for p in dash.plots]
+    (['Play', 'Pause', 'Step', 'Stop'], ['TimeSeries', 'Histogram', 'Table'])
+    >>> dash.status()["state"], dash.status()["progress"]
+    ('not started', 0.0)
+    >>> _ = streamlab.run(src)
+    >>> dash.refresh()
+    >>> dash.status()["state"], dash.status()["progress"], len(dash.plots[2].source.data["time"])
+    ('finished', 1.0, 3)
+    >>> dash.close()
     """
 
     def __init__(
@@ -130,16 +115,14 @@ class Dashboard:
         self.status_every = check_number("status_every", status_every, low=0, low_open=True)
         self.step_rows = check_number("step_rows", step_rows, low=1, integer=True)
         self.sources = sources_above(stream)
-        self.plots: list[Plot] = self._plots(plots)
+        self.plots: list[Plot] = as_plots(plots)
         self.closed = False
         self.live = bool(live)
         self.clock = resolve_clock(clock)
         self.flushes = 0
         self._sinks: list = []
         self._task: asyncio.Task | None = None
-        self._rate: tuple[float, int] | None = None
-        self._errors: collections.deque = collections.deque(maxlen=dead_letters)
-        self._error_count = 0
+        self._status = Status(self.sources, self.clock, dead_letters=dead_letters)
         self._attach()
         self.widget = None
         self._controls_on = controls
@@ -154,23 +137,6 @@ class Dashboard:
                 self.start()
 
     # -- wiring -----------------------------------------------------------------------------
-    def _plots(self, plots) -> list[Plot]:
-        if plots is None:
-            plots = [line()]
-        elif isinstance(plots, str | Plot):
-            plots = [plots]
-        out = []
-        for p in plots:
-            if isinstance(p, str):
-                p = line(p)
-            if not isinstance(p, Plot):
-                raise ConfigError(
-                    f"plots= takes plots (streamlab.viz.line(...), histogram(...), table(), "
-                    f"metric(node)) or column names, not {p!r}"
-                )
-            out.append(p)
-        return out
-
     def _attach(self) -> None:
         by_node: dict[int, tuple] = {}
         for p in self.plots:
@@ -183,7 +149,7 @@ class Dashboard:
         for node in pipeline_nodes(self.stream):  # every dead-letter stream of the pipeline
             errors = getattr(node, "errors", None)
             if isinstance(errors, Stream) and not isinstance(node, BatchSource):
-                self._sinks.append(errors.sink(self._note_errors))
+                self._sinks.append(errors.sink(self._status.note_errors))
 
     def _feeder(self, plots):
         def feed(df) -> None:
@@ -193,15 +159,6 @@ class Dashboard:
                 self.start()  # data inside a running loop (streamlab.run, a script), or again
 
         return feed
-
-    def _note_errors(self, df) -> None:
-        if isinstance(df, pd.DataFrame):
-            self._error_count += len(df)
-            for row in df.tail(self._errors.maxlen).itertuples(index=False):
-                d = row._asdict()
-                self._errors.append(
-                    (str(d.get("origin", "")), str(d.get("reason", "")), _raw(d.get("raw", d)))
-                )
 
     def _register(self) -> None:
         key = cell_key()
@@ -220,45 +177,26 @@ class Dashboard:
         self.message = w.HTML("")
         self.status_line = w.HTML("", layout=w.Layout(width="100%"))
         self.progress = None
-        files = [s for s in self.sources if getattr(s, "size", None)]
-        if files:
+        if any(getattr(s, "size", None) for s in self.sources):
             self.progress = w.FloatProgress(value=0.0, min=0.0, max=1.0, description="file")
-        self.buttons = {}
+        self.buttons: dict[str, Any] = {}
         self.controls: dict[str, ParamControl] = {}
         if self._controls_on and self.sources:
-            for name, icon, action in (
-                ("Play", "play", self.play),
-                ("Pause", "pause", self.pause),
-                ("Step", "step-forward", self.step),
-                ("Stop", "stop", self.stop),
-            ):
-                b = w.Button(description=name, icon=icon, layout=w.Layout(width="90px"))
-                b.on_click(lambda _b, f=action: f())
-                self.buttons[name] = b
+            self.buttons = make_buttons(
+                {"Play": self.play, "Pause": self.pause, "Step": self.step, "Stop": self.stop}
+            )
         if self._controls_on:
-            nodes = tunable_nodes(self.stream)
-            names = [n for node in nodes for n in node.params()]
-            for node in nodes:
-                for name, param in node.params().items():
-                    label = name if names.count(name) == 1 else f"{node}.{name}"
-                    self.controls[label] = ParamControl(
-                        node, param, label=label, message=self.message
-                    )
+            self.controls = make_controls(self.stream, self.message)
         self.dead_view = w.HTML("")
         self.bokeh = None  # the BokehModel, made when first shown
-        rows = []
-        if self.title:
-            rows.append(w.HTML(f"<h3>{html.escape(self.title)}</h3>"))
-        if self.buttons:
-            rows.append(w.HBox(list(self.buttons.values())))
-        if self.controls:
-            rows.append(w.HBox([c.box for c in self.controls.values()], layout=_wrap()))
-        rows.append(w.HBox([self.status_line] + ([self.progress] if self.progress else [])))
-        rows.append(self.message)
         self._plot_box = w.VBox([])
-        rows.append(self._plot_box)
-        rows.append(self.dead_view)
-        self.widget = w.VBox(rows)
+        status_row = w.HBox([self.status_line] + ([self.progress] if self.progress else []))
+        self.widget = assemble(
+            [status_row, self.message, self._plot_box, self.dead_view],
+            title=self.title,
+            buttons=self.buttons,
+            controls=self.controls,
+        )
         self.update_status()
 
     def _bokeh_model(self):
@@ -266,7 +204,7 @@ class Dashboard:
             from bokeh.layouts import column
 
             layout = column([p.model for p in self.plots], sizing_mode="stretch_width")
-            self.bokeh = _one_way_bokeh_model()(layout)
+            self.bokeh = one_way_bokeh_model()(layout)
             self._plot_box.children = [self.bokeh]
         return self.bokeh
 
@@ -334,7 +272,7 @@ class Dashboard:
                 idle = all(s.started and not s.running for s in self.sources)
                 patience = 2 * period
             else:  # fed by plain streamz nodes: rests when nothing came for a while
-                idle = not any(p._pending for p in self.plots)
+                idle = not any(p.pending_rows for p in self.plots)
                 patience = IDLE_SECONDS
             if not idle:
                 idle_since = None
@@ -375,89 +313,19 @@ class Dashboard:
     # -- status -----------------------------------------------------------------------------
     def status(self) -> dict:
         """The counters the status line shows, summed over the stream's sources."""
-        rows = sum(s.stats.rows for s in self.sources)
-        now = self.clock.now()
-        rate = None
-        if self._rate is not None and now > self._rate[0] and self._state() == "running":
-            rate = (rows - self._rate[1]) / (now - self._rate[0])
-        lags = [s.stats.lag for s in self.sources if s.stats.lag is not None]
-        return {
-            "rows": rows,
-            "rows_per_s": rate,
-            "lag": max(lags) if lags else None,
-            "buffered": sum(getattr(s, "buffered", 0) for s in self.sources),
-            "dropped": sum(s.stats.dropped for s in self.sources),
-            "bad": sum(s.stats.bad for s in self.sources) + self._error_count,
-            "state": self._state(),
-            "progress": self._progress(),
-        }
+        return self._status.counts(state=self._state())
 
     def _state(self) -> str:
-        if not self.sources:
-            return "no source"
-        if any(s.exception is not None for s in self.sources):
-            return "failed"
-        if all(s.started and not s.running for s in self.sources):
-            return "finished"
-        if any(s.paused for s in self.sources):
-            return "paused"
-        if not any(s.started for s in self.sources):
-            return "not started"
-        return "running"
-
-    def _progress(self) -> float | None:
-        files = [s for s in self.sources if getattr(s, "size", None)]
-        if not files:
-            return None
-        return min(1.0, sum(s.position for s in files) / sum(s.size for s in files))
+        return self._status.state()
 
     def update_status(self) -> None:
+        """Show the status line, the progress and the dead letters as they are now."""
         st = self.status()
-        now = self.clock.now()
-        self._rate = (now, st["rows"])
-        parts = [
-            f"rows {st['rows']:,}",
-            "rows/s " + ("–" if st["rows_per_s"] is None else _fmt(st["rows_per_s"])),
-            "lag " + ("–" if st["lag"] is None else _duration(st["lag"])),
-            f"buffered {st['buffered']:,}",
-            f"dropped {st['dropped']:,}",
-            f"bad {st['bad']:,}",
-        ]
         hidden = sum(len(getattr(p, "hidden_keys", ())) for p in self.plots)
-        if hidden:
-            parts.append(f"{hidden} keys not drawn")
-        # every part is text (escaped), whatever a source or plot put in it
-        self.status_line.value = (
-            "<span class='streamlab-status' style='font-family:monospace'>"
-            f"<b>{html.escape(str(st['state']))}</b> · "
-            + " · ".join(html.escape(str(part)) for part in parts)
-            + "</span>"
-        )
+        self.status_line.value = self._status.line(st, hidden=hidden)
         if self.progress is not None and st["progress"] is not None:
             self.progress.value = st["progress"]
-        self.dead_view.value = self._dead_html()
-
-    def _letters(self) -> list[tuple[str, str, str]]:
-        out = []
-        for s in self.sources:
-            for d in list(s.recent_errors)[-self._errors.maxlen :]:
-                out.append((str(d.origin), str(d.reason), _raw(d.raw)))
-        return (out + list(self._errors))[-self._errors.maxlen :]
-
-    def _dead_html(self) -> str:
-        letters = self._letters()
-        if not letters:
-            return ""
-        rows = "".join(
-            f"<tr><td>{html.escape(o)}</td><td>{html.escape(r)}</td><td><code>"
-            f"{html.escape(raw)}</code></td></tr>"
-            for o, r, raw in reversed(letters)
-        )
-        return (
-            "<details class='streamlab-dead'><summary>dead letters (newest first)</summary>"
-            "<table><tr><th>origin</th><th>reason</th><th>raw</th></tr>"
-            f"{rows}</table></details>"
-        )
+        self.dead_view.value = self._status.dead_html()
 
     # -- the end ----------------------------------------------------------------------------
     def close(self) -> None:
@@ -473,7 +341,7 @@ class Dashboard:
         for c in self.controls.values():
             c.close()
         if self.widget is not None:
-            for child in _walk(self.widget):
+            for child in walk(self.widget):
                 child.close()
 
     def save(self, path, *, notes: str = "") -> Path:
@@ -483,74 +351,38 @@ class Dashboard:
         written: escape (``html.escape``) anything in it that came from the stream. Everything
         else the report shows from the stream (column names, keys, values, dead letters, the
         status line) is escaped here or drawn as text."""
-        from bokeh.embed import file_html
-        from bokeh.layouts import column
-        from bokeh.models import Div
-        from bokeh.resources import INLINE
-
         self.refresh()
-        path = Path(path)
-        title = self.title or "streamlab dashboard"
-        head = f"<h2>{html.escape(title)}</h2>{notes}<p>{self.status_line.value}</p>"
-        parts = [Div(text=head, sizing_mode="stretch_width")]
-        parts += [m for m in (p.snapshot() for p in self.plots) if m is not None]
-        dead = self._dead_html().replace("<details ", "<details open ")
-        if dead:
-            parts.append(Div(text=dead, sizing_mode="stretch_width"))
-        layout = column(parts, sizing_mode="stretch_width")
-        path.write_text(file_html(layout, resources=INLINE, title=title), encoding="utf-8")
-        return path
+        return write_report(
+            path,
+            self.plots,
+            title=self.title or "streamlab dashboard",
+            notes=notes,
+            status_html=self.status_line.value,
+            dead_html=self._status.dead_html(),
+        )
 
     def __repr__(self) -> str:
         return f"<Dashboard of {self.stream}: {len(self.plots)} plots, {self._state()}>"
 
 
-@functools.cache
-def _one_way_bokeh_model():
-    """jupyter_bokeh's ``BokehModel``, one way: the kernel's changes go to the page, the page's
-    document events are not applied back (bokeh events such as ``document_ready`` still are).
-
-    jupyter_bokeh 4.1 echoes to the kernel the events its own patches caused in the page, and
-    the echo is stale: after a flush that added two renderers (say the anomaly markers, then
-    the line) the page sends back ``figure.renderers = [markers]``; applying it drops the line's
-    renderer and its ColumnDataSource from the document, so that series never updates again.
-    The dashboard needs nothing from the page's document (zoom and pan stay in the page)."""
-    from jupyter_bokeh import BokehModel
-
-    class OneWayBokehModel(BokehModel):
-        def _sync_model(self, model, content, buffers) -> None:
-            if content.get("kind") == "MessageSent":
-                super()._sync_model(model, content, buffers)
-
-    return OneWayBokehModel
-
-
-def _clear(plots) -> None:
+def _clear(plots: list[Plot]) -> None:
     for p in plots:
         p.clear()
 
 
-def _raw(value) -> str:
-    if isinstance(value, bytes | bytearray):
-        text = bytes(value[:120]).decode("utf-8", "backslashreplace")
-    else:
-        text = str(value)[:120]
-    return text
-
-
-def _wrap():
-    import ipywidgets as w
-
-    return w.Layout(flex_flow="row wrap")
-
-
-def _walk(widget):
-    yield widget
-    for child in getattr(widget, "children", ()):
-        yield from _walk(child)
-
-
 @register_step(kind="sink")
 def dashboard(self, plots=None, **kwargs) -> Dashboard:
-    """``stream.dashboard(...)``: a :class:`Dashboard` of this stream."""
+    """``stream.dashboard(...)``: a :class:`Dashboard` of this stream.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from streamz import Stream
+    >>> src = Stream()
+    >>> dash = src.dashboard(["v"], live=False, title="plain streamz")
+    >>> src.emit(pd.DataFrame({"v": [1.0, 2.0]}))
+    >>> dash.refresh()
+    >>> dash.plots[0].sources["v"].data["y"].tolist(), dash.status()["state"]
+    ([1.0, 2.0], 'no source')
+    """
     return Dashboard(self, plots, **kwargs)

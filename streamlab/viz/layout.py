@@ -1,0 +1,132 @@
+"""The dashboard's page: BokehJS put on it inline, the buttons and parameter controls, the
+rows of widgets, and the bokeh model that carries the plots (one way: kernel to page).
+
+Examples
+--------
+>>> import ipywidgets as w
+>>> pressed = []
+>>> buttons = make_buttons({"Play": lambda: pressed.append("play")})
+>>> buttons["Play"].click(); pressed
+['play']
+>>> box = assemble([w.HTML("status")], title="<b>demo</b>", buttons=buttons)
+>>> [type(c).__name__ for c in box.children], box.children[0].value
+(['HTML', 'HBox', 'HTML'], '<h3>&lt;b&gt;demo&lt;/b&gt;</h3>')
+>>> len(list(walk(box)))
+5
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from ..core.params import tunable_nodes
+from .controls import ParamControl
+
+__all__ = ["assemble", "ensure_bokehjs", "make_buttons", "make_controls", "one_way_bokeh_model"]
+__all__ += ["walk"]
+
+_BOKEHJS_SHOWN = False
+_ICONS = {"Play": "play", "Pause": "pause", "Step": "step-forward", "Stop": "stop"}
+
+
+def ensure_bokehjs(*, force: bool = False) -> None:
+    """Put BokehJS on the page, inline, once per kernel (jupyter_bokeh needs it there).
+
+    ``force=True`` sends it again: after reloading the browser page of an unsaved notebook,
+    the page has lost it while the kernel thinks it is there.
+
+    Examples
+    --------
+    >>> import bokeh.io
+    >>> sent = []
+    >>> real, bokeh.io.output_notebook = bokeh.io.output_notebook, lambda *a, **k: sent.append(a)
+    >>> ensure_bokehjs(force=True); ensure_bokehjs()  # the second call sends nothing
+    >>> bokeh.io.output_notebook = real
+    >>> [type(a[0]).__name__ for a in sent], sent[0][0].mode  # BokehJS inline, never a CDN
+    (['Resources'], 'inline')
+    """
+    global _BOKEHJS_SHOWN
+    if _BOKEHJS_SHOWN and not force:
+        return
+    from bokeh.io import output_notebook
+    from bokeh.resources import INLINE
+
+    output_notebook(INLINE, hide_banner=True)
+    _BOKEHJS_SHOWN = True
+
+
+def make_buttons(actions: dict[str, Callable[[], Any]]) -> dict[str, Any]:
+    """One button per action (``Play``, ``Pause``, ``Step``, ``Stop``...), by name."""
+    import ipywidgets as w
+
+    buttons = {}
+    for name, action in actions.items():
+        b = w.Button(description=name, icon=_ICONS.get(name, ""), layout=w.Layout(width="90px"))
+        b.on_click(lambda _b, f=action: f())
+        buttons[name] = b
+    return buttons
+
+
+def make_controls(stream: Any, message: Any) -> dict[str, ParamControl]:
+    """A control for every tunable parameter of the steps above ``stream``, labelled by the
+    parameter's name (``node.name`` when two steps have a parameter of that name)."""
+    nodes = tunable_nodes(stream)
+    names = [n for node in nodes for n in node.params()]
+    controls = {}
+    for node in nodes:
+        for name, param in node.params().items():
+            label = name if names.count(name) == 1 else f"{node}.{name}"
+            controls[label] = ParamControl(node, param, label=label, message=message)
+    return controls
+
+
+def assemble(
+    rows: list,
+    *,
+    title: str | None = None,
+    buttons: dict[str, Any] | None = None,
+    controls: dict[str, ParamControl] | None = None,
+) -> Any:
+    """The dashboard's box: the title (escaped), the buttons, the controls (wrapped), then
+    ``rows`` (the status line, the message, the plots, the dead letters)."""
+    import ipywidgets as w
+
+    top: list = []
+    if title:
+        top.append(w.HTML(f"<h3>{html.escape(title)}</h3>"))
+    if buttons:
+        top.append(w.HBox(list(buttons.values())))
+    if controls:
+        wrap = w.Layout(flex_flow="row wrap")
+        top.append(w.HBox([c.box for c in controls.values()], layout=wrap))
+    return w.VBox(top + list(rows))
+
+
+def walk(widget: Any) -> Iterator[Any]:
+    """``widget`` and every widget inside it."""
+    yield widget
+    for child in getattr(widget, "children", ()):
+        yield from walk(child)
+
+
+@functools.cache
+def one_way_bokeh_model() -> type:
+    """jupyter_bokeh's ``BokehModel``, one way: the kernel's changes go to the page, the page's
+    document events are not applied back (bokeh events such as ``document_ready`` still are).
+
+    jupyter_bokeh 4.1 echoes to the kernel the events its own patches caused in the page, and
+    the echo is stale: after a flush that added two renderers (say the anomaly markers, then
+    the line) the page sends back ``figure.renderers = [markers]``; applying it drops the line's
+    renderer and its ColumnDataSource from the document, so that series never updates again.
+    The dashboard needs nothing from the page's document (zoom and pan stay in the page)."""
+    from jupyter_bokeh import BokehModel
+
+    class OneWayBokehModel(BokehModel):
+        def _sync_model(self, model: Any, content: dict, buffers: Any) -> None:
+            if content.get("kind") == "MessageSent":
+                super()._sync_model(model, content, buffers)
+
+    return OneWayBokehModel
