@@ -23,7 +23,7 @@ def lzw_codes(data: bytes, max_bits: int) -> array:
     """The codes ``compress -b max_bits`` writes for ``data``, CLEARs included.
 
     An *epoch* is the life of one dictionary: it grows, is frozen when full, and ends at a CLEAR
-    (with ``max_bits=9``, as soon as it is full: see the module notes).
+    (with ``max_bits=9``, as soon as it is full: see the notes in :mod:`.lzw`).
     """
     codes = array("H")  # every code fits in 16 bits
     if not data:
