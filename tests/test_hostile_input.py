@@ -34,7 +34,7 @@ from streamz import Stream
 import streamlab
 from streamlab.compress import MAX_DECODED, CodecError, CodecLimitError, codec
 from streamlab.compress.base import frame_to_bytes
-from streamlab.compress.bits import Entropy
+from streamlab.compress.entropy import Entropy
 from streamlab.compress.huffman import inflate
 from streamlab.compress.ipc import declared_bytes
 from streamlab.errors import ConfigError

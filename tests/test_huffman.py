@@ -15,13 +15,8 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from streamlab.compress import CodecError, codec
-from streamlab.compress.huffman import (
-    HuffmanCodec,
-    canonical_codes,
-    code_lengths,
-    pack_bits,
-    tree_header,
-)
+from streamlab.compress.deflate_write import tree_header
+from streamlab.compress.huffman import HuffmanCodec, canonical_codes, code_lengths, pack_bits
 from streamlab.errors import ConfigError
 
 HUFF = HuffmanCodec()

@@ -12,8 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from streamlab.compress import CodecError, codec
-from streamlab.compress.bits import bit_length, pack, unpack, unzigzag, zigzag
+from streamlab.compress.bits import bit_length, pack, unpack
 from streamlab.compress.timeseries import TimeSeriesCodec
+from streamlab.compress.transforms import unzigzag, zigzag
 from streamlab.errors import ConfigError
 
 T0 = pd.Timestamp("2026-01-01", tz="UTC")

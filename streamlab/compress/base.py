@@ -40,6 +40,7 @@ from __future__ import annotations
 
 import io
 import struct
+from collections.abc import Iterator
 
 import pandas as pd
 import pyarrow as pa
@@ -58,7 +59,10 @@ __all__ = [
     "bytes_to_frame",
     "check_max_decoded",
     "frame_to_bytes",
+    "join_blobs",
     "over_limit",
+    "read_header",
+    "split_blobs",
 ]
 
 MAGIC = b"SLF1"  # every frame starts with it, then a 1-byte codec-name length and the name
@@ -146,10 +150,48 @@ def read_header(data: bytes, reader: str = "auto") -> tuple[str, int]:
     return data[_HEADER.size : _HEADER.size + n].decode("ascii", "replace"), _HEADER.size + n
 
 
+def join_blobs(blobs: list[bytes]) -> bytes:
+    """Blobs, each after its length (4 bytes, little-endian)."""
+    return b"".join(len(b).to_bytes(4, "little") + b for b in blobs)
+
+
+def split_blobs(buf: bytes) -> Iterator[bytes]:
+    """The inverse of :func:`join_blobs`, one blob at a time.
+
+    >>> list(split_blobs(join_blobs([b"ab", b"", b"c"])))
+    [b'ab', b'', b'c']
+    """
+    view, pos = memoryview(buf), 0
+    while pos < len(view):
+        end = pos + 4 + int.from_bytes(view[pos : pos + 4], "little")
+        if end > len(view):
+            raise ValueError(f"truncated: a blob ends at byte {end} of {len(view)}")
+        yield bytes(view[pos + 4 : end])
+        pos = end
+
+
 class Codec:
     """Base class. Subclasses set ``name`` and ``lossless`` and implement ``encode`` and
     ``_decode(data, limit)``; column-aware codecs override ``_encode_frame`` and
-    ``_decode_frame(payload, limit)`` too. ``limit`` is ``max_decoded``, already checked."""
+    ``_decode_frame(payload, limit)`` too. ``limit`` is ``max_decoded``, already checked.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> class Reverse(Codec):
+    ...     name = "reverse"
+    ...     def encode(self, data):
+    ...         return bytes(data)[::-1]
+    ...     def _decode(self, data, limit):
+    ...         if len(data) > limit:
+    ...             raise over_limit(self.name, limit)
+    ...         return bytes(data)[::-1]
+    >>> r = Reverse()
+    >>> r.encode(b"abc"), r.decode(b"cba")
+    (b'cba', b'abc')
+    >>> r.decode_frame(r.encode_frame(pd.DataFrame({"x": [1, 2]})))["x"].tolist()
+    [1, 2]
+    """
 
     name = ""
     lossless = True

@@ -85,7 +85,8 @@ def _one_stream(d, data: bytes, limit: int, name: str) -> bytes:
 def _streams(data: bytes, limit: int, name: str, new, error, ended) -> bytes:
     """Concatenated bz2 or xz/lzma streams, as ``bz2.decompress`` and ``lzma.decompress`` read
     them: one after another; bytes after a stream that do not start a new one are ignored."""
-    parts, total = [], 0
+    parts: list[bytes] = []
+    total = 0
     while True:
         d = new()
         try:

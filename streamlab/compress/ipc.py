@@ -127,8 +127,10 @@ def _view(field: _Table, depth: int = 0) -> str | None:
 def _schema_view(meta: bytes) -> str | None:
     """The first view type of a schema message (frames of one stream share their schema:
     its bytes are the cache key)."""
-    message = _Table(meta, _U32.unpack_from(meta, 0)[0])
-    for field in message.table(_HEADER).tables(_FIELDS):
+    header = _Table(meta, _U32.unpack_from(meta, 0)[0]).table(_HEADER)
+    if header is None:  # inspect_ipc refused such a message already
+        return None
+    for field in header.tables(_FIELDS):
         if (found := _view(field)) is not None:
             return found
     return None

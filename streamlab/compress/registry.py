@@ -4,24 +4,27 @@ from __future__ import annotations
 
 import bz2
 import importlib
+import importlib.util
 import lzma
 import zlib
 
+import pandas as pd
+
 from ..core.checks import check_choice, check_number
-from ..errors import ConfigError
-from .base import ByteCodec, Codec
+from ..errors import CodecError, ConfigError
+from .base import MAX_DECODED, ByteCodec, Codec, read_header
 from .inflate import inflate_bz2, inflate_lz4, inflate_lzma, inflate_zlib, inflate_zstd
 
-__all__ = ["KNOWN", "codec", "codecs", "lossless_codecs"]
+__all__ = ["AutoCodec", "codec", "codecs", "lossless_codecs"]
 
 #: name -> "module:factory" for codecs that live in their own module (loaded on first use)
 KNOWN: dict[str, str] = {
     "huffman": "streamlab.compress.huffman:HuffmanCodec",
     "lzw": "streamlab.compress.lzw:LzwCodec",
     "timeseries": "streamlab.compress.timeseries:TimeSeriesCodec",
-    "quantize": "streamlab.compress.lossy:QuantizeCodec",
-    "deadband": "streamlab.compress.lossy:DeadbandCodec",
-    "swinging_door": "streamlab.compress.lossy:SwingingDoorCodec",
+    "quantize": "streamlab.compress.quantize:QuantizeCodec",
+    "deadband": "streamlab.compress.deadband:DeadbandCodec",
+    "swinging_door": "streamlab.compress.swinging_door:SwingingDoorCodec",
 }
 _STDLIB = ("zlib", "bz2", "lzma")
 _OPTIONAL = {"zstd": "zstandard", "lz4": "lz4"}
@@ -37,8 +40,10 @@ def _level(name: str, params: dict) -> int:
     unknown = sorted(set(params) - {"level"})
     if unknown:
         raise ConfigError(f"codec {name!r} takes only level=, not {unknown}")
-    return check_number(
-        "level", params.get("level", default), low=low, high=high, integer=True, example=default
+    return int(
+        check_number(
+            "level", params.get("level", default), low=low, high=high, integer=True, example=default
+        )
     )
 
 
@@ -52,7 +57,13 @@ def _zlib(level: int = 6) -> Codec:
 
 
 def _builtin(name: str, **params) -> Codec:
-    level = _level(name, params) if name in _LEVELS else None
+    if name not in _LEVELS:  # lz4: no level
+        import lz4.frame
+
+        return ByteCodec(
+            "lz4", lambda b: lz4.frame.compress(b), inflate_lz4, (RuntimeError, ValueError)
+        )
+    level = _level(name, params)
     if name == "zlib":
         return _zlib(level)
     if name == "bz2":
@@ -69,21 +80,15 @@ def _builtin(name: str, **params) -> Codec:
             inflate_lzma,
             (lzma.LZMAError, EOFError),
         )
-    if name == "zstd":
-        import zstandard
+    import zstandard  # the last of _LEVELS
 
-        comp = zstandard.ZstdCompressor(level=level)
-        dec = zstandard.ZstdDecompressor()
-        return ByteCodec(
-            "zstd" if level == 3 else f"zstd-{level}",
-            comp.compress,
-            lambda b, limit, name: inflate_zstd(b, limit, name, dec),
-            (zstandard.ZstdError,),
-        )
-    import lz4.frame
-
+    comp = zstandard.ZstdCompressor(level=level)
+    dec = zstandard.ZstdDecompressor()
     return ByteCodec(
-        "lz4", lambda b: lz4.frame.compress(b), inflate_lz4, (RuntimeError, ValueError)
+        "zstd" if level == 3 else f"zstd-{level}",
+        comp.compress,
+        lambda b, limit, name: inflate_zstd(b, limit, name, dec),
+        (zstandard.ZstdError,),
     )
 
 
@@ -142,3 +147,37 @@ def lossless_codecs() -> list[str]:
     True
     """
     return [n for n in codecs() if n not in KNOWN or _factory(n).lossless]
+
+
+class AutoCodec:
+    """Decodes a frame with the codec its header names (level suffixes such as ``-19`` do
+    not matter for decoding): what ``stream.decompress("auto")`` reads with.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"x": [1, 2]})
+    >>> auto = AutoCodec()
+    >>> [auto.decode_frame(codec(n, level=1).encode_frame(df)).equals(df) for n in ("zlib", "bz2")]
+    [True, True]
+    """
+
+    name = "auto"
+
+    def __init__(self) -> None:
+        self._by_name: dict = {}
+
+    def decode_frame(self, data: bytes, *, max_decoded: int = MAX_DECODED) -> pd.DataFrame:
+        """The batch ``data`` holds, read with the codec its header names."""
+        name, _ = read_header(data)
+        if name not in self._by_name:
+            base = name.rsplit("-", 1)[0] if "-" in name else name
+            if base not in lossless_codecs():
+                raise CodecError(
+                    f"auto: the frame names codec {name!r}, which is not a lossless codec "
+                    f"known here ({', '.join(lossless_codecs())})"
+                )
+            c = codec(base)
+            c.name = name  # the frame's own name, as its header says
+            self._by_name[name] = c
+        return self._by_name[name].decode_frame(data, max_decoded=max_decoded)

@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -13,19 +14,44 @@ from streamz import Stream
 from ..core.deadletter import DeadLetter, dead_letter_frame
 from ..core.params import Param
 from ..core.registry import register_step
-from ..core.stats import Stats
+from ..core.stats import StepStats
 from ..core.step import Step
 from ..errors import ConfigError
 from ..parse.serialize import to_bytes
-from .base import MAX_DECODED, CodecError, check_max_decoded, read_header
+from .base import MAX_DECODED, CodecError, check_max_decoded
+from .registry import AutoCodec, lossless_codecs
 from .registry import codec as get_codec
-from .registry import lossless_codecs
 
-__all__ = ["compare", "compress", "decompress"]
+__all__ = ["CodecStats", "compare", "compress", "decompress"]
 
 #: What a codec raises for a batch it cannot represent (Arrow's errors, a column the
 #: time-series codec refuses): the batch goes to ``.errors``, the stream goes on.
 _UNENCODABLE = (pa.ArrowException, TypeError, ValueError, OverflowError)
+
+
+@dataclass
+class CodecStats(StepStats):
+    """Counters of a codec step: ``batches`` (frames, for ``decompress``) passed on, their
+    ``rows`` and frame ``bytes``, and ``bad``: rows (``compress``) or frames (``decompress``)
+    sent to ``.errors``.
+
+    Examples
+    --------
+    >>> s = CodecStats()
+    >>> s.count_batch(rows=3, nbytes=42)
+    >>> s.as_dict()
+    {'rows': 3, 'batches': 1, 'bytes': 42, 'bad': 0}
+    """
+
+    rows: int = 0
+    batches: int = 0
+    bytes: int = 0
+    bad: int = 0
+
+    def count_batch(self, *, rows: int, nbytes: int = 0) -> None:
+        self.rows += rows
+        self.batches += 1
+        self.bytes += nbytes
 
 
 @register_step
@@ -49,7 +75,7 @@ class compress(Step, Stream):
     def __init__(self, upstream, codec, *, stream_name=None, **params) -> None:
         self.codec = get_codec(codec, **params)
         super().__init__(upstream, stream_name=stream_name or f"compress({self.codec.name})")
-        self.stats = Stats()
+        self.stats = CodecStats()
         self.make_side_outputs(self.name)
         self._batches = 0
 
@@ -82,30 +108,6 @@ class compress(Step, Stream):
             return self.to_side("errors", dead_letter_frame([letter]))
         self.stats.count_batch(rows=len(x), nbytes=len(frame))
         return self.forward(frame)
-
-
-class _AutoCodec:
-    """Decodes a frame with the codec its header names (level suffixes such as ``-19`` do
-    not matter for decoding)."""
-
-    name = "auto"
-
-    def __init__(self) -> None:
-        self._by_name: dict = {}
-
-    def decode_frame(self, data: bytes, *, max_decoded: int = MAX_DECODED) -> pd.DataFrame:
-        name, _ = read_header(data)
-        if name not in self._by_name:
-            base = name.rsplit("-", 1)[0] if "-" in name else name
-            if base not in lossless_codecs():
-                raise CodecError(
-                    f"auto: the frame names codec {name!r}, which is not a lossless codec "
-                    f"known here ({', '.join(lossless_codecs())})"
-                )
-            c = get_codec(base)
-            c.name = name  # the frame's own name, as its header says
-            self._by_name[name] = c
-        return self._by_name[name].decode_frame(data, max_decoded=max_decoded)
 
 
 @register_step
@@ -145,9 +147,9 @@ class decompress(Step, Stream):
         self.auto = codec == "auto"
         if self.auto and params:
             raise ConfigError(f"codec='auto' takes no parameters; got {sorted(params)}")
-        self.codec = _AutoCodec() if self.auto else get_codec(codec, **params)
+        self.codec = AutoCodec() if self.auto else get_codec(codec, **params)
         super().__init__(upstream, stream_name=stream_name or f"decompress({self.codec.name})")
-        self.stats = Stats()
+        self.stats = CodecStats()
         self.make_side_outputs(self.name)
         self._frames = 0
 
@@ -192,6 +194,7 @@ class compare(Step, Stream):
     def __init__(self, upstream, codecs, *, stream_name=None) -> None:
         super().__init__(upstream, stream_name=stream_name or "compare")
         self.codecs = [get_codec(c) for c in codecs]
+        self.stats = CodecStats()  # rows and batches measured (no frames are passed on)
 
     def update(self, x: pd.DataFrame, who=None, metadata=None):
         raw = len(to_bytes(x, "csv"))
@@ -217,6 +220,7 @@ class compare(Step, Stream):
                 }
             )
         out = pd.DataFrame(rows)
+        self.stats.count_batch(rows=len(x))
         col = x.attrs.get("time_column")
         if col is not None and len(x):
             out.insert(0, "time", x[col].iloc[-1])

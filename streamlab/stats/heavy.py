@@ -98,12 +98,14 @@ class SpaceSaving:
     """
 
     def __init__(self, *, capacity: int = 1000) -> None:
-        self.capacity = check_number(
-            "capacity",
-            capacity,
-            low=1,
-            integer=True,
-            fix="use capacity=1000 to keep every item above 0.1% of the stream",
+        self.capacity = int(
+            check_number(
+                "capacity",
+                capacity,
+                low=1,
+                integer=True,
+                fix="use capacity=1000 to keep every item above 0.1% of the stream",
+            )
         )
         self.n = 0
         self.nan = 0
@@ -180,7 +182,9 @@ class SpaceSaving:
         much ``count`` may exceed it), sorted by ``count`` descending, then ``error`` ascending.
         """
         if k is not None:
-            k = check_number("k", k, low=0, integer=True, fix="or pass k=None for every counter")
+            k = int(
+                check_number("k", k, low=0, integer=True, fix="or pass k=None for every counter")
+            )
         order = np.lexsort((self.error, -self.count))[:k]
         return pd.DataFrame(
             {"item": self.items[order], "count": self.count[order], "error": self.error[order]}

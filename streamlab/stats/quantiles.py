@@ -138,7 +138,7 @@ class KLL:
             integer=True,
             fix="use k=600 (the default) for rank error well under 1%, or k=200 for about 1% in a third of the memory",
         )
-        self.seed = check_number("seed", seed, low=0, integer=True, fix="use seed=0")
+        self.seed = int(check_number("seed", seed, low=0, integer=True, fix="use seed=0"))
         self.n = 0
         self.nan = 0
         self.min = math.nan
