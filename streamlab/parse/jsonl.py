@@ -18,7 +18,9 @@ from .types import family
 
 __all__ = ["JsonlParser"]
 
-_SCAN = json.JSONDecoder().scan_once  # the C scanner: one value from a position, no wrapping
+# the C scanner: one value from a position, no wrapping (set by JSONDecoder.__init__, which
+# typeshed does not declare)
+_SCAN = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 
 
 class JsonlParser(Parser):
