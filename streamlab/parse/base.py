@@ -151,7 +151,9 @@ class Parser:
         raise NotImplementedError
 
     # -- schema --------------------------------------------------------------------------
-    def _conform(self, df, lines, bad, origin):
+    def _conform(
+        self, df: pd.DataFrame, lines: LineFinder | None, bad: list[DeadLetter], origin: str
+    ) -> tuple[pd.DataFrame, np.ndarray | None]:
         """Give every column its schema type (see :mod:`streamlab.parse.types`); a value that
         does not fit sends its record to the dead letters. Undeclared types may widen once
         (see :meth:`_widen`); declared types never change."""

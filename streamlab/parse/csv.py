@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..core.deadletter import DeadLetter
 from ..errors import ConfigError
-from .base import LineSource, Parser, _beyond_exact
+from .base import LineFinder, LineSource, Parser, _beyond_exact
 from .framing import split_lines
 from .types import family, show
 
@@ -160,7 +160,9 @@ class CsvParser(Parser):
             self._skip_header = True
         return data, offset
 
-    def _parse(self, data, origin, offset):
+    def _parse(
+        self, data: bytes, origin: str, offset: int
+    ) -> tuple[pd.DataFrame | None, LineFinder | None, list[DeadLetter]]:
         bad: list[DeadLetter] = []
         if self._skip_header:
             data, offset = self._take_header(data, offset, origin, bad)
