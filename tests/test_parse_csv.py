@@ -382,6 +382,11 @@ def test_epoch_unit_stays_fixed_for_the_stream():
         ),
         (lambda: CsvParser(columns=["a", "b", "a"]), "columns must be unique, not ['a', 'b', 'a']"),
         (
+            lambda: CsvParser(header=False),
+            "header=False needs the column names: no line of the data names them; "
+            "pass columns=['time', 'value'] (or leave header= unset)",
+        ),
+        (
             lambda: CsvParser(dtypes={"zz": "int64"}).parse(b"a,b\n1,2\n", origin="o"),
             "dtypes names columns ['zz'] that the data does not have; its columns are ['a', 'b']",
         ),

@@ -10,9 +10,17 @@ Examples
 Traceback (most recent call last):
 ...
 streamlab.errors.ConfigError: format='jsnl' is not one of 'csv', 'jsonl', 'text', 'syslog'. Did you mean 'jsonl'?
+
+:data:`FORMATS` maps each format to its parser class; :data:`DEFAULT_MAX_RECORD` is the
+longest record (bytes) a source accepts unless told otherwise:
+
+>>> sorted(FORMATS), FORMATS["jsonl"].__name__, DEFAULT_MAX_RECORD
+(['csv', 'jsonl', 'syslog', 'text'], 'JsonlParser', 1048576)
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import pandas as pd
 
@@ -40,6 +48,7 @@ __all__ = [
     "parse_bytes",
 ]
 
+#: every format by name, with its parser class
 FORMATS = {"csv": CsvParser, "jsonl": JsonlParser, "text": TextParser, "syslog": SyslogParser}
 
 _SUFFIXES = {
@@ -54,8 +63,23 @@ _SUFFIXES = {
 }
 
 
-def make_parser(format: str, **options) -> Parser:
-    """A fresh parser for one byte stream (one file, one connection)."""
+def make_parser(format: str, **options: Any) -> Parser:
+    """A fresh parser for one byte stream (one file, one connection).
+
+    ``format`` is one of :data:`FORMATS`; ``options`` go to its class (``columns=``,
+    ``time_column=``, ``dtypes=``...). The parser keeps what it learned (the CSV header, the
+    schema, a numeric time column's unit) from one batch to the next.
+
+    Examples
+    --------
+    >>> p = make_parser("csv", time_column="t", dtypes={"x": "int64"})
+    >>> df, bad = p.parse(b"t,x\\n1700000000,1\\n1700000001,oops\\n", origin="demo")
+    >>> df["x"].tolist(), p.time_unit, [(b.offset, b.reason) for b in bad]
+    ([1], 's', [(17, "column 'x': 'oops' is not a valid int64")])
+    >>> df, _ = p.parse(b"1700000002,3\\n", origin="demo")  # the header was read before
+    >>> df["t"].tolist()
+    [Timestamp('2023-11-14 22:13:22+0000', tz='UTC')]
+    """
     return FORMATS[check_choice("format", format, FORMATS)](**options)
 
 

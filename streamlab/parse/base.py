@@ -18,6 +18,7 @@ logger). So a column never flips back and forth between batches.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -34,6 +35,9 @@ __all__ = ["TIME_UNITS", "Parser"]
 _log = logging.getLogger("streamlab")
 
 TIME_UNITS = ("s", "ms", "us", "ns")
+
+#: finds the raw line and stream offset of rows by their position (only for bad rows)
+LineFinder = Callable[[list[int]], list[tuple[bytes, int]]]
 
 
 def _infer_unit(values: np.ndarray) -> str:
@@ -55,7 +59,23 @@ def _whole(values) -> bool:
 
 
 class Parser:
-    """Base class: subclasses implement :meth:`_parse` for one format."""
+    """Base class: subclasses implement :meth:`_parse` for one format.
+
+    ``_parse(data, origin, offset)`` returns the batch as read, a finder of bad rows' raw
+    lines (``None`` if it has none) and the records it could not read as dead letters; the
+    base class gives the batch its stable schema and its event-time column.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> class Words(Parser):
+    ...     format = "words"
+    ...     def _parse(self, data, origin, offset):
+    ...         return pd.DataFrame({"word": data.decode().split()}), None, []
+    >>> df, bad = Words().parse(b"a b\\nc\\n", origin="demo")
+    >>> df["word"].tolist(), bad
+    (['a', 'b', 'c'], [])
+    """
 
     format = ""
     #: True where a record may lack a column (JSON keys): a declared column absent from the
@@ -127,11 +147,13 @@ class Parser:
 
     def _parse(
         self, data: bytes, origin: str, offset: int
-    ) -> tuple[pd.DataFrame | None, LineSource, list[DeadLetter]]:
+    ) -> tuple[pd.DataFrame | None, LineFinder | None, list[DeadLetter]]:
         raise NotImplementedError
 
     # -- schema --------------------------------------------------------------------------
-    def _conform(self, df, lines, bad, origin):
+    def _conform(
+        self, df: pd.DataFrame, lines: LineFinder | None, bad: list[DeadLetter], origin: str
+    ) -> tuple[pd.DataFrame, np.ndarray | None]:
         """Give every column its schema type (see :mod:`streamlab.parse.types`); a value that
         does not fit sends its record to the dead letters. Undeclared types may widen once
         (see :meth:`_widen`); declared types never change."""
@@ -217,6 +239,7 @@ class Parser:
             else:
                 new = want
         if new != want:
+            assert self.schema is not None  # _conform infers it before any column is widened
             self.schema[col] = new
             self._announce(col, want, new, "to fit this batch's values")
         return new
@@ -243,7 +266,9 @@ class Parser:
         if unknown and not self.keys_may_be_absent:
             raise ConfigError(
                 f"dtypes names columns {sorted(unknown)} that the data does not have; "
-                f"its columns are {list(df.columns)}"
+                f"its columns are {list(df.columns)}",
+                param="dtypes",
+                value=sorted(unknown)[0],
             )
         schema.update({c: given[c] for c in unknown})  # keys the first records lack
         for col, dtype in schema.items():
@@ -266,7 +291,9 @@ class Parser:
         if col not in df.columns:
             raise ConfigError(
                 f"time_column={col!r} is not a column of this stream; its columns are "
-                f"{list(df.columns)}"
+                f"{list(df.columns)}",
+                param="time_column",
+                value=col,
             )
         raw = df[col]
         if raw.dtype.kind == "M":

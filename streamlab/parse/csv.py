@@ -17,7 +17,7 @@ import pandas as pd
 
 from ..core.deadletter import DeadLetter
 from ..errors import ConfigError
-from .base import LineSource, Parser, _beyond_exact
+from .base import LineFinder, LineSource, Parser, _beyond_exact
 from .framing import split_lines
 from .types import family, show
 
@@ -95,12 +95,23 @@ class CsvParser(Parser):
         super().__init__(**options)
         if len(delimiter) != 1 or delimiter in '\r\n"':
             raise ConfigError(
-                f"delimiter must be one character other than a quote or newline, not {delimiter!r}"
+                f"delimiter must be one character other than a quote or newline, not {delimiter!r}",
+                param="delimiter",
+                value=delimiter,
             )
         if columns is not None:
             columns = [str(c) for c in columns]
             if len(set(columns)) != len(columns):
-                raise ConfigError(f"columns must be unique, not {columns}")
+                raise ConfigError(
+                    f"columns must be unique, not {columns}", param="columns", value=columns
+                )
+        if header is False and columns is None:
+            raise ConfigError(
+                "header=False needs the column names: no line of the data names them",
+                param="columns",
+                value=None,
+                hint="pass columns=['time', 'value'] (or leave header= unset)",
+            )
         self.names: list[str] | None = columns
         # header=None: a header line is expected exactly when no columns were given
         self._skip_header = columns is None if header is None else bool(header)
@@ -109,6 +120,12 @@ class CsvParser(Parser):
         # a line of only these is blank and skipped, as read_csv skips it (the delimiter
         # itself is never blank: "\t\t" with delimiter="\t" is a row of empty fields)
         self._blank = bytes(b for b in b" \t\r" if b != self._delim_byte)
+
+    @property
+    def _columns(self) -> list[str]:
+        """The column names, once known (given as ``columns=``, or read from the header)."""
+        assert self.names is not None, "a batch is parsed only once the columns are known"
+        return self.names
 
     def _take_header(self, data: bytes, offset: int, origin: str, bad: list[DeadLetter]):
         while data:
@@ -143,7 +160,9 @@ class CsvParser(Parser):
             self._skip_header = True
         return data, offset
 
-    def _parse(self, data, origin, offset):
+    def _parse(
+        self, data: bytes, origin: str, offset: int
+    ) -> tuple[pd.DataFrame | None, LineFinder | None, list[DeadLetter]]:
         bad: list[DeadLetter] = []
         if self._skip_header:
             data, offset = self._take_header(data, offset, origin, bad)
@@ -160,7 +179,7 @@ class CsvParser(Parser):
             df = None
         if (
             df is not None
-            and not df[self.names[-1]].isna().any()
+            and not df[self._columns[-1]].isna().any()
             and (b'"' not in data or len(df) == data.count(b"\n") - data.count(b"\n\n"))
             and not (b"\r" in data and _inner_cr(np.frombuffer(data, np.uint8)).size)
         ):
@@ -202,11 +221,11 @@ class CsvParser(Parser):
                 sep=self.delimiter,
                 engine="c",
                 skip_blank_lines=True,
-                dtype=dtype and {self.names.index(c): t for c, t in dtype.items()},
+                dtype=dtype and {self._columns.index(c): t for c, t in dtype.items()},
             )
-        if df.shape[1] != len(self.names):
-            raise pd.errors.ParserError(f"expected {len(self.names)} fields, saw {df.shape[1]}")
-        df.columns = self.names
+        if df.shape[1] != len(self._columns):
+            raise pd.errors.ParserError(f"expected {len(self._columns)} fields, saw {df.shape[1]}")
+        df.columns = self._columns
         return df
 
     def _as_text(self, column: str, rows: np.ndarray, lines) -> pd.Series | None:
@@ -214,7 +233,7 @@ class CsvParser(Parser):
         bad rows: a reason quotes the field, whatever type the rest of the batch gave it)."""
         if not callable(lines):
             return None
-        at = self.names.index(column)
+        at = self._columns.index(column)
         try:
             fields = [
                 next(_csv.reader([raw.decode("utf-8")], delimiter=self.delimiter))[at]
@@ -229,7 +248,9 @@ class CsvParser(Parser):
         """The type family of each column the schema (or ``dtypes=``) knows."""
         return {c: family(d) for c, d in {**(self.schema or {}), **self._given}.items()}
 
-    def _check(self, data: bytes, offset: int, origin: str, bad: list[DeadLetter]):
+    def _check(
+        self, data: bytes, offset: int, origin: str, bad: list[DeadLetter]
+    ) -> tuple[bytes, np.ndarray | None]:
         """Drop lines with the wrong field count or invalid UTF-8 (as dead letters).
 
         Returns the good bytes and, when lines were removed, the stream offset of each kept
@@ -242,7 +263,7 @@ class CsvParser(Parser):
         delims = np.flatnonzero(arr == self._delim_byte)
         per_line = np.diff(np.searchsorted(delims, ends), prepend=0)
         starts = np.concatenate(([0], ends[:-1] + 1))
-        wrong = per_line != len(self.names) - 1
+        wrong: np.ndarray = per_line != len(self._columns) - 1
         blank = np.zeros(len(ends), bool)  # a blank line has no delimiter: it is among `wrong`
         for i in np.flatnonzero(wrong).tolist():
             blank[i] = not data[starts[i] : ends[i]].strip(self._blank)
@@ -262,7 +283,7 @@ class CsvParser(Parser):
                     raw=data[s:e].rstrip(b"\r"),
                     reason=INNER_CR
                     if has_cr[i]
-                    else f"expected {len(self.names)} fields, saw {int(per_line[i]) + 1}",
+                    else f"expected {len(self._columns)} fields, saw {int(per_line[i]) + 1}",
                     origin=origin,
                     offset=offset + s,
                 )
@@ -271,9 +292,11 @@ class CsvParser(Parser):
         parts.append(data[pos:])
         return b"".join(parts), offset + starts[~wrong & ~blank]
 
-    def _check_slow(self, data, offset, origin, bad) -> bytes:
+    def _check_slow(
+        self, data: bytes, offset: int, origin: str, bad: list[DeadLetter]
+    ) -> tuple[bytes, np.ndarray]:
         keep, offsets = [], []
-        n = len(self.names)
+        n = len(self._columns)
         for line, off in split_lines(data, offset):
             body = line.rstrip(b"\r")
             if not body.strip(self._blank):

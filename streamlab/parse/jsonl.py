@@ -12,13 +12,15 @@ import json
 import pandas as pd
 
 from ..core.deadletter import DeadLetter
-from .base import LineSource, Parser, _beyond_exact
+from .base import LineFinder, LineSource, Parser, _beyond_exact
 from .framing import split_lines
 from .types import family
 
 __all__ = ["JsonlParser"]
 
-_SCAN = json.JSONDecoder().scan_once  # the C scanner: one value from a position, no wrapping
+# the C scanner: one value from a position, no wrapping (set by JSONDecoder.__init__, which
+# typeshed does not declare)
+_SCAN = json.JSONDecoder().scan_once  # type: ignore[attr-defined]
 
 
 class JsonlParser(Parser):
@@ -38,7 +40,9 @@ class JsonlParser(Parser):
     format = "jsonl"
     keys_may_be_absent = True
 
-    def _parse(self, data, origin, offset):
+    def _parse(
+        self, data: bytes, origin: str, offset: int
+    ) -> tuple[pd.DataFrame | None, LineFinder | None, list[DeadLetter]]:
         bad: list[DeadLetter] = []
         records = self._fast(data)
         lines = LineSource(data, offset)

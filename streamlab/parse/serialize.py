@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import struct
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -47,7 +48,9 @@ def to_bytes(batch, format: str = "csv") -> bytes:
     if not isinstance(batch, pd.DataFrame):
         raise ConfigError(
             f"can only send DataFrames or bytes, not {type(batch).__name__}; "
-            "map the stream to one of them first"
+            "map the stream to one of them first",
+            param="batch",
+            value=type(batch).__name__,
         )
     if not len(batch):
         return b""
@@ -65,7 +68,9 @@ def to_bytes(batch, format: str = "csv") -> bytes:
         if batch.shape[1] != 1:
             raise ConfigError(
                 f"format='text' sends a 'line' column or a single column; this "
-                f"batch has {list(batch.columns)}: select one first"
+                f"batch has {list(batch.columns)}: select one first",
+                param="format",
+                value=format,
             )
         column = batch.columns[0]
     return ("\n".join(batch[column].astype(str)) + "\n").encode()
@@ -91,9 +96,10 @@ def _times_as_text(batch: pd.DataFrame) -> pd.DataFrame:
             t = t.dt.tz_convert("UTC").dt.tz_localize(None)
         values = t.to_numpy(dtype="datetime64[ns]")
         ns = values.view("i8")
-        unit = "ns" if (ns % 1000 != 0).any() else "us"
-        text = np.char.add(np.datetime_as_string(values, unit=unit), "Z")
-        out[col] = pd.Series(np.where(np.isnat(values), None, text), index=out.index, dtype=object)
+        unit: Literal["ns", "us"] = "ns" if (ns % 1000 != 0).any() else "us"
+        text = np.char.add(np.datetime_as_string(values, unit=unit), "Z").astype(object)
+        text[np.isnat(values)] = None
+        out[col] = pd.Series(text, index=out.index, dtype=object)
     return out
 
 
@@ -106,5 +112,9 @@ def frame_length_prefixed(payload: bytes) -> bytes:
     b'\\x00\\x00\\x00\\x03abc'
     """
     if len(payload) > 0xFFFFFFFF:
-        raise ConfigError(f"a frame holds at most 4 GiB, not {len(payload)} bytes")
+        raise ConfigError(
+            f"a frame holds at most 4 GiB, not {len(payload)} bytes",
+            param="payload",
+            value=len(payload),
+        )
     return _LEN.pack(len(payload)) + payload

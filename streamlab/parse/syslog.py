@@ -20,7 +20,7 @@ import pandas as pd
 
 from ..core.deadletter import DeadLetter
 from ..errors import ConfigError
-from .base import Parser
+from .base import LineFinder, Parser
 
 __all__ = ["SYSLOG_COLUMNS", "SyslogParser"]
 
@@ -104,7 +104,9 @@ class SyslogParser(Parser):
         if wrong:
             named = ", ".join(f"{k}={v!r}" for k, v in wrong.items())
             raise ConfigError(
-                f"the syslog format has a fixed schema with its event time in 'time'; drop {named}"
+                f"the syslog format has a fixed schema with its event time in 'time'; drop {named}",
+                param=next(iter(wrong)),
+                value=next(iter(wrong.values())),
             )
         super().__init__(time_column="time")
 
@@ -114,7 +116,7 @@ class SyslogParser(Parser):
 
     def _parse(
         self, data: bytes, origin: str, offset: int
-    ) -> tuple[pd.DataFrame | None, Callable | None, list[DeadLetter]]:
+    ) -> tuple[pd.DataFrame | None, LineFinder | None, list[DeadLetter]]:
         bad: list[DeadLetter] = []
         starts, ends = _line_bounds(data)
 

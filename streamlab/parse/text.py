@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 
 from ..core.deadletter import DeadLetter
-from .base import LineSource, Parser
+from .base import LineFinder, LineSource, Parser
 from .framing import split_lines
 
 __all__ = ["TextParser"]
@@ -30,8 +30,12 @@ class TextParser(Parser):
             schema["line"] = df["line"].dtype
         return schema
 
-    def _parse(self, data, origin, offset):
+    def _parse(
+        self, data: bytes, origin: str, offset: int
+    ) -> tuple[pd.DataFrame | None, LineFinder | None, list[DeadLetter]]:
         bad: list[DeadLetter] = []
+        lines: list[str]
+        pairs: list[tuple[bytes, int]] | None
         try:
             text = data.decode("utf-8")
         except UnicodeDecodeError:

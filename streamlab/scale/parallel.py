@@ -9,13 +9,11 @@ running event loop, through an asynchronous client (see :func:`streamlab.scale.c
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import time
 import uuid
-from dataclasses import asdict, dataclass, field
+from typing import Any
 
-import numpy as np
 import pandas as pd
 from streamz import Stream
 
@@ -25,40 +23,19 @@ from ..core.registry import register_step
 from ..core.step import Step
 from ..errors import ConfigError, StateError
 from .cluster import StepActor, check_picklable, import_distributed, run_batch
+from .fanout import (
+    FanOut,
+    ParallelStats,
+    combine,
+    count_lost_workers,
+    parse_keys,
+    placement,
+    split_by_key,
+)
 
 __all__ = ["Parallel", "ParallelStats"]
 
 _EVENTS_EVERY = 1.0  # seconds between looks at the scheduler's log of lost workers
-
-
-@dataclass
-class ParallelStats:
-    """Counters of a ``parallel`` step.
-
-    ``retried``: tasks the scheduler ran again because the worker holding them was lost (from
-    the scheduler's event log); ``lost``: batches given up after that (the error is raised);
-    ``per_worker``: batches (or key partitions) each worker computed.
-
-    Examples
-    --------
-    >>> ParallelStats().as_dict()["in_flight"]
-    0
-    """
-
-    submitted: int = 0
-    done: int = 0
-    in_flight: int = 0
-    peak_in_flight: int = 0
-    waits: int = 0
-    retried: int = 0
-    lost: int = 0
-    failed: int = 0
-    dropped: int = 0
-    workers_lost: int = 0
-    per_worker: dict[str, int] = field(default_factory=dict)
-
-    def as_dict(self) -> dict:
-        return asdict(self)
 
 
 @register_step
@@ -103,26 +80,27 @@ class parallel(Step, Stream):
         if not callable(func):
             raise ConfigError(
                 f"func must be a function of a batch (or, with key=, a factory of state objects), "
-                f"not {func!r}"
+                f"not {func!r}",
+                param="func",
+                value=func,
             )
         check_picklable(func)  # before anything is sent anywhere
         distributed = import_distributed()
         if not isinstance(client, distributed.Client) or not client.asynchronous:
             raise ConfigError(
-                f"client must be an asynchronous distributed.Client, not {client!r}; "
-                "make one with `client = await streamlab.scale.cluster(2)` (a client made with "
-                "asynchronous=False runs its own event loop in a thread)"
+                f"client must be an asynchronous distributed.Client, not {client!r}",
+                param="client",
+                value=client,
+                hint="make one with `client = await streamlab.scale.cluster(2)` (a client made "
+                "with asynchronous=False runs its own event loop in a thread)",
             )
-        keys = [key] if isinstance(key, str) else list(key) if isinstance(key, list | tuple) else []
-        if key is not None and (not keys or not all(isinstance(k, str) for k in keys)):
-            raise ConfigError(f"key must be a column name or a list of them, not {key!r}")
-        self.keys: list[str] = keys
+        self.keys: list[str] = parse_keys(key)
         info = client.scheduler_info()  # cached; older distributed lists the workers instead
         workers = max(int(info.get("n_workers") or len(info.get("workers") or ()) or 1), 1)
         if max_in_flight is None:
             max_in_flight = 2 * workers
-        self.max_in_flight = check_number("max_in_flight", max_in_flight, low=1, integer=True)
-        self.retries = check_number("retries", retries, low=0, integer=True)
+        self.max_in_flight = int(check_number("max_in_flight", max_in_flight, low=1, integer=True))
+        self.retries = int(check_number("retries", retries, low=0, integer=True))
         self.func = func
         self.client = client
         self.ordered = bool(ordered)
@@ -132,14 +110,15 @@ class parallel(Step, Stream):
         super().__init__(upstream, stream_name=stream_name or f"parallel({fname})")
         self._prefix = f"parallel-{fname}-{uuid.uuid4().hex[:8]}"
         self._seq = 0
-        self._inflight: collections.deque[asyncio.Task] = collections.deque()  # input order
-        self._held: collections.deque[tuple[pd.DataFrame, asyncio.Future]] = collections.deque()
+        self._fan: FanOut[asyncio.Task] = FanOut(
+            self.max_in_flight, ordered=self.ordered, stats=self.stats
+        )
         self._drainer: asyncio.Task | None = None
         self._submitted: asyncio.Future | None = None  # resolved by the next _submit
         self._error: BaseException | None = None
         self._events_seen = time.time()
         self._events_checked = 0.0
-        self._actor_futures: list = []
+        self._actor_futures: list[Any] = []
         self._actor_task: asyncio.Task | None = None
         self._placed: list[str] = []
         self._tails: list[asyncio.Future | None] = [None] * self.partitions
@@ -147,18 +126,11 @@ class parallel(Step, Stream):
     # -- input --------------------------------------------------------------------------------
     def update(self, x, who=None, metadata=None):
         self._raise_error()
-        if not self._held and len(self._inflight) < self.max_in_flight:
+        if self._fan.admits():
             self._submit(x)
             return None
-        if len(self._held) >= self.max_in_flight:
-            raise StateError(
-                f"{self.name}: {len(self._held)} batches are already held back waiting for room on "
-                "the cluster: the caller does not wait for what update() returns; drive this "
-                "step from a streamlab source, or await what emit() returns"
-            )
         room = _running_loop().create_future()
-        self._held.append((x, room))
-        self.stats.waits += 1
+        self._fan.hold(x, room, name=self.name)
         return room
 
     def _submit(self, x) -> None:
@@ -166,7 +138,7 @@ class parallel(Step, Stream):
         seq = self._seq
         self._seq += 1
         if self.keys:
-            parts = [self._call(i, part) for i, part in self._split(x)]
+            parts = [self._call(i, part) for i, part in split_by_key(x, self.keys, self.partitions)]
             task = loop.create_task(self._join(parts))
         else:
             future = self.client.submit(
@@ -178,10 +150,7 @@ class parallel(Step, Stream):
                 pure=False,
             )
             task = loop.create_task(self._one(future))
-        self._inflight.append(task)
-        self.stats.submitted += 1
-        self.stats.in_flight = len(self._inflight)
-        self.stats.peak_in_flight = max(self.stats.peak_in_flight, self.stats.in_flight)
+        self._fan.started(task)
         if self._submitted is not None and not self._submitted.done():
             self._submitted.set_result(None)  # an unordered drain waits on this one too
         if self._drainer is None or self._drainer.done():
@@ -189,36 +158,28 @@ class parallel(Step, Stream):
 
     def _wake(self) -> None:
         """Submit held batches, oldest first, while there is room."""
-        while self._held and len(self._inflight) < self.max_in_flight:
-            x, room = self._held.popleft()
+        for x, room in self._fan.unheld():
             self._submit(x)
             if not room.done():
                 room.set_result(None)
 
     # -- output -------------------------------------------------------------------------------
     async def _drain(self) -> None:
+        fan = self._fan
         try:
-            while self._inflight:
+            while fan.in_flight:
                 if self.ordered:
-                    await asyncio.wait([self._inflight[0]])
+                    await asyncio.wait([fan.in_flight[0]])
                 else:
                     # the tasks in flight now, or a new one: a source yields between batches,
                     # so the drain may start before the next batches are submitted
                     self._submitted = asyncio.get_running_loop().create_future()
                     await asyncio.wait(
-                        [*self._inflight, self._submitted], return_when=asyncio.FIRST_COMPLETED
+                        [*fan.in_flight, self._submitted], return_when=asyncio.FIRST_COMPLETED
                     )
-                while self._inflight:
-                    ready = next((t for t in self._inflight if t.done()), None)
-                    if ready is None or (self.ordered and ready is not self._inflight[0]):
-                        break
-                    self._inflight.remove(ready)
-                    self.stats.in_flight = len(self._inflight)
-                    worker_results = ready.result()  # re-raises the batch's error
-                    for worker, _out in worker_results:
-                        self.stats.per_worker[worker] = self.stats.per_worker.get(worker, 0) + 1
-                    self.stats.done += 1
-                    out = self._combine([o for _, o in worker_results])
+                while (ready := fan.pop_ready()) is not None:
+                    outs = fan.finished(ready.result())  # result() re-raises the batch's error
+                    out = combine(outs, keyed=bool(self.keys))
                     if out is not None:
                         await streamz_compat.settle(self.forward(out))
                     self._wake()
@@ -227,15 +188,6 @@ class parallel(Step, Stream):
             raise
         except BaseException as exc:
             self._fail(exc)
-
-    def _combine(self, outs):
-        if not self.keys:
-            return outs[0]
-        frames = [o for o in outs if o is not None]
-        if not frames:
-            return None
-        nonempty = [f for f in frames if len(f)] or frames[:1]
-        return pd.concat(nonempty, ignore_index=True) if len(nonempty) > 1 else nonempty[0]
 
     def _fail(self, exc: BaseException) -> None:
         distributed = import_distributed()
@@ -249,17 +201,14 @@ class parallel(Step, Stream):
     def _discard(self, exc: BaseException) -> None:
         """Cancel what is in flight and fail the held batches' waits with ``exc`` (after an
         error, or on close); counted in ``stats.dropped``."""
-        self.stats.dropped += len(self._inflight) + len(self._held)
-        for task in self._inflight:
+        tasks, rooms = self._fan.discard()
+        for task in tasks:
             if task.done() and not task.cancelled():
                 task.exception()  # retrieved: the first error is the one raised
             task.cancel()
-        self._inflight.clear()
-        self.stats.in_flight = 0
-        for _, room in self._held:
+        for room in rooms:
             if not room.done():
                 room.set_exception(exc)
-        self._held.clear()
 
     def _raise_error(self) -> None:
         if self._error is not None:
@@ -275,17 +224,9 @@ class parallel(Step, Stream):
             events = await self.client.get_events("all")
         except Exception:  # the scheduler is gone: the next task reports that
             return
-        ours = f"{self._prefix}-"
-        for stamp, msg in events:
-            if stamp <= self._events_seen or not isinstance(msg, dict):
-                continue
-            self._events_seen = stamp
-            if msg.get("action") == "remove-worker":
-                self.stats.workers_lost += 1
-                keys = set(msg.get("processing-tasks", ())) | set(
-                    msg.get("lost-computed-tasks", ())
-                )
-                self.stats.retried += sum(str(k).startswith(ours) for k in keys)
+        self._events_seen = count_lost_workers(
+            events, since=self._events_seen, prefix=f"{self._prefix}-", stats=self.stats
+        )
 
     # -- stateless ----------------------------------------------------------------------------
     @staticmethod
@@ -294,20 +235,6 @@ class parallel(Step, Stream):
         return [(worker, out)]
 
     # -- keyed state --------------------------------------------------------------------------
-    def _split(self, x: pd.DataFrame):
-        missing = [k for k in self.keys if k not in x.columns]
-        if missing:
-            raise ConfigError(
-                f"key={missing[0]!r} is not a column of this stream; its columns are "
-                f"{list(x.columns)}"
-            )
-        hashed = pd.util.hash_pandas_object(x[self.keys], index=False).to_numpy()
-        part = hashed % np.uint64(self.partitions)
-        for i in range(self.partitions):
-            rows = np.flatnonzero(part == i)
-            if len(rows):
-                yield i, x.iloc[rows]
-
     def _call(self, i: int, part: pd.DataFrame) -> asyncio.Future:
         """Queue ``part`` for partition ``i`` after the partition's previous batch."""
         task = _running_loop().create_task(self._call_after(i, part, self._tails[i]))
@@ -330,8 +257,7 @@ class parallel(Step, Stream):
         return await asyncio.shield(self._actor_task)
 
     async def _start_actors(self):
-        workers = sorted(await self.client.nthreads())
-        self._placed = [workers[i % len(workers)] for i in range(self.partitions)]
+        self._placed = placement(await self.client.nthreads(), self.partitions)
         self._actor_futures = [
             self.client.submit(
                 StepActor,
@@ -395,9 +321,8 @@ class parallel(Step, Stream):
         self._raise_error()
         if self._actor_task is not None:
             actors = await self._actors()
-            out = self._combine(
-                [await self._on_actor(i, a.end_of_input()) for i, a in enumerate(actors)]
-            )
+            outs = [await self._on_actor(i, a.end_of_input()) for i, a in enumerate(actors)]
+            out = combine(outs, keyed=True)
             if out is not None:
                 await streamz_compat.settle(self.forward(out))
         await self._check_lost_workers(force=True)

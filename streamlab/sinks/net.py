@@ -16,6 +16,8 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+from collections.abc import Iterator
+from typing import Any
 
 from streamz.sinks import Sink
 
@@ -47,7 +49,7 @@ class _Sender(Step, Sink):
             self.framing = "length"
         self.stats = Stats()
 
-    def _payload(self, x) -> bytes:
+    def _payload(self, x: Any) -> bytes:
         if self.codec is not None and not isinstance(x, bytes):
             return frame_length_prefixed(self.codec.encode_frame(x))
         if self.framing == "length":
@@ -112,11 +114,11 @@ class to_tcp(_Sender):
     def update(self, x, who=None, metadata=None):
         return self._send(x)
 
-    async def _connect(self, first_batch) -> None:
+    async def _connect(self, first_batch: Any) -> asyncio.StreamWriter:
         delay = self.backoff
         while True:
             try:
-                _, self._writer = await asyncio.open_connection(self.host, self.port, ssl=self.ssl)
+                _, writer = await asyncio.open_connection(self.host, self.port, ssl=self.ssl)
             except OSError as exc:
                 if not self.reconnect:
                     raise SourceError(
@@ -130,8 +132,9 @@ class to_tcp(_Sender):
             if self.stats.connections > 1:
                 self.stats.reconnects += 1
             if self.framing == "newline" and self.format == "csv" and self.codec is None:
-                self._writer.write(header_bytes(first_batch, "csv"))
-            return
+                writer.write(header_bytes(first_batch, "csv"))
+            self._writer = writer
+            return writer
 
     async def _send(self, x) -> None:
         payload = self._payload(x)
@@ -139,14 +142,13 @@ class to_tcp(_Sender):
             self._lock = asyncio.Lock()
         async with self._lock:
             while True:
-                if self._writer is None:
-                    await self._connect(x)
+                writer = self._writer if self._writer is not None else await self._connect(x)
                 try:
-                    self._writer.write(payload)
-                    await self._writer.drain()
+                    writer.write(payload)
+                    await writer.drain()
                 except (ConnectionError, OSError) as exc:
                     self.stats.disconnects += 1
-                    self._writer.close()
+                    writer.close()
                     self._writer = None
                     if not self.reconnect:
                         self.stats.dropped += 1
@@ -213,8 +215,8 @@ class to_udp(_Sender):
             framing=framing,
             stream_name=stream_name or f"to_udp({host}:{port})",
         )
-        self.max_datagram = check_number(
-            "max_datagram", max_datagram, low=1, high=65507, integer=True
+        self.max_datagram = int(
+            check_number("max_datagram", max_datagram, low=1, high=65507, integer=True)
         )
         self._sock: socket.socket | None = None
         self._open()
@@ -239,7 +241,7 @@ class to_udp(_Sender):
                 raise SourceError(f"to_udp cannot send to {self.host}:{self.port} ({exc})") from exc
         self.stats.count_batch(rows=rows, nbytes=len(payload))
 
-    def _pack(self, payload: bytes):
+    def _pack(self, payload: bytes) -> Iterator[bytes]:
         if self.framing == "length" or len(payload) <= self.max_datagram:
             if len(payload) > 65507:
                 self.stats.dropped += 1

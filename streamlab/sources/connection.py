@@ -9,6 +9,7 @@ flow control slows the producer down: memory stays bounded at any input rate.
 from __future__ import annotations
 
 import asyncio
+from typing import cast
 
 from ..parse import LineFramer, make_parser
 
@@ -38,8 +39,8 @@ class Feed(asyncio.Protocol):
         self.ended = False
         self.error: BaseException | None = None
 
-    def connection_made(self, transport) -> None:
-        self.transport = transport
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = cast(asyncio.Transport, transport)  # a stream protocol's transport
         peer = transport.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
         if self.on_open is not None:
@@ -51,6 +52,7 @@ class Feed(asyncio.Protocol):
         self._last_read = len(data)
         self._ready.set()
         if self._size >= self.max_buffer and not self._reading_paused:
+            assert self.transport is not None  # data comes after connection_made
             self.transport.pause_reading()
             self._reading_paused = True
 
@@ -83,6 +85,7 @@ class Feed(asyncio.Protocol):
         self._size = 0
         if self._reading_paused and not self.ended:
             self._reading_paused = False
+            assert self.transport is not None  # reading was paused by data_received
             self.transport.resume_reading()
         return data
 

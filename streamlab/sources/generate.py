@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
+from ..core.batch import TIME_ATTR
 from ..core.checks import check_choice, check_number
 from ..errors import ConfigError
 from .paced import PacedSource
@@ -64,15 +65,19 @@ class Generate(PacedSource):
             fix="rate is rows per second of event time, e.g. 1000",
         )
         self.batch_rows = self.max_rows  # checked by PacedSource, here under its own name
-        self.keys = check_number("keys", keys, low=1, integer=True)
-        self.seed = check_number("seed", seed, integer=True)
+        self.keys = int(check_number("keys", keys, low=1, integer=True))
+        self.seed = int(check_number("seed", seed, integer=True))
         self.noise = check_number("noise", noise, low=0)
         try:
             self.period = pd.Timedelta(period).total_seconds()
         except ValueError:
             self.period = -1.0
         if not self.period > 0:
-            raise ConfigError(f"period must be a positive duration such as '60s', not {period!r}")
+            raise ConfigError(
+                f"period must be a positive duration such as '60s', not {period!r}",
+                param="period",
+                value=period,
+            )
         self.drift_at = (
             drift_at
             if drift_at is None
@@ -128,7 +133,7 @@ class Generate(PacedSource):
                 "drifted": drifted,
             }
         )
-        df.attrs["time_column"] = "time"
+        df.attrs[TIME_ATTR] = "time"
         df.attrs["origin"] = self.name  # e.g. generate('sine'): where the rows come from
         return df
 

@@ -42,7 +42,7 @@ class PacedSource(Tunable, BatchSource):
     ) -> None:
         super().__init__(stream_name=stream_name, clock=clock)
         self.time_column = time_column
-        self.max_rows = check_number("max_rows", max_rows, low=1, integer=True)
+        self.max_rows = int(check_number("max_rows", max_rows, low=1, integer=True))
         self._speed = self._check_speed(speed)
         self._anchor: tuple[float, int] | None = None  # (clock time, event ns) at last re-anchor
 

@@ -3,27 +3,26 @@
 from __future__ import annotations
 
 import gzip
+import io
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
+from ..core.batch import ARRIVAL_TIME
 from ..core.checks import check_choice, check_number
 from ..errors import ConfigError
 from ..parse import DEFAULT_MAX_RECORD, FORMATS, LineFramer, format_for_path, make_parser
 from .paced import PacedSource
 from .stored import StoredReplay, is_stored
 
-__all__ = ["RECORDING_TIME_COLUMN", "Replay", "replay"]
-
-#: The arrival-time column ``streamlab record`` writes; ``replay`` paces by it when no
-#: ``time_column`` is given.
-RECORDING_TIME_COLUMN = "arrival_time"
+__all__ = ["Replay", "replay"]
 _CHUNK = 1 << 20
 
 
-def _open(path: Path):
+def _open(path: Path) -> io.BufferedIOBase:
     with open(path, "rb") as f:
         magic = f.read(2)
     return gzip.open(path, "rb") if magic == b"\x1f\x8b" else open(path, "rb")
@@ -51,13 +50,17 @@ class Replay(PacedSource):
             hint = "it does not exist" if not self.path.exists() else "it is not a file"
             raise ConfigError(
                 f"cannot replay {str(path)!r}: {hint}; give the path of a CSV, "
-                "JSONL, text or syslog file (optionally .gz)"
+                "JSONL, text or syslog file (optionally .gz)",
+                param="path",
+                value=path,
             )
         fmt = format or format_for_path(self.path)
         if fmt is None:
             raise ConfigError(
                 f"cannot tell the format of {self.path.name!r} from its name; pass "
-                f"format= one of {', '.join(map(repr, FORMATS))}"
+                f"format= one of {', '.join(map(repr, FORMATS))}",
+                param="format",
+                value=None,
             )
         self.format = check_choice("format", fmt, FORMATS)
         if self.format == "csv" and str(self.path).lower().removesuffix(".gz").endswith(".tsv"):
@@ -74,7 +77,7 @@ class Replay(PacedSource):
             clock=clock,
         )
         self.loop_forever = bool(loop)
-        self.max_record = check_number("max_record", max_record, low=1, integer=True)
+        self.max_record = int(check_number("max_record", max_record, low=1, integer=True))
         self.parse_options = parse_options
         self.size = os.path.getsize(self.path)
         self.position = 0  # bytes of the file read so far (of the current pass)
@@ -87,17 +90,17 @@ class Replay(PacedSource):
             opts["time_column"] = self.time_column
         return opts
 
-    def _recording_column(self, parse_options) -> str | None:
+    def _recording_column(self, parse_options: dict[str, Any]) -> str | None:
+        """:data:`~streamlab.core.batch.ARRIVAL_TIME` if the file is a recording (it has that
+        column: ``streamlab record`` writes it), else ``None``."""
         columns = parse_options.get("columns")
         if columns is None:
             with _open(self.path) as f:
                 head = f.readline(4096)
             if self.format == "jsonl":
-                return (
-                    RECORDING_TIME_COLUMN if f'"{RECORDING_TIME_COLUMN}"'.encode() in head else None
-                )
+                return ARRIVAL_TIME if f'"{ARRIVAL_TIME}"'.encode() in head else None
             columns = [c.strip() for c in head.decode("utf-8", "replace").split(",")]
-        return RECORDING_TIME_COLUMN if RECORDING_TIME_COLUMN in columns else None
+        return ARRIVAL_TIME if ARRIVAL_TIME in columns else None
 
     def _frames(self) -> Iterator:
         shift = pd.Timedelta(0)
@@ -197,7 +200,9 @@ def replay(
         if parse_options:
             raise ConfigError(
                 f"{sorted(parse_options)} are parser options; a stored {kind} "
-                "replay has no parser: drop them"
+                "replay has no parser: drop them",
+                param=sorted(parse_options)[0],
+                value=parse_options[sorted(parse_options)[0]],
             )
         return StoredReplay(
             path,
@@ -215,7 +220,9 @@ def replay(
     if table is not None or start is not None or end is not None:
         raise ConfigError(
             "table=, start= and end= are for stored replays (SQLite .db files, "
-            "Parquet); for a text file filter the stream instead"
+            "Parquet); for a text file filter the stream instead",
+            param="table" if table is not None else "start" if start is not None else "end",
+            value=table if table is not None else start if start is not None else end,
         )
     return Replay(
         path,

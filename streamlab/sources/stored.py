@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
+from ..core.batch import ARRIVAL_TIME, TIME_ATTR
 from ..errors import ConfigError
 from .paced import PacedSource
 
@@ -66,9 +68,11 @@ class StoredReplay(PacedSource):
             if table not in tables:
                 raise ConfigError(
                     f"table={table!r} is not in {str(self.path)!r}; its tables "
-                    f"are {tables}: pass table="
+                    f"are {tables}: pass table=",
+                    param="table",
+                    value=table,
                 )
-            columns = store.dtypes(table)
+            columns: dict[str, Any] = store.dtypes(table)
         else:
             import pyarrow.parquet as pq
 
@@ -78,15 +82,21 @@ class StoredReplay(PacedSource):
                 else dict.fromkeys(pq.read_schema(self.path).names)
             )
         self.table = table
-        if time_column is None and "arrival_time" in columns:
-            time_column = "arrival_time"  # a recording: replay its arrival timing
+        if time_column is None and ARRIVAL_TIME in columns:
+            time_column = ARRIVAL_TIME  # a recording: replay its arrival timing
         if time_column is not None and time_column not in columns:
             raise ConfigError(
                 f"time_column={time_column!r} is not a column of "
-                f"{str(self.path)!r}; its columns are {list(columns)}"
+                f"{str(self.path)!r}; its columns are {list(columns)}",
+                param="time_column",
+                value=time_column,
             )
         if (start is not None or end is not None) and time_column is None:
-            raise ConfigError("start= and end= need time_column= (the column to seek on)")
+            raise ConfigError(
+                "start= and end= need time_column= (the column to seek on)",
+                param="time_column",
+                value=None,
+            )
         super().__init__(
             speed=speed,
             time_column=time_column,
@@ -124,7 +134,7 @@ class StoredReplay(PacedSource):
         while True:
             for df in self._reader():
                 if self.time_column is not None:
-                    df.attrs["time_column"] = self.time_column
+                    df.attrs[TIME_ATTR] = self.time_column
                 yield df, int(df.memory_usage(index=False).sum()), []
                 if self.stopped:
                     return

@@ -38,7 +38,7 @@ class _SocketSource(BatchSource):
     ) -> None:
         super().__init__(stream_name=stream_name, clock=clock)
         self.parse = check_choice("parse", parse, FORMATS)
-        self.max_rows = check_number("max_rows", max_rows, low=1, integer=True)
+        self.max_rows = int(check_number("max_rows", max_rows, low=1, integer=True))
         if codec is not None:
             from ..compress import codec as get_codec
 
@@ -47,10 +47,12 @@ class _SocketSource(BatchSource):
         self.codec = codec
         self.max_decoded = check_max_decoded(max_decoded)
         max_record = DEFAULT_MAX_RECORD if max_record is None else max_record
-        self.max_record = check_number("max_record", max_record, low=1, integer=True)
-        self.max_buffer = check_number("max_buffer", max_buffer, low=1, integer=True)
+        self.max_record = int(check_number("max_record", max_record, low=1, integer=True))
+        self.max_buffer = int(check_number("max_buffer", max_buffer, low=1, integer=True))
         if ssl is not None and not isinstance(ssl, _ssl.SSLContext):
-            raise ConfigError(f"ssl must be an ssl.SSLContext or None, not {ssl!r}")
+            raise ConfigError(
+                f"ssl must be an ssl.SSLContext or None, not {ssl!r}", param="ssl", value=ssl
+            )
         self.ssl = ssl
         self.peer_column = peer_column
         self.parse_options = parse_options
@@ -142,7 +144,7 @@ class ListenTcp(_SocketSource):
         self.port = check_port("port", port)
         name = kw.pop("stream_name") or f"listen_tcp({host}:{port})"
         super().__init__(**kw, stream_name=name)
-        self.backlog = check_number("backlog", backlog, low=1, integer=True)
+        self.backlog = int(check_number("backlog", backlog, low=1, integer=True))
         self._sock: socket.socket | None = None
         self._server: asyncio.Server | None = None
         self._pumps: set[asyncio.Task] = set()
@@ -161,8 +163,10 @@ class ListenTcp(_SocketSource):
             )
         except socket.gaierror as exc:
             raise ConfigError(
-                f"host={self.host!r} does not resolve ({exc}); use '127.0.0.1' "
-                "for this machine only or '0.0.0.0' for every interface"
+                f"host={self.host!r} does not resolve ({exc})",
+                param="host",
+                value=self.host,
+                hint="use '127.0.0.1' for this machine only or '0.0.0.0' for every interface",
             ) from exc
         family, kind, proto, _, addr = infos[0]
         sock = socket.socket(family, kind, proto)
@@ -202,6 +206,7 @@ class ListenTcp(_SocketSource):
 
     async def _produce(self) -> None:
         loop = asyncio.get_running_loop()
+        assert self._sock is not None, "start() calls _prepare() before _produce()"
         self._server = await loop.create_server(
             lambda: Feed(self.max_buffer, on_open=self._opened), sock=self._sock, ssl=self.ssl
         )

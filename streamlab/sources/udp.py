@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import socket
+from typing import Any
 
 from ..core.buffer import BoundedBuffer
 from ..core.checks import check_choice, check_number, check_port
 from ..core.source import BatchSource
 from ..errors import ConfigError, SourceError
-from ..parse import FORMATS, make_parser
+from ..parse import FORMATS, Parser, make_parser
 
 __all__ = ["FromUdp", "from_udp"]
 
@@ -47,17 +48,21 @@ class FromUdp(BatchSource):
         if parse == "csv" and not parse_options.get("columns"):
             raise ConfigError(
                 "from_udp(parse='csv') needs columns=[...]: datagrams carry no "
-                "header (one lost datagram would lose it)"
+                "header (one lost datagram would lose it)",
+                param="columns",
+                value=parse_options.get("columns"),
             )
         self.parse_options = parse_options
         make_parser(parse, **parse_options)
-        self.max_datagrams = check_number("max_datagrams", max_datagrams, low=1, integer=True)
-        self.receive_buffer = check_number("receive_buffer", receive_buffer, low=0, integer=True)
+        self.max_datagrams = int(check_number("max_datagrams", max_datagrams, low=1, integer=True))
+        self.receive_buffer = int(
+            check_number("receive_buffer", receive_buffer, low=0, integer=True)
+        )
         self.peer_column = peer_column
         self._buffer: BoundedBuffer | None = None
         self._sock: socket.socket | None = None
-        self._transport = None
-        self._parsers: dict[str, tuple] = {}
+        self._transport: asyncio.DatagramTransport | None = None
+        self._parsers: dict[str, tuple[Parser, list[int]]] = {}
 
     @property
     def address(self) -> tuple[str, int]:
@@ -74,18 +79,22 @@ class FromUdp(BatchSource):
         if self.receive_buffer:
             # bursts wait in the kernel instead of being dropped there; as root the system
             # limit (net.core.rmem_max) can be passed, otherwise it caps the size
-            force = getattr(socket, "SO_RCVBUFFORCE", None)
+            force: int | None = getattr(socket, "SO_RCVBUFFORCE", None)
             try:
+                if force is None:
+                    raise OSError("this system has no SO_RCVBUFFORCE")
                 sock.setsockopt(socket.SOL_SOCKET, force, self.receive_buffer)
-            except (OSError, TypeError):
+            except OSError:
                 sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, self.receive_buffer)
         try:
             sock.bind((self.host, self.port))
         except socket.gaierror as exc:
             sock.close()
             raise ConfigError(
-                f"host={self.host!r} does not resolve ({exc}); use '127.0.0.1' for this "
-                "machine only or '0.0.0.0' for every interface"
+                f"host={self.host!r} does not resolve ({exc})",
+                param="host",
+                value=self.host,
+                hint="use '127.0.0.1' for this machine only or '0.0.0.0' for every interface",
             ) from exc
         except OSError as exc:
             sock.close()
@@ -100,7 +109,7 @@ class FromUdp(BatchSource):
         # and every one is counted in stats.dropped.
         self._buffer = BoundedBuffer(self.max_datagrams, policy="drop_oldest")
 
-    def _parser(self, peer: str):
+    def _parser(self, peer: str) -> tuple[Parser, list[int]]:
         if peer not in self._parsers:
             if len(self._parsers) >= _MAX_PEERS:
                 self._parsers.pop(next(iter(self._parsers)))
@@ -109,14 +118,16 @@ class FromUdp(BatchSource):
 
     async def _produce(self) -> None:
         loop = asyncio.get_running_loop()
+        buffer = self._buffer
+        assert buffer is not None, "start() calls _prepare() before _produce()"
         self._transport, _ = await loop.create_datagram_endpoint(
-            lambda: _Datagrams(self._buffer), sock=self._sock
+            lambda: _Datagrams(buffer), sock=self._sock
         )
         self._sock = None
         while not self.stopped:
-            await self._buffer.wait_not_empty()
-            self.stats.dropped = self._buffer.dropped
-            items = self._buffer.drain()
+            await buffer.wait_not_empty()
+            self.stats.dropped = buffer.dropped
+            items = buffer.drain()
             start = 0
             while start < len(items):  # consecutive datagrams of one peer parse together
                 addr = items[start][1]
@@ -126,7 +137,7 @@ class FromUdp(BatchSource):
                 await self._emit_peer(addr, [d for d, _ in items[start:end]])
                 start = end
 
-    async def _emit_peer(self, addr, datagrams: list[bytes]) -> None:
+    async def _emit_peer(self, addr: tuple[Any, ...], datagrams: list[bytes]) -> None:
         peer = f"{addr[0]}:{addr[1]}"
         parser, offset = self._parser(peer)
         data = b"".join(d if d.endswith(b"\n") else d + b"\n" for d in datagrams)
