@@ -109,8 +109,8 @@ class parallel(Stream):
                 f"func must be a function of a batch (or, with key=, a factory of state objects), "
                 f"not {func!r}"
             )
+        distributed = import_distributed()  # says which extra to install if it is missing
         check_picklable(func)  # before anything is sent anywhere
-        distributed = import_distributed()
         if not isinstance(client, distributed.Client) or not client.asynchronous:
             raise ConfigError(
                 f"client must be an asynchronous distributed.Client, not {client!r}; "
