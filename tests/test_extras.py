@@ -11,6 +11,8 @@ import subprocess
 import sys
 import textwrap
 
+import pytest
+
 SCALE = ("distributed", "cloudpickle", "dask")  # the `scale` extra and what comes with it
 LAB = ("jupyterlab",)
 
@@ -64,61 +66,36 @@ SCALE_MESSAGE = (
     "install it with: pip install 'streamlab[scale]'"
 )
 
+ASYNC_CLUSTER = """
+import asyncio
 
-def test_parallel_without_distributed_names_the_extra():
-    out = lines_of(
-        run_without(
-            SCALE,
-            """
-            import streamlab
-            from streamz import Stream
-            try:
-                Stream().parallel(lambda df: df, client=None)
-            except streamlab.ConfigError as exc:
-                print(exc)
-            """,
-        )
-    )
-    assert out == [SCALE_MESSAGE.format(what="dask.distributed")]
+async def main():
+    async with streamlab.cluster(1):
+        pass
+
+asyncio.run(main())
+"""
 
 
-def test_cluster_without_distributed_names_the_extra():
-    out = lines_of(
-        run_without(
-            SCALE,
-            """
-            import asyncio
-            import streamlab
-
-            async def main():
-                async with streamlab.cluster(1):
-                    pass
-
-            try:
-                asyncio.run(main())
-            except streamlab.ConfigError as exc:
-                print(exc)
-            """,
-        )
-    )
-    assert out == [SCALE_MESSAGE.format(what="dask.distributed")]
-
-
-def test_check_picklable_without_cloudpickle_names_the_extra():
-    out = lines_of(
-        run_without(
-            SCALE,
-            """
-            import streamlab
-            from streamlab.scale.cluster import check_picklable
-            try:
-                check_picklable(len)
-            except streamlab.ConfigError as exc:
-                print(exc)
-            """,
-        )
-    )
-    assert out == [SCALE_MESSAGE.format(what="cloudpickle")]
+@pytest.mark.parametrize(
+    ("call", "what"),
+    [
+        (
+            "from streamz import Stream\nStream().parallel(lambda df: df, client=None)",
+            "dask.distributed",
+        ),
+        (ASYNC_CLUSTER, "dask.distributed"),
+        (
+            "from streamlab.scale.cluster import check_picklable\ncheck_picklable(len)",
+            "cloudpickle",
+        ),
+    ],
+    ids=["parallel", "cluster", "check_picklable"],
+)
+def test_scale_without_distributed_names_the_extra(call, what):
+    code = "import streamlab\ntry:\n" + textwrap.indent(call.strip(), "    ")
+    code += "\nexcept streamlab.ConfigError as exc:\n    print(exc)\n"
+    assert lines_of(run_without(SCALE, code)) == [SCALE_MESSAGE.format(what=what)]
 
 
 def test_lab_without_jupyterlab_names_the_extra():
