@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 from streamz import Stream
 
-from ..core.batch import TIME_ATTR, time_column
+from ..core.batch import TIME_ATTR, concat_rows, time_column
 from ..core.checks import check_choice, check_duration, check_number
 from ..core.runner import find_sources
 from ..core.state import FreshState
@@ -341,7 +341,7 @@ def _append(frame: pd.DataFrame | None, rows: pd.DataFrame) -> pd.DataFrame | No
     rows = rows.reset_index(drop=True)
     if frame is None or not len(frame):
         return rows
-    return pd.concat([frame, rows], ignore_index=True)
+    return concat_rows([frame, rows], ignore_index=True)
 
 
 AsofJoin = asof_join

@@ -37,7 +37,7 @@ import numpy as np
 import pandas as pd
 from streamz import Stream
 
-from ..core.batch import TIME_ATTR, time_column
+from ..core.batch import TIME_ATTR, concat_rows, time_column
 from ..core.checks import (
     check_choice,
     check_duration,
@@ -185,7 +185,7 @@ class _Windowed(FreshState, Stream):
 
     def _merge(self, parts: pd.DataFrame) -> None:
         both = (
-            parts if self.state is None or not len(self.state) else pd.concat([self.state, parts])
+            parts if self.state is None or not len(self.state) else concat_rows([self.state, parts])
         )
         self.state = reduce(both, list(both.index.names), self.specs)
 
@@ -222,7 +222,7 @@ class _Windowed(FreshState, Stream):
         self.stats.watermark = None if wm is None else pd.Timestamp(wm, unit="ns", tz="UTC")
         if not frames:
             return []
-        out = frames[0] if len(frames) == 1 else pd.concat(frames, ignore_index=True)
+        out = frames[0] if len(frames) == 1 else concat_rows(frames, ignore_index=True)
         out.attrs[TIME_ATTR] = "window_end"
         return self._emit(out)
 
@@ -419,7 +419,7 @@ class window(_Windowed):
         if closing.any():
             if self.late_policy == "update":
                 kept = self.state[closing]
-                self.fired = kept if self.fired is None else pd.concat([self.fired, kept])
+                self.fired = kept if self.fired is None else concat_rows([self.fired, kept])
             self.state = self.state[~closing]
         if self.fired is not None and len(self.fired):
             self.fired = self.fired[self._ends(self.fired) > sub_sat(wm, self.retain, lowest=NAT)]
@@ -432,7 +432,7 @@ class window(_Windowed):
         if not keep.any():
             return None
         parts = self._parts(x, rows[keep], starts[keep], col, seq)
-        both = parts if self.fired is None else pd.concat([self.fired, parts])
+        both = parts if self.fired is None else concat_rows([self.fired, parts])
         self.fired = reduce(both, list(both.index.names), self.specs)
         changed = self.fired.loc[self.fired.index.isin(parts.index)]
         return self._frame(changed, "_ws", self._ends(changed))
@@ -609,7 +609,7 @@ class session_window(_Windowed):
             old["_last"] = self.state["_last"].to_numpy()
             old = old.rename(columns={"_ws": "_first"})
             old["_src"] = -1 - np.arange(len(old))
-            both = pd.concat([old, rows], ignore_index=True)
+            both = concat_rows([old, rows], ignore_index=True)
         else:
             both = rows
         both = both.sort_values([*keys, "_first"], kind="stable", ignore_index=True)
@@ -646,7 +646,7 @@ class session_window(_Windowed):
                 if len(frame.columns) > 1
                 else pd.Index(frame["_ws"], name="_ws")
             )
-            self.state = reduce(pd.concat([old_parts, parts]), None, self.specs)
+            self.state = reduce(concat_rows([old_parts, parts]), None, self.specs)
             if not self.state.index.is_unique:
                 self.state = reduce(self.state, None, self.specs)
         else:
