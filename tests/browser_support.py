@@ -641,7 +641,7 @@ const cdsList = (name) => {
   if (!B || !B.documents) return out;
   const docs = [...B.documents];
   docs.forEach((doc, d) => {
-    for (const m of doc.all_models)
+    for (const m of (doc.all_models ?? doc._all_models.values()))  // BokehJS < 3.4: a Map
       if (m.type === 'ColumnDataSource' && (name == null || m.name === name)) out.push([d, m]);
   });
   return out;

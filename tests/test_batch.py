@@ -76,7 +76,7 @@ def test_class_codes_equal_get_indexer(classes, values):
 
 def test_as_ns_refuses_a_time_beyond_the_nanosecond_range_instead_of_wrapping():
     """A microsecond column holds year 3000; cast to nanoseconds it wrapped to 1830."""
-    far = pd.Series(pd.to_datetime(["2026-01-01", "3000-01-01"]).as_unit("us"))
+    far = pd.Series(np.array(["2026-01-01", "3000-01-01"], "datetime64[us]"))
     assert as_ns(far[:1]).tolist() == [pd.Timestamp("2026-01-01").value]
     with pytest.raises(ConfigError, match="event time 3000-01-01 00:00:00 is outside the range"):
         as_ns(far)

@@ -75,7 +75,7 @@ def test_postbuild_bash_syntax():
 def test_postbuild_installs_the_project():
     installs = [c for c in _postbuild_commands() if re.search(r"\bpip install\b", c)]
     assert installs, "binder/postBuild must pip install the project"
-    assert any(re.search(r"(\s-e)?\s\.(\[[\w,]+\])?$", c) for c in installs), installs
+    assert any(re.search(r"(\s-e)?\s([\"']?)\.(\[[\w,]+\])?\2$", c) for c in installs), installs
 
 
 def test_postbuild_runs_pip_from_the_repository_root(tmp_path):
@@ -101,7 +101,7 @@ def test_postbuild_runs_pip_from_the_repository_root(tmp_path):
     cwd, args = calls[0].split("|", 1)
     assert Path(cwd).resolve() == ROOT
     assert args.split()[:3] == ["-m", "pip", "install"]
-    assert args.split()[-1] == "."
+    assert re.fullmatch(r"\.(\[[\w,]+\])?", args.split()[-1]), args  # the project, extras allowed
 
 
 def test_requirements_txt_has_no_local_paths():

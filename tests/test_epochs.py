@@ -495,7 +495,7 @@ def test_a_lateness_longer_than_the_time_since_1677_does_not_wrap_around():
 
 
 def test_a_microsecond_column_beyond_2262_is_refused_not_wrapped_to_1830():
-    t = pd.Series(pd.to_datetime(["2020-01-01 00:00:00", "3000-01-01 00:00:00"])).dt.as_unit("us")
+    t = pd.Series(np.array(["2020-01-01", "3000-01-01"], "datetime64[us]"))
     df = pd.DataFrame({"t": t, "v": [1.0, 2.0]})
     for build in (
         lambda s: s.window("1h", on="t", agg=AGG),
@@ -590,7 +590,7 @@ def test_event_times_in_any_unit_are_the_nanoseconds_pandas_gives(unit, tz):
         t = t.dt.tz_localize("UTC").dt.tz_convert(tz)
     np.testing.assert_array_equal(event_ns(t), t.dt.as_unit("ns").array.asi8)
     if unit != "ns":  # the unit holds times datetime64[ns] does not: refused, not wrapped
-        late = pd.Series(pd.to_datetime(["2262-04-12", "1677-09-20"])).dt.as_unit(unit)
+        late = pd.Series(np.array(["2262-04-12", "1677-09-20"], f"datetime64[{unit}]"))
         for one in (late[:1], late[1:]):
             with pytest.raises(ConfigError, match="is outside the range of datetime64"):
                 event_ns(one)

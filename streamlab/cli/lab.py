@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import shutil
 import subprocess
 import sys
@@ -24,6 +25,11 @@ def notebooks_dir() -> Path:
 def run_lab(workdir: Path | None, extra: list[str]) -> int:
     """Copy the tutorials to ``workdir`` (so edits never touch the installed package) unless
     they are a checkout's own, then start JupyterLab there."""
+    if importlib.util.find_spec("jupyterlab") is None:
+        raise ConfigError(
+            "streamlab lab needs JupyterLab, which is not installed; "
+            "install it with: pip install 'streamlab[lab]'"
+        )
     src = notebooks_dir()
     if "site-packages" in src.parts or workdir is not None:
         workdir = Path(workdir or "streamlab-notebooks")

@@ -18,6 +18,7 @@ Examples
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -35,6 +36,7 @@ __all__ = [
     "TIME_ATTR",
     "as_ns",
     "column_arrays",
+    "concat_rows",
     "event_ns",
     "event_times",
     "resolve_time_column",
@@ -47,6 +49,25 @@ __all__ = [
 TIME_ATTR = "time_column"
 #: the column a recording stamps each batch with (when it arrived), and replays are paced by
 ARRIVAL_TIME = "arrival_time"
+
+
+def concat_rows(frames: list[pd.DataFrame], **kw: Any) -> pd.DataFrame:
+    """``pd.concat(frames, **kw)``, without pandas 2's FutureWarning that all-NA columns will
+    count for the result's dtypes (pandas 3 does so; pandas 2 keeps its rule, the values are
+    the same).
+
+    Examples
+    --------
+    >>> a = pd.DataFrame({"x": [1.0]})
+    >>> concat_rows([a, pd.DataFrame({"x": [None]})], ignore_index=True)["x"].tolist()
+    [1.0, nan]
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", "The behavior of DataFrame concatenation with empty or all-NA", FutureWarning
+        )
+        out: pd.DataFrame = pd.concat(frames, **kw)
+        return out
 
 
 def time_column(df: pd.DataFrame) -> str | None:
@@ -157,7 +178,7 @@ def event_ns(times: pd.Series, name: str = "on") -> np.ndarray:
 
     Examples
     --------
-    >>> s = pd.Series(pd.to_datetime(["1969-12-31 23:59:59", "3000-01-01 00:00:00"]).as_unit("us"))
+    >>> s = pd.Series(np.array(["1969-12-31 23:59:59", "3000-01-01"], "datetime64[us]"))
     >>> event_ns(s[:1]).tolist()
     [-1000000000]
     >>> event_ns(s, "on")

@@ -42,7 +42,15 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 import sklearn
-from sklearn.base import clone, is_classifier, is_clusterer
+from sklearn.base import clone, is_classifier
+
+try:
+    from sklearn.base import is_clusterer
+except ImportError:  # scikit-learn < 1.6: the estimator type is a class attribute
+
+    def is_clusterer(estimator) -> bool:
+        return getattr(estimator, "_estimator_type", None) == "clusterer"
+
 
 from ..core.checks import check_choice, check_number
 from ..core.stats import StepStats

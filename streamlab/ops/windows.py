@@ -38,9 +38,23 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+<<<<<<< HEAD
 from ..core.batch import resolve_time_column
 from ..core.checks import check_number, is_bool, is_integer, is_real, shown
 from ..core.registry import register_step
+=======
+from ..core.batch import TIME_ATTR, concat_rows, time_column
+from ..core.checks import (
+    check_choice,
+    check_duration,
+    check_number,
+    is_bool,
+    is_integer,
+    is_real,
+    shown,
+)
+from ..core.state import FreshState
+>>>>>>> pkg
 from ..errors import ConfigError
 from .aggfns import Extent, Rows, event_times
 from .aggregates import AggregateSet
@@ -63,8 +77,155 @@ class _Seq:
         return np.asarray(self)[idx]
 
 
+<<<<<<< HEAD
 @register_step
 class window(WindowNode):
+=======
+@dataclass
+class WindowStats:
+    """Counters of a window step."""
+
+    rows: int = 0
+    late: int = 0
+    too_late: int = 0
+    missing_time: int = 0
+    fired: int = 0
+    open_windows: int = 0
+    watermark: pd.Timestamp | None = None
+
+
+class _Windowed(FreshState, Stream):
+    """What every window step shares: specs, keys, watermark, state, output, late rows."""
+
+    STATE = ("state", "_max_t", "_seq", "fired", "_counts")  # FreshState: what a run learns
+
+    def __init__(self, upstream, *, on, key, agg, allowed_lateness, output, late, stream_name):
+        super().__init__(upstream, stream_name=stream_name)
+        self.specs = parse_agg(agg)
+        self.on = on
+        self.keys = [] if key is None else [key] if isinstance(key, str) else list(key)
+        self.lateness = _duration("allowed_lateness", allowed_lateness, allow_zero=True)
+        self.output = check_choice("output", output, OUTPUT_MODES)
+        self.late_policy = check_choice("late", late, LATE_POLICIES)
+        self.late = Stream(stream_name=f"{stream_name}.late")
+        self.stats = WindowStats()
+        self.state: pd.DataFrame | None = None
+        self._max_t: int | None = None
+        self._seq = 0
+
+    # -- helpers ---------------------------------------------------------------------------
+    def _times(self, df: pd.DataFrame) -> tuple[str, np.ndarray]:
+        col = self.on or time_column(df)
+        if col is None:
+            raise ConfigError(
+                "a window on event time needs a time column: pass on='...' or "
+                "give the source time_column='...'"
+            )
+        if col not in df.columns:
+            raise ConfigError(
+                f"on={col!r} is not a column of this stream; its columns are {list(df.columns)}"
+            )
+        missing = sorted({s.column for s in self.specs} - set(df.columns))
+        if missing:
+            raise ConfigError(
+                f"agg names columns {missing} that the stream does not have; "
+                f"its columns are {list(df.columns)}"
+            )
+        for k in self.keys:
+            if k not in df.columns:
+                raise ConfigError(
+                    f"key={k!r} is not a column of this stream; its columns are {list(df.columns)}"
+                )
+        times = df[col]
+        if times.dtype.kind != "M":
+            times = pd.to_datetime(times, utc=True)
+        return col, event_ns(times, "on")
+
+    def _timed(self, x: pd.DataFrame):
+        """The batch without rows that have no event time (counted), its time column and its
+        times in nanoseconds. Refuses the batch (before counting it) if a row's window does
+        not fit in datetime64[ns] (see the module docstring)."""
+        col, t = self._times(x)
+        ok = t != NAT
+        if not ok.all():
+            x, t = x[ok], t[ok]
+        if len(t):
+            self._check_range(t)
+        self.stats.missing_time += int((~ok).sum())
+        self.stats.rows += len(x)
+        return x, col, t
+
+    def _check_range(self, t: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def _prior_max(self, t: np.ndarray) -> np.ndarray:
+        """For each row, the largest event time among the rows that arrived before it (NaT
+        before the first row: below every event time, whatever its epoch)."""
+        start = NAT if self._max_t is None else self._max_t
+        running = np.maximum.accumulate(np.concatenate(([start], t)))
+        if running[-1] != NAT:
+            self._max_t = int(running[-1])
+        return running[:-1]
+
+    def _in_order(self, t: np.ndarray) -> bool:
+        """True when ``t`` is non-decreasing and starts at or after the newest time so far."""
+        if not len(t):
+            return True
+        if self._max_t is not None and t[0] < self._max_t:
+            return False
+        return bool((t[1:] >= t[:-1]).all())
+
+    def _watermark(self) -> int | None:
+        """The newest time minus the lateness (not below 1677-09-21: it cannot wrap around)."""
+        return None if self._max_t is None else int(sub_sat(self._max_t, self.lateness))
+
+    def _merge(self, parts: pd.DataFrame) -> None:
+        both = (
+            parts if self.state is None or not len(self.state) else concat_rows([self.state, parts])
+        )
+        self.state = reduce(both, list(both.index.names), self.specs)
+
+    def _frame(self, state: pd.DataFrame, start_level: str, end: pd.Series) -> pd.DataFrame:
+        """The output rows: window_start, window_end, the keys, then one column per aggregate."""
+        values = finalize(state, self.specs)
+        idx = state.index.to_frame(index=False)
+        out = pd.DataFrame(
+            {
+                "window_start": pd.to_datetime(idx[start_level].to_numpy(), unit="ns", utc=True),
+                "window_end": pd.to_datetime(np.asarray(end, dtype="int64"), unit="ns", utc=True),
+            }
+        )
+        for k in self.keys:
+            out[k] = idx[k].to_numpy()
+        for c in values.columns:
+            out[c] = values[c].to_numpy()
+        out = out.sort_values(["window_start", *self.keys], kind="stable", ignore_index=True)
+        out.attrs[TIME_ATTR] = "window_end"
+        return out
+
+    def _send_late(self, df: pd.DataFrame, late_rows: np.ndarray) -> list:
+        if not late_rows.any():
+            return []
+        self.stats.late += int(late_rows.sum())
+        if self.late_policy == "stream":
+            return self.late._emit(df[late_rows])
+        return []
+
+    def _publish(self, frames: list[pd.DataFrame]) -> list:
+        frames = [f for f in frames if f is not None and len(f)]
+        self.stats.open_windows = 0 if self.state is None else len(self.state)
+        wm = self._watermark()
+        self.stats.watermark = None if wm is None else pd.Timestamp(wm, unit="ns", tz="UTC")
+        if not frames:
+            return []
+        out = frames[0] if len(frames) == 1 else concat_rows(frames, ignore_index=True)
+        out.attrs[TIME_ATTR] = "window_end"
+        return self._emit(out)
+
+
+@Stream.register_api()
+class window(_Windowed):
+>>>>>>> pkg
     """Aggregate a stream over windows of event time (or of rows).
 
     ``size`` is a duration (``"1h"``) for tumbling windows, with ``slide=`` (``"10min"``) for
@@ -263,7 +424,7 @@ class window(WindowNode):
         if closing.any():
             if self.late_policy == "update":
                 kept = self.state[closing]
-                self.fired = kept if self.fired is None else pd.concat([self.fired, kept])
+                self.fired = kept if self.fired is None else concat_rows([self.fired, kept])
             self.state = self.state[~closing]
         if self.fired is not None and len(self.fired):
             self.fired = self.fired[self.windows.kept(self._starts(self.fired), wm, self.retain)]
@@ -277,7 +438,12 @@ class window(WindowNode):
         if not keep.any():
             return None
         parts = self._parts(x, rows[keep], starts[keep], col, seq)
+<<<<<<< HEAD
         self.fired = self.aggs.merge(self.fired, parts)
+=======
+        both = parts if self.fired is None else concat_rows([self.fired, parts])
+        self.fired = reduce(both, list(both.index.names), self.specs)
+>>>>>>> pkg
         changed = self.fired.loc[self.fired.index.isin(parts.index)]
         return self._frame(changed, self._ends(changed))
 
@@ -338,3 +504,171 @@ class window(WindowNode):
         done, self.state = self.state, self.state.iloc[:0]
         self.stats.fired += len(done)
         return self._publish([self._count_frame(done)])
+<<<<<<< HEAD
+=======
+
+
+@Stream.register_api()
+class session_window(_Windowed):
+    """Session windows: a key's session goes on while its events come less than ``gap``
+    apart; it closes ``gap`` after its last event (once the watermark passes that).
+
+    ``window_start`` is the first event's time, ``window_end`` the last event's time plus
+    ``gap``. A row older than the watermark is late (it could belong to a closed session).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from streamz import Stream
+    >>> src = Stream()
+    >>> w = src.session_window("5s", on="t", agg={"x": ["count", "sum"]})
+    >>> out = w.sink_to_list()
+    >>> secs = [0, 2, 4, 20, 21]
+    >>> t = pd.to_datetime(secs, unit="s", utc=True)
+    >>> src.emit(pd.DataFrame({"t": t, "x": [1, 1, 1, 10, 10]}))
+    >>> _ = w.end_of_input()
+    >>> pd.concat(out)[["window_start", "window_end", "x_count", "x_sum"]]
+                   window_start                window_end  x_count  x_sum
+    0 1970-01-01 00:00:00+00:00 1970-01-01 00:00:09+00:00        3      3
+    0 1970-01-01 00:00:20+00:00 1970-01-01 00:00:26+00:00        2     20
+    """
+
+    def __init__(
+        self,
+        upstream,
+        gap,
+        *,
+        on=None,
+        key=None,
+        agg,
+        allowed_lateness="0s",
+        output="append",
+        late="drop",
+        stream_name=None,
+    ) -> None:
+        super().__init__(
+            upstream,
+            on=on,
+            key=key,
+            agg=agg,
+            allowed_lateness=allowed_lateness,
+            output=output,
+            late=late,
+            stream_name=stream_name or f"session({gap})",
+        )
+        if late == "update":
+            raise ConfigError(
+                "session windows take late='drop' or late='stream' (a late row "
+                "could merge closed sessions)"
+            )
+        self.gap = _duration("gap", gap)
+
+    def update(self, x: pd.DataFrame, who=None, metadata=None):
+        x, col, t = self._timed(x)
+        prior = self._prior_max(t)
+        late_rows = (
+            (t < sub_sat(prior, self.lateness))
+            if self.output != "complete"
+            else np.zeros(len(t), bool)
+        )
+        out = self._send_late(x, late_rows)
+        seq = np.arange(self._seq, self._seq + len(x))
+        self._seq += len(x)
+        good = ~late_rows
+        x, t, seq = x[good], t[good], seq[good]
+        touched = None
+        if len(x):
+            touched = self._absorb(x, t, col, seq)
+        return out + self._publish([self._fire(touched)])
+
+    def _absorb(self, x, t, col, seq):
+        keys = self.keys
+        # intervals: existing sessions (first, last) and new rows (t, t); sort; a new session
+        # starts where an interval begins at least `gap` after everything before it (per key)
+        rows = pd.DataFrame({"_first": t, "_last": t, "_src": np.arange(len(t))})
+        for k in keys:
+            rows[k] = x[k].to_numpy()
+        if self.state is not None and len(self.state):
+            old = self.state.index.to_frame(index=False)
+            old["_last"] = self.state["_last"].to_numpy()
+            old = old.rename(columns={"_ws": "_first"})
+            old["_src"] = -1 - np.arange(len(old))
+            both = concat_rows([old, rows], ignore_index=True)
+        else:
+            both = rows
+        both = both.sort_values([*keys, "_first"], kind="stable", ignore_index=True)
+        # in int64 throughout (a shift to float would round nanoseconds past 2**53)
+        first = both["_first"].to_numpy(dtype="int64")
+        group = (
+            both.groupby(keys, sort=False, dropna=False).ngroup().to_numpy()
+            if keys
+            else np.zeros(len(both), dtype="int64")
+        )
+        reach = both["_last"].groupby(group, sort=False).cummax().to_numpy(dtype="int64")
+        new = np.ones(len(both), dtype=bool)  # a key's first interval starts a session
+        gone = sub_sat(first[1:], self.gap, lowest=NAT) >= reach[:-1]  # first >= reach + gap
+        new[1:] = (group[1:] != group[:-1]) | gone
+        both["_sid"] = np.cumsum(new)
+        start = both.groupby("_sid")["_first"].min()
+        sid_of_row = np.empty(len(t), "int64")
+        r = both[both["_src"] >= 0]
+        sid_of_row[r["_src"].to_numpy()] = r["_sid"].to_numpy()
+        sub = x.reset_index(drop=True).copy()
+        sub["_ws"] = start.loc[sid_of_row].to_numpy()
+        parts = partials(sub, ["_ws", *keys], self.specs, time=col, seq=seq)
+        parts["_last"] = (
+            pd.Series(t).groupby([sub[c] for c in ["_ws", *keys]], sort=False, dropna=False).max()
+        )
+        if self.state is not None and len(self.state):
+            o = both[both["_src"] < 0]
+            old_pos = -1 - o["_src"].to_numpy()
+            old_parts = self.state.iloc[old_pos].copy()
+            frame = old_parts.index.to_frame(index=False)
+            frame["_ws"] = start.loc[o["_sid"].to_numpy()].to_numpy()
+            old_parts.index = (
+                pd.MultiIndex.from_frame(frame)
+                if len(frame.columns) > 1
+                else pd.Index(frame["_ws"], name="_ws")
+            )
+            self.state = reduce(concat_rows([old_parts, parts]), None, self.specs)
+            if not self.state.index.is_unique:
+                self.state = reduce(self.state, None, self.specs)
+        else:
+            self.state = parts
+        return parts.index
+
+    def _check_range(self, t: np.ndarray) -> None:
+        end = int(t.max()) + self.gap  # a session ends `gap` after its last event
+        if end > LAST:
+            raise ConfigError(
+                f"gap: a session holding event time {pd.Timestamp(int(t.max()))} would end "
+                f"after {pd.Timestamp(LAST)}, the last time datetime64[ns] can hold; use a "
+                "shorter gap, or keep event times at least a gap away from that limit"
+            )
+
+    def _fire(self, touched):
+        if self.state is None or not len(self.state):
+            return None
+        ends = self.state["_last"].to_numpy() + self.gap  # <= LAST: checked
+        if self.output == "complete":
+            return self._frame(self.state, "_ws", ends)
+        closing = ends <= self._watermark()
+        result = None
+        if self.output == "append" and closing.any():
+            result = self._frame(self.state[closing], "_ws", ends[closing])
+            self.stats.fired += int(closing.sum())
+        elif self.output == "update" and touched is not None:
+            changed = self.state.index.isin(touched)
+            result = self._frame(self.state[changed], "_ws", ends[changed])
+        self.state = self.state[~closing]
+        return result
+
+    def end_of_input(self):
+        if self.output != "append" or self.state is None or not len(self.state):
+            return []
+        ends = self.state["_last"].to_numpy() + self.gap
+        frame = self._frame(self.state, "_ws", ends)
+        self.stats.fired += len(self.state)
+        self.state = self.state.iloc[:0]
+        return self._publish([frame])
+>>>>>>> pkg

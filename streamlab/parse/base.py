@@ -302,7 +302,9 @@ class Parser:
             values = raw.to_numpy(dtype="float64", na_value=np.nan)
             if self.time_unit is None:
                 self.time_unit = _infer_unit(values)
-            t = pd.to_datetime(raw, unit=self.time_unit, utc=True, errors="coerce")
+            # pandas < 3 raises OverflowError (not NaT) on a float past int64 or infinite
+            inside = raw.where(np.abs(values) < 2.0**63) if raw.dtype.kind == "f" else raw
+            t = pd.to_datetime(inside, unit=self.time_unit, utc=True, errors="coerce")
         else:
             fmt = self.time_format or "ISO8601"
             if pd.api.types.infer_dtype(raw, skipna=True) != "string":
@@ -329,7 +331,7 @@ class Parser:
             keep = np.flatnonzero(~failed)
             df = df.iloc[keep].copy()
             t = t.iloc[keep]
-        df[col] = t.dt.as_unit("ns")
+        df.isetitem(df.columns.get_loc(col), t.dt.as_unit("ns"))  # no SettingWithCopy (pandas 2)
         return df
 
     @staticmethod

@@ -21,6 +21,11 @@ from ..errors import ConfigError, StateError
 
 __all__ = ["Cluster", "StepActor", "check_picklable", "cluster", "import_distributed", "run_batch"]
 
+_SCALE_MISSING = (  # the message for a missing `scale` extra, with what is missing
+    "scale-out needs {what}, which is not installed; "
+    "install it with: pip install 'streamlab[scale]'"
+)
+
 # notebook cell id -> the cluster that cell started; running the cell again closes it first
 _BY_CELL: dict[str, Cluster] = {}
 
@@ -35,11 +40,8 @@ def import_distributed():
     """
     try:
         import distributed
-    except ImportError as exc:  # pragma: no cover - distributed is installed where we test
-        raise ConfigError(
-            "scale-out needs dask.distributed, which is not installed; "
-            "install it with: pip install 'streamlab[scale]'"
-        ) from exc
+    except ImportError as exc:  # the `scale` extra is not installed
+        raise ConfigError(_SCALE_MISSING.format(what="dask.distributed")) from exc
     return distributed
 
 
@@ -252,8 +254,10 @@ def check_picklable(func, *, name: str = "func") -> None:
     ...
     streamlab.errors.ConfigError: func=streamlab.scale.cluster.<lambda> cannot be sent to the workers: pickling it failed with TypeError: cannot pickle '_thread.lock' object. A function run on a cluster must not hold sockets, locks, open files, clients or streams (a lambda or closure takes every outside variable it uses along): create such things inside the function, or pass plain values
     """
-    import cloudpickle
-
+    try:
+        import cloudpickle
+    except ImportError as exc:  # the `scale` extra is not installed
+        raise ConfigError(_SCALE_MISSING.format(what="cloudpickle")) from exc
     try:
         cloudpickle.dumps(func)
     except Exception as exc:

@@ -84,8 +84,8 @@ class parallel(Step, Stream):
                 param="func",
                 value=func,
             )
+        distributed = import_distributed()  # says which extra to install if it is missing
         check_picklable(func)  # before anything is sent anywhere
-        distributed = import_distributed()
         if not isinstance(client, distributed.Client) or not client.asynchronous:
             raise ConfigError(
                 f"client must be an asynchronous distributed.Client, not {client!r}",
