@@ -36,6 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..core.batch import concat_rows
 from ..core.checks import check_choice, is_number_text
 from ..errors import ConfigError
 from .aggfns import Aggregate, Ends, Ewma, MinMax, Moments, Sketch, Values, event_times
@@ -255,7 +256,7 @@ class AggregateSet:
         (the index) combined. ``merge(a, b)`` merges two tables; ``merge(a)`` one table's
         repeated groups. The result does not depend on how the rows were cut into partials."""
         frames = [s for s in states if s is not None]
-        parts = frames[0] if len(frames) == 1 else pd.concat(frames)
+        parts = frames[0] if len(frames) == 1 else concat_rows(frames)
         if not len(parts) or parts.index.is_unique:
             return parts
         idx = parts.index

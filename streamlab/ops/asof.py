@@ -27,7 +27,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from ..core.batch import TIME_ATTR
+from ..core.batch import TIME_ATTR, concat_rows
 from ..errors import ConfigError
 from .nstime import NAT, event_ns, sub_sat
 from .watermark import Watermark
@@ -186,4 +186,4 @@ def _append(frame: pd.DataFrame | None, rows: pd.DataFrame) -> pd.DataFrame | No
     rows = rows.reset_index(drop=True)
     if frame is None or not len(frame):
         return rows
-    return pd.concat([frame, rows], ignore_index=True)
+    return concat_rows([frame, rows], ignore_index=True)

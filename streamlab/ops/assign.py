@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from ..core.batch import concat_rows
 from .nstime import FIRST, NAT, check_windows, edges, floor_to, sub_sat
 
 __all__ = ["CountWindows", "TimeWindows", "merge_sessions"]
@@ -127,7 +128,7 @@ def merge_sessions(
         for name, k in zip(names, old_keys, strict=True):
             old[name] = k
         old["_src"] = -1 - np.arange(len(old))
-        both = pd.concat([old, rows], ignore_index=True)
+        both = concat_rows([old, rows], ignore_index=True)
     else:
         both = rows
     both = both.sort_values([*names, "_first"], kind="stable", ignore_index=True)

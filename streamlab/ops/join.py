@@ -41,11 +41,7 @@ import numpy as np
 import pandas as pd
 from streamz import Stream
 
-<<<<<<< HEAD
 from ..core.batch import resolve_time_column
-=======
-from ..core.batch import TIME_ATTR, concat_rows, time_column
->>>>>>> pkg
 from ..core.checks import check_choice, check_duration, check_number
 from ..core.registry import register_step
 from ..core.runner import find_sources
@@ -231,16 +227,4 @@ def _ended(node: Any, current: Any) -> bool:
     return all(s.started and (s.stopped or getattr(s, "_task", None) is current) for s in sources)
 
 
-<<<<<<< HEAD
-=======
-def _append(frame: pd.DataFrame | None, rows: pd.DataFrame) -> pd.DataFrame | None:
-    if not len(rows):
-        return frame
-    rows = rows.reset_index(drop=True)
-    if frame is None or not len(frame):
-        return rows
-    return concat_rows([frame, rows], ignore_index=True)
-
-
->>>>>>> pkg
 AsofJoin = asof_join

@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 from streamz import Stream
 
-from ..core.batch import TIME_ATTR, resolve_time_column
+from ..core.batch import TIME_ATTR, concat_rows, resolve_time_column
 from ..core.checks import check_choice, check_duration
 from ..core.stats import StepStats
 from ..core.step import Step
@@ -166,7 +166,7 @@ class WindowNode(Step, Stream):
         self.stats.watermark = self.watermark.timestamp
         if not ready:
             return []
-        out = ready[0] if len(ready) == 1 else pd.concat(ready, ignore_index=True)
+        out = ready[0] if len(ready) == 1 else concat_rows(ready, ignore_index=True)
         out.attrs[TIME_ATTR] = "window_end"
         return self.forward(out)
 
