@@ -9,6 +9,10 @@ dashboard that cell made before (and the cell's sources stop, as for any source)
 
 BokehJS is put on the page inline (never from a CDN) the first time a dashboard is shown.
 
+This module wires and paces; the parts live beside it: ``status`` (the counters, state and
+dead letters, as text), ``layout`` (BokehJS, buttons, controls, the widget box), ``report``
+(``save``) and ``plots``.
+
 Examples
 --------
 >>> import streamlab
@@ -316,6 +320,7 @@ class Dashboard:
         return self._status.counts(state=self._state())
 
     def _state(self) -> str:
+        """The state shown (one place: a subclass may show another)."""
         return self._status.state()
 
     def update_status(self) -> None:
