@@ -26,6 +26,7 @@ from typing import Any
 
 __all__ = [
     "UNSET",
+    "BatchRejected",
     "CodecError",
     "CodecLimitError",
     "ConfigError",
@@ -148,6 +149,15 @@ class StoreError(StreamlabError, OSError):
     """The database cannot be written or read; the message says why and what to do.
 
     >>> issubclass(StoreError, OSError)  # ``except OSError`` catches it
+    True
+    """
+
+
+class BatchRejected(StoreError):
+    """A batch a store's schema policy refuses whole (a column changed type, Python objects):
+    it goes to the sink's ``.errors`` with this reason; nothing of it is written.
+
+    >>> issubclass(BatchRejected, StoreError)
     True
     """
 

@@ -4,7 +4,7 @@ batch, and write each batch in one transaction (adding new columns, refusing cha
 Plain code, no streamz: :class:`TableWriter` is what the ``to_sqlite`` sink node holds, and a
 script can use it directly. Failures raise :class:`~streamlab.errors.StoreError` with what
 happened and what to do (:func:`explain`); a batch refused by the schema policy raises
-:class:`Rejected` (a ``StoreError``) before anything is written.
+:class:`~streamlab.errors.BatchRejected` (a ``StoreError``) before anything is written.
 
 Examples
 --------
@@ -16,7 +16,7 @@ Examples
 >>> w.write(pd.DataFrame({"v": ["text"]}))
 Traceback (most recent call last):
 ...
-streamlab.store.sqlite_write.Rejected: column 'v' changed type from float64 to str; cast it back (or write to a new table)
+streamlab.errors.BatchRejected: column 'v' changed type from float64 to str; cast it back (or write to a new table)
 >>> w.close()
 """
 
@@ -29,14 +29,10 @@ from typing import Any
 import pandas as pd
 
 from ..core.batch import ARRIVAL_TIME, time_column
-from ..errors import ConfigError, StoreError
+from ..errors import BatchRejected, ConfigError, StoreError
 from .sqlite_schema import META, column_values, compatible, quote, sql_type, unstorable
 
-__all__ = ["Rejected", "TableWriter", "connect", "explain"]
-
-
-class Rejected(StoreError):
-    """A batch the schema policy refuses (a changed column type, Python objects)."""
+__all__ = ["TableWriter", "connect", "explain"]
 
 
 def connect(path: Path, timeout: float) -> sqlite3.Connection:
@@ -96,7 +92,7 @@ class TableWriter:
 
     def write(self, df: pd.DataFrame) -> bool:
         """Write one batch now (one transaction); True if it added columns. Raises
-        :class:`Rejected` for a batch the schema refuses, :class:`StoreError` on failure."""
+        :class:`~streamlab.errors.BatchRejected` for a batch the schema refuses, :class:`StoreError` on failure."""
         conn = self.conn if self.conn is not None else self._open(df)
         known = self.columns
         new = [c for c in df.columns if c not in known]
@@ -107,9 +103,9 @@ class TableWriter:
         ]
         why = unstorable(df)
         if why:
-            raise Rejected(why)
+            raise BatchRejected(why)
         if changed:
-            raise Rejected(
+            raise BatchRejected(
                 f"column {changed[0]!r} changed type from {known[changed[0]]}"
                 f" to {df[changed[0]].dtype}; cast it back (or write to a new table)"
             )
