@@ -18,7 +18,6 @@ logger). So a column never flips back and forth between batches.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
@@ -27,7 +26,7 @@ from ..core.batch import with_time_column
 from ..core.checks import check_choice
 from ..core.deadletter import DeadLetter
 from ..errors import ConfigError
-from .framing import line_bounds
+from .framing import LineFinder, lines_at
 from .types import coerce, family, show, takes_missing
 
 __all__ = ["TIME_UNITS", "Parser"]
@@ -35,9 +34,6 @@ __all__ = ["TIME_UNITS", "Parser"]
 _log = logging.getLogger("streamlab")
 
 TIME_UNITS = ("s", "ms", "us", "ns")
-
-#: finds the raw line and stream offset of rows by their position (only for bad rows)
-LineFinder = Callable[[list[int]], list[tuple[bytes, int]]]
 
 
 def _infer_unit(values: np.ndarray) -> str:
@@ -362,46 +358,3 @@ def _mostly_text(column: pd.Series) -> bool:
     values = column.dropna()
     sample = values.iloc[:: max(1, len(values) // 256)]
     return bool(pd.to_numeric(sample, errors="coerce").notna().sum() < 0.5 * len(sample))
-
-
-class LineSource:
-    """Finds the raw bytes and offsets of rows by their position, only when a row is bad."""
-
-    def __init__(
-        self, data: bytes, offset: int, *, offsets=None, skip_blank: bool = True, blank=b" \t\r"
-    ) -> None:
-        self.data = data
-        self.offset = offset
-        self.offsets = offsets  # stream offsets of the non-blank lines, when data was filtered
-        self.skip_blank = skip_blank
-        self.blank = blank  # a line of only these bytes is blank (no row)
-        self._lines: list[tuple[bytes, int]] | None = None
-        self._bounds: tuple[np.ndarray, np.ndarray] | None = None
-
-    @classmethod
-    def of(cls, pairs: list[tuple[bytes, int]]) -> LineSource:
-        """A finder over rows already split into ``(raw_line, offset)`` pairs, one per row."""
-        found = cls(b"", 0)
-        found._lines = pairs
-        return found
-
-    def __call__(self, positions: list[int]) -> list[tuple[bytes, int]]:
-        if self._lines is not None:
-            return [self._lines[p] for p in positions]
-        if self._bounds is None:  # once, vectorised: no Python loop over the rows
-            self._bounds = line_bounds(self.data, self.blank if self.skip_blank else None)
-        starts, ends = self._bounds
-        found = []
-        for p in positions:
-            s, e = int(starts[p]), int(ends[p])
-            at = int(self.offsets[p]) if self.offsets is not None else self.offset + s
-            found.append((self.data[s:e].rstrip(b"\r") if self.skip_blank else self.data[s:e], at))
-        return found
-
-
-def lines_at(lines, keep):
-    """The line finder for the rows that survived a filter (``keep`` are their positions)."""
-    if not callable(lines):
-        return lines
-    kept = np.asarray(keep)
-    return lambda positions: lines([int(kept[p]) for p in positions])

@@ -17,8 +17,8 @@ import pandas as pd
 
 from ..core.deadletter import DeadLetter
 from ..errors import ConfigError
-from .base import LineFinder, LineSource, Parser, _beyond_exact
-from .framing import split_lines
+from .base import Parser, _beyond_exact
+from .framing import LineFinder, LineSource, split_lines
 from .types import family, show
 
 

@@ -5,15 +5,29 @@ data; at the end of a file they are a final record, but at the end of a connecti
 record cut by the disconnect (a dead letter). A record longer than ``max_record`` bytes is cut
 out as a dead letter (its first 64 KiB kept) and the framer skips to the next newline, so one
 runaway producer cannot exhaust memory.
+
+A parser that finds a bad row later (a value of the wrong type) gets its raw record back from
+a :class:`LineSource`, which looks for line boundaries only then, once per batch.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 
 from ..core.deadletter import MAX_RAW_KEPT, DeadLetter
 
-__all__ = ["DEFAULT_MAX_RECORD", "LineFramer", "line_bounds", "split_lines"]
+__all__ = [
+    "DEFAULT_MAX_RECORD",
+    "LineFinder",
+    "LineFramer",
+    "LineSource",
+    "line_bounds",
+    "lines_at",
+    "split_lines",
+]
 
 #: Default maximum record length in bytes (1 MiB).
 DEFAULT_MAX_RECORD = 1 << 20
@@ -213,3 +227,50 @@ class LineFramer:
             )
         )
         return b"", bad
+
+
+#: finds the raw line and stream offset of rows by their position (only for bad rows)
+LineFinder = Callable[[list[int]], list[tuple[bytes, int]]]
+
+
+class LineSource:
+    """Finds the raw bytes and offsets of rows by their position, only when a row is bad."""
+
+    def __init__(
+        self, data: bytes, offset: int, *, offsets=None, skip_blank: bool = True, blank=b" \t\r"
+    ) -> None:
+        self.data = data
+        self.offset = offset
+        self.offsets = offsets  # stream offsets of the non-blank lines, when data was filtered
+        self.skip_blank = skip_blank
+        self.blank = blank  # a line of only these bytes is blank (no row)
+        self._lines: list[tuple[bytes, int]] | None = None
+        self._bounds: tuple[np.ndarray, np.ndarray] | None = None
+
+    @classmethod
+    def of(cls, pairs: list[tuple[bytes, int]]) -> LineSource:
+        """A finder over rows already split into ``(raw_line, offset)`` pairs, one per row."""
+        found = cls(b"", 0)
+        found._lines = pairs
+        return found
+
+    def __call__(self, positions: list[int]) -> list[tuple[bytes, int]]:
+        if self._lines is not None:
+            return [self._lines[p] for p in positions]
+        if self._bounds is None:  # once, vectorised: no Python loop over the rows
+            self._bounds = line_bounds(self.data, self.blank if self.skip_blank else None)
+        starts, ends = self._bounds
+        found = []
+        for p in positions:
+            s, e = int(starts[p]), int(ends[p])
+            at = int(self.offsets[p]) if self.offsets is not None else self.offset + s
+            found.append((self.data[s:e].rstrip(b"\r") if self.skip_blank else self.data[s:e], at))
+        return found
+
+
+def lines_at(lines: Any, keep: Any) -> Any:
+    """The line finder for the rows that survived a filter (``keep`` are their positions)."""
+    if not callable(lines):
+        return lines
+    kept = np.asarray(keep)
+    return lambda positions: lines([int(kept[p]) for p in positions])

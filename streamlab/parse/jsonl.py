@@ -12,8 +12,8 @@ import json
 import pandas as pd
 
 from ..core.deadletter import DeadLetter
-from .base import LineFinder, LineSource, Parser, _beyond_exact
-from .framing import split_lines
+from .base import Parser, _beyond_exact
+from .framing import LineFinder, LineSource, split_lines
 from .types import family
 
 __all__ = ["JsonlParser"]

@@ -20,7 +20,8 @@ import pandas as pd
 
 from ..core.deadletter import DeadLetter
 from ..errors import ConfigError
-from .base import LineFinder, Parser
+from .base import Parser
+from .framing import LineFinder
 
 __all__ = ["SYSLOG_COLUMNS", "SyslogParser"]
 

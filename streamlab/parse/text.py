@@ -5,8 +5,8 @@ from __future__ import annotations
 import pandas as pd
 
 from ..core.deadletter import DeadLetter
-from .base import LineFinder, LineSource, Parser
-from .framing import split_lines
+from .base import Parser
+from .framing import LineFinder, LineSource, split_lines
 
 __all__ = ["TextParser"]
 
