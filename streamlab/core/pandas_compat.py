@@ -7,7 +7,7 @@ index)`` do the same at the array level.
 
 Verified on the pandas versions in :data:`VERIFIED_ON` (the newest and the oldest CI
 environments run the suite on them). On any other pandas version, or with the environment
-variable ``STREAMLAB_FASTPATH=0`` (read at import), the public path runs: the same frames,
+variable ``STREAMLAB_FASTPATH=0`` (or ``false``, ``no``, ``off``; read at import), the public path runs: the same frames,
 slower. :data:`PRIVATE_OK` says which path is in use.
 
 Examples
@@ -41,7 +41,8 @@ def private_ok(version: str = pd.__version__, env: str | None = None) -> bool:
     (True, False, False)
     """
     env = os.environ.get("STREAMLAB_FASTPATH", "") if env is None else env
-    return env.strip() != "0" and ".".join(version.split(".")[:2]) in VERIFIED_ON
+    off = env.strip().lower() in ("0", "false", "no", "off")  # as learn/sklearn_private reads it
+    return not off and ".".join(version.split(".")[:2]) in VERIFIED_ON
 
 
 #: the path in use in this process (decided at import)

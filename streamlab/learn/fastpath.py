@@ -144,7 +144,7 @@ def _reader(cls: type) -> tuple[operator.itemgetter, int, int | None]:
     """Reads every constructor parameter (what ``get_params`` reads) of an estimator class
     from an instance's ``__dict__`` at once; and where ``random_state`` and
     ``class_weight`` are among them."""
-    names = tuple(n for n in inspect.signature(cls.__init__).parameters if n != "self")
+    names = tuple(inspect.signature(cls).parameters)  # the constructor's, without self
     weights = names.index("class_weight") if "class_weight" in names else None
     return operator.itemgetter(*names), names.index("random_state"), weights
 
@@ -152,7 +152,7 @@ def _reader(cls: type) -> tuple[operator.itemgetter, int, int | None]:
 def _settings(model) -> tuple:
     """Every constructor parameter's value, hashable (``random_state``: only its kind; the
     seeds drawn from it are mirrored exactly). About a microsecond: it runs every update."""
-    read, state, weights = _reader(type(model))
+    read, state, weights = _reader(type(model))  # type: ignore[arg-type]  # a class is hashable
     values = list(read(vars(model)))
     kind = values[state]
     values[state] = "int" if isinstance(kind, numbers.Integral) else type(kind).__name__
@@ -223,14 +223,15 @@ class SGDFastPath:
         key = self._key(X, "partial_fit")
         if key not in self._passed:
             if key not in _CHECKED:  # the chunk is learned by the check, one way or the other
-                _CHECKED[key] = self._check_learning(X, y, target)
-                if _CHECKED[key] is None:
+                why = _CHECKED[key] = self._check_learning(X, y, target)
+                if why is None:
                     self._passed.add(key)
                 else:
-                    self._off(_CHECKED[key])
+                    self._off(why)
                 return
-            if _CHECKED[key] is not None:
-                self._off(_CHECKED[key])
+            why = _CHECKED[key]
+            if why is not None:
+                self._off(why)
                 model.partial_fit(X, y)
                 return
             self._passed.add(key)

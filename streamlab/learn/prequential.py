@@ -44,14 +44,6 @@ import scipy.sparse as sp
 import sklearn
 from sklearn.base import clone, is_classifier
 
-try:
-    from sklearn.base import is_clusterer
-except ImportError:  # scikit-learn < 1.6: the estimator type is a class attribute
-
-    def is_clusterer(estimator) -> bool:
-        return getattr(estimator, "_estimator_type", None) == "clusterer"
-
-
 from ..core.checks import check_choice, check_number
 from ..core.stats import StepStats
 from ..errors import ConfigError
@@ -66,6 +58,7 @@ from .metrics import (
     RegressionMetrics,
 )
 from .predictions import Predictions
+from .sklearn_private import is_clusterer, validate_once
 
 if TYPE_CHECKING:
     from .fastpath import SGDFastPath
@@ -317,11 +310,9 @@ class Prequential:
         ym = None if y is None else np.concatenate([m[1] for m in self.memory])
         model = clone(self.estimator) if self.fitted else self.model
         Xf = self._features(Xm, learn=False)
-        validate = getattr(model, "_validate_params", None)
-        if validate is None or not hasattr(model, "_parameter_constraints"):
-            self._fit(model, Xf, ym, first=True)  # an estimator with checks of its own
-        else:  # its parameters are checked (a bad one is scikit-learn's own error), once
-            validate()
+        if not validate_once(model):  # an estimator with checks of its own, or the public path
+            self._fit(model, Xf, ym, first=True)
+        else:  # its parameters were checked (a bad one is scikit-learn's own error), once
             with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
                 self._fit(model, Xf, ym, first=True)
         self.stats.rebuilds += int(self.fitted)

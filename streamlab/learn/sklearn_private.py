@@ -46,6 +46,7 @@ import functools
 import inspect
 import numbers
 import os
+from typing import Any
 
 import numpy as np
 import sklearn
@@ -61,7 +62,16 @@ try:  # modules (present on every scikit-learn since 1.0); their names are check
 except ImportError:  # pragma: no cover - a scikit-learn without these modules
     _base = _sgd = _seq = None
 
-__all__ = ["ENV_VAR", "PLAIN_SGD", "VERIFIED_ON", "SGDMirror", "same_state", "unavailable"]
+__all__ = [
+    "ENV_VAR",
+    "PLAIN_SGD",
+    "VERIFIED_ON",
+    "SGDMirror",
+    "is_clusterer",
+    "same_state",
+    "unavailable",
+    "validate_once",
+]
 
 #: The scikit-learn releases the fast path was verified on (see the module docstring).
 VERIFIED_ON = ("1.6.0", "1.6.1", "1.7.0", "1.7.1", "1.7.2", "1.8.0", "1.9.0", "1.9.1")
@@ -123,6 +133,46 @@ def unavailable() -> str | None:
             f"({', '.join(VERIFIED_ON)})"
         )
     return _internals(version)
+
+
+def is_clusterer(estimator: Any) -> bool:
+    """scikit-learn's public ``is_clusterer`` (1.6 on); before 1.6 it did not exist, and the
+    private class attribute ``_estimator_type`` said the same.
+
+    >>> from sklearn.cluster import MiniBatchKMeans
+    >>> from sklearn.linear_model import SGDClassifier
+    >>> is_clusterer(MiniBatchKMeans()), is_clusterer(SGDClassifier())
+    (True, False)
+    """
+    try:
+        from sklearn.base import is_clusterer as public
+    except ImportError:  # scikit-learn < 1.6
+        return getattr(estimator, "_estimator_type", None) == "clusterer"
+    return bool(public(estimator))
+
+
+def validate_once(model: Any) -> bool:
+    """Check ``model``'s parameters with scikit-learn's own validation (its error, if one is
+    bad) and return True, so that the fits that follow may skip it
+    (``sklearn.config_context(skip_parameter_validation=True)``); False where the private
+    validator may not be used (see :func:`unavailable`) or the model has none: then fit as
+    usual, validating every time.
+
+    >>> from sklearn.linear_model import SGDClassifier
+    >>> validate_once(SGDClassifier()) == (unavailable() is None)
+    True
+    >>> validate_once(SGDClassifier(alpha=-1))
+    Traceback (most recent call last):
+    ...
+    sklearn.utils._param_validation.InvalidParameterError: The 'alpha' parameter of SGDClassifier must be ...
+    """
+    if unavailable() is not None:
+        return False
+    validate = getattr(model, "_validate_params", None)
+    if validate is None or not hasattr(model, "_parameter_constraints"):
+        return False
+    validate()
+    return True
 
 
 @functools.cache
