@@ -86,7 +86,14 @@ def cluster(
 
 class Cluster:
     """What :func:`cluster` returns: awaitable (gives the client), an async context manager,
-    and closable with :meth:`close`."""
+    and closable with :meth:`close`. Nothing starts until it is awaited or entered.
+
+    >>> import streamlab
+    >>> streamlab.cluster(2, processes=False)
+    <streamlab.scale.cluster: LocalCluster of 2 workers (in this process) x 1 thread, not started>
+    >>> streamlab.cluster(address="tcp://10.0.0.5:8786")
+    <streamlab.scale.cluster: scheduler tcp://10.0.0.5:8786, not started>
+    """
 
     def __init__(
         self,
