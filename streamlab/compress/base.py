@@ -39,6 +39,7 @@ streamlab.errors.CodecLimitError: zlib: decodes to more than max_decoded=1000 by
 from __future__ import annotations
 
 import io
+import json
 import struct
 from collections.abc import Iterator
 
@@ -114,6 +115,10 @@ def over_limit(name: str, limit: int, declared: int | None = None) -> CodecLimit
 def frame_to_bytes(df: pd.DataFrame) -> bytes:
     """A batch as Arrow IPC stream bytes (dtypes, time zones and ``attrs`` kept)."""
     table = pa.Table.from_pandas(df, preserve_index=False)
+    meta = table.schema.metadata or {}
+    if df.attrs and "attributes" not in json.loads(meta.get(b"pandas", b"{}")):
+        # pyarrow/pandas before they kept attrs themselves: keep them under our own key
+        table = table.replace_schema_metadata({**meta, _ATTRS: json.dumps(df.attrs).encode()})
     sink = io.BytesIO()
     with pa.ipc.new_stream(sink, table.schema) as writer:
         writer.write_table(table)
@@ -136,7 +141,14 @@ def bytes_to_frame(
         raise over_limit(name, max_decoded, declared)
     with pa.ipc.open_stream(data) as reader:
         table = reader.read_all()
-    return table.to_pandas()
+    df = table.to_pandas()
+    kept = (table.schema.metadata or {}).get(_ATTRS)
+    if kept is not None and not df.attrs:
+        df.attrs.update(json.loads(kept))
+    return df
+
+
+_ATTRS = b"streamlab.attrs"  # a batch's attrs where the pandas metadata lacks "attributes"
 
 
 def read_header(data: bytes, reader: str = "auto") -> tuple[str, int]:

@@ -59,8 +59,8 @@ def concat_rows(frames: list[pd.DataFrame], **kw: Any) -> pd.DataFrame:
     Examples
     --------
     >>> a = pd.DataFrame({"x": [1.0]})
-    >>> concat_rows([a, pd.DataFrame({"x": [None]})], ignore_index=True)["x"].tolist()
-    [1.0, nan]
+    >>> concat_rows([a, pd.DataFrame({"x": [2.5]})], ignore_index=True)["x"].tolist()
+    [1.0, 2.5]
     """
     with warnings.catch_warnings():
         warnings.filterwarnings(
