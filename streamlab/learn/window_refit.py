@@ -122,7 +122,7 @@ class WindowRefit:
         task = "classification" if is_classifier(estimator) else "regression"
         self.check = FeatureCheck(target=target, features=features, task=task)
         self.stats = RefitStats()
-        self._asked = window
+        self._asked = self.count if self.count is not None else window  # numpy ints as int
         self._open: dict[int, list[Block]] = {}  # window start (ns) or 0 -> [(X, y, t_ns)]
         self._open_n = 0
         self._done_until: int | None = None  # time windows: ends at or before this are fitted
