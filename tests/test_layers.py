@@ -100,3 +100,36 @@ def test_the_readme_example_step_runs() -> None:
         REGISTRY.pop("clip", None)
         if hasattr(Stream, "clip"):
             del Stream.clip
+
+
+#: algorithm modules: plain classes and functions, testable on DataFrames alone
+ALGORITHMS = (
+    *("ops/assign", "ops/aggfns", "ops/grouping", "ops/watermark", "ops/rollcalc", "ops/asof"),
+    *("ops/aggregates", "ops/nstime", "learn/scorers", "learn/window_refit", "learn/adwin"),
+    *("learn/detectors", "learn/predictions", "learn/prequential", "learn/metrics"),
+    *("store/sqlite_schema", "store/sqlite_write", "scale/fanout", "viz/status"),
+    *("compress/huffman_code", "compress/deflate_write", "compress/deflate_read"),
+    *("compress/lzw_encode", "compress/lzw_decode", "compress/lzw_format"),
+    *("compress/timeseries", "compress/timeseries_columns", "compress/lossy_frame"),
+    *("compress/quantize", "compress/deadband", "compress/swinging_door", "compress/bits"),
+    *("compress/transforms", "compress/entropy", "stats/quantiles", "stats/distinct"),
+    "stats/heavy",
+)
+
+
+def test_algorithms_import_neither_streamz_bokeh_nor_asyncio() -> None:
+    wrong = []
+    for name in ALGORITHMS:
+        tree = ast.parse((PKG / f"{name}.py").read_text())
+        for node in ast.walk(tree):
+            mods = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom) and not node.level
+                else []
+            )
+            wrong += [
+                f"{name}: {m}" for m in mods if m.split(".")[0] in ("streamz", "bokeh", "asyncio")
+            ]
+    assert wrong == []
