@@ -169,7 +169,7 @@ def test_a_bad_environment_value_is_an_error_naming_it(monkeypatch):
         fast_path(_models()[0])
     assert str(err.value) == (
         "STREAMLAB_FASTPATH='fast' is not one of 0, 1 (also false/true, no/yes, off/on); "
-        "set STREAMLAB_FASTPATH=0 to turn scikit-learn's fast path off"
+        "set STREAMLAB_FASTPATH=0 to turn the private fast paths off"
     )
 
 

@@ -7,7 +7,7 @@ index)`` do the same at the array level.
 
 Verified on the pandas versions in :data:`VERIFIED_ON` (the newest and the oldest CI
 environments run the suite on them). On any other pandas version, or with the environment
-variable ``STREAMLAB_FASTPATH=0`` (or ``false``, ``no``, ``off``; read at import), the public path runs: the same frames,
+variable ``STREAMLAB_FASTPATH=0`` (see :mod:`~streamlab.core.switches`; read at import), the public path runs: the same frames,
 slower. :data:`PRIVATE_OK` says which path is in use.
 
 Examples
@@ -20,11 +20,12 @@ Examples
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterable
 from typing import Any
 
 import pandas as pd
+
+from .switches import fastpath_disabled
 
 __all__ = ["PRIVATE_OK", "VERIFIED_ON", "column_arrays", "private_ok", "with_columns"]
 
@@ -40,8 +41,7 @@ def private_ok(version: str = pd.__version__, env: str | None = None) -> bool:
     >>> private_ok("3.1.1", env="1"), private_ok("3.1.1", env="0"), private_ok("9.0.0", env="")
     (True, False, False)
     """
-    env = os.environ.get("STREAMLAB_FASTPATH", "") if env is None else env
-    off = env.strip().lower() in ("0", "false", "no", "off")  # as learn/sklearn_private reads it
+    off = fastpath_disabled(env) is not None
     return not off and ".".join(version.split(".")[:2]) in VERIFIED_ON
 
 

@@ -45,7 +45,6 @@ from __future__ import annotations
 import functools
 import inspect
 import numbers
-import os
 from typing import Any
 
 import numpy as np
@@ -53,7 +52,8 @@ import sklearn
 from sklearn.utils import check_random_state
 from sklearn.utils.class_weight import compute_class_weight
 
-from ..errors import ConfigError, StateError
+from ..core.switches import ENV_VAR, fastpath_disabled
+from ..errors import StateError
 
 try:  # modules (present on every scikit-learn since 1.0); their names are checked below
     from sklearn.linear_model import _base
@@ -76,9 +76,6 @@ __all__ = [
 #: The scikit-learn releases the fast path was verified on (see the module docstring).
 VERIFIED_ON = ("1.6.0", "1.6.1", "1.7.0", "1.7.1", "1.7.2", "1.8.0", "1.9.0", "1.9.1")
 #: ``STREAMLAB_FASTPATH=0`` (or ``false``, ``no``, ``off``) turns the fast path off.
-ENV_VAR = "STREAMLAB_FASTPATH"
-_OFF = ("0", "false", "no", "off")
-_ON = ("", "1", "true", "yes", "on")
 
 _ARGS_18 = (
     *("weights", "intercept", "average_weights", "average_intercept", "loss", "penalty_type"),
@@ -118,14 +115,9 @@ def unavailable() -> str | None:
     'disabled by STREAMLAB_FASTPATH=0'
     >>> del os.environ[ENV_VAR]
     """
-    value = os.environ.get(ENV_VAR, "")
-    if value.strip().lower() in _OFF:
-        return f"disabled by {ENV_VAR}={value}"
-    if value.strip().lower() not in _ON:
-        raise ConfigError(
-            f"{ENV_VAR}={value!r} is not one of 0, 1 (also false/true, no/yes, off/on); "
-            f"set {ENV_VAR}=0 to turn scikit-learn's fast path off"
-        )
+    disabled = fastpath_disabled()
+    if disabled is not None:
+        return disabled
     version = sklearn.__version__
     if version not in VERIFIED_ON:
         return (
