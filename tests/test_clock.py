@@ -224,14 +224,44 @@ async def test_from_tcp_backs_off_on_its_clock_doubling_to_the_cap():
     await src.wait()
 
 
-async def test_a_live_sources_lag_is_read_from_the_clocks_wall_time():
+async def test_a_live_sources_age_is_read_from_the_clocks_wall_time():
     clock = ManualClock(wall=pd.Timestamp("2026-03-01T12:00:10Z").timestamp())
     src = streamlab.from_udp(0, parse="csv", columns=["time", "x"], time_column="time", clock=clock)
     src.start()
     tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     tx.sendto(b"2026-03-01T12:00:00Z,1\n2026-03-01T12:00:04Z,2", src.address)
     await src.wait_rows(2)
-    assert src.stats.lag == 6.0
+    assert src.stats.age == 6.0  # the newest event time is 6 s old by the wall clock
+    assert src.stats.lag == 0.0  # but it left as soon as it arrived (no clock time passed)
+    src.stop()
+    await src.wait()
+    tx.close()
+
+
+@pytest.mark.parametrize("kind", ["udp", "tcp"])
+async def test_a_live_sources_lag_is_how_long_its_records_waited_since_arrival(kind):
+    """Lag is measured from arrival, never from the records' event times: a paused source
+    holding records for 3 s is 3 s behind, whatever year the records were stamped in."""
+    clock = ManualClock(wall=pd.Timestamp("2026-03-01T12:00:00Z").timestamp())
+    opts = {"parse": "csv", "columns": ["time", "x"], "time_column": "time", "clock": clock}
+    if kind == "udp":
+        src = streamlab.from_udp(0, **opts)
+    else:
+        src = streamlab.listen_tcp(0, header=False, **opts)
+    src.start()
+    src.pause()
+    if kind == "udp":
+        tx = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        tx.sendto(b"1990-01-01T00:00:00Z,1\n", src.address)
+    else:
+        tx = socket.create_connection(src.address)
+        tx.sendall(b"1990-01-01T00:00:00Z,1\n")
+    await wait_until(lambda: src.holding and src.arrived is not None)
+    clock.advance(3.0)
+    src.resume()
+    await src.wait_rows(1)
+    assert src.stats.lag == 3.0
+    assert src.stats.age > 36 * 365 * 86_400  # the recording is old; that is not lag
     src.stop()
     await src.wait()
     tx.close()

@@ -135,6 +135,32 @@ def test_metric_curve_follows_the_learner():
     assert data["accuracy"][-1] == pytest.approx(seen[-1])
 
 
+@pytest.mark.parametrize("speed", [3_000_000, 1e-4, 2_000.0])
+def test_a_slider_holds_any_value_set_in_code(speed):
+    """A speed set in code beyond the slider's span widens the slider instead of being clamped
+    (a clamped slider showed 1000.0 and sent 1000 back to the source at the next drag)."""
+    src = streamlab.generate("noise", rows=10, speed=speed)
+    built = src.dashboard(controls=True).controls["speed"].widget  # built around the value
+    assert built.value == pytest.approx(speed) and src.speed == speed
+    src.speed = 1.0
+    c = src.dashboard(controls=True).controls["speed"]
+    src.set_param("speed", speed)  # set after the slider was built
+    assert c.widget.value == pytest.approx(speed) and src.speed == speed
+    assert 10**c.widget.min <= speed <= 10**c.widget.max
+    c.widget.value = c.widget.value  # a no-op drag sends nothing different back
+    assert src.speed == speed
+
+
+def test_an_int_slider_holds_any_value_set_in_code():
+    src = streamlab.generate("noise", rows=10)
+    roll = src.rolling(50, agg={"value": "mean"})
+    c = roll.dashboard(controls=True).controls["window"]
+    high = c.widget.max
+    roll.set_param("window", high * 3)
+    assert c.widget.value == high * 3 == roll.get_param("window")
+    assert c.widget.max >= high * 3
+
+
 def test_widgets_drive_the_steps_and_refusals_are_shown():
     src = streamlab.generate("noise", rows=10, speed=1)
     roll = src.rolling("10s", agg={"value": "mean"})

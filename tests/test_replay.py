@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import itertools
 import re
 
 import numpy as np
@@ -217,3 +218,36 @@ def test_unknown_suffix_asks_for_a_format(tmp_path):
         ),
     ):
         streamlab.replay(path)
+
+
+@pytest.mark.parametrize("members", [1, 3])
+def test_progress_follows_the_rows_emitted_in_a_gzip_file(tmp_path, members):
+    """Progress is the share of the file's rows replayed so far, by their decompressed bytes:
+    not the compressed size (a gzip file said 100% at a third of its rows), not what was read
+    ahead. Three gzip members: the trailer cannot tell the size; progress stays within 0..1."""
+    rows = 60_000
+    text = "time,value\n" + "".join(
+        f"2026-01-01T00:{i // 1000 % 60:02d}:00.{i % 1000:03d}Z,{i}\n" for i in range(rows)
+    )
+    data = text.encode()
+    cuts = np.linspace(0, len(data), members + 1).astype(int)
+    path = tmp_path / "r.csv.gz"
+    path.write_bytes(b"".join(gzip.compress(data[a:b]) for a, b in itertools.pairwise(cuts)))
+    src = streamlab.replay(path, speed=0, time_column="time", max_rows=1000)
+    seen: list[tuple[int, float]] = []
+    done = [0]
+
+    def note(df):
+        done[0] += len(df)
+        seen.append((done[0], src.progress))
+
+    src.sink(note)
+    assert src.progress == 0.0
+    streamlab.run(src)
+    assert done[0] == rows and src.progress == 1.0
+    got = np.array([p for _, p in seen])
+    assert np.all(np.diff(got) >= 0) and np.all((got >= 0) & (got <= 1))
+    if members == 1:  # the trailer tells the size: progress is the share of rows emitted
+        share = np.array([n for n, _ in seen]) / rows
+        assert np.abs(got - share).max() < 0.01
+        assert src.size == len(data) and src.file_size < len(data) / 2

@@ -25,6 +25,7 @@ streamlab.errors.ConfigError: speed must be >= 0, not -1; use speed=0 for as fas
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -110,14 +111,38 @@ class Param:
         )
         return value if self.integer else float(value)
 
-    def slider_range(self) -> tuple[float, float]:
-        """Where a slider for this parameter should run (log params: a positive lower end)."""
+    def slider_range(self, value: float | None = None) -> tuple[float, float]:
+        """Where a slider for this parameter should run (log params: a positive lower end),
+        widened to hold ``value`` (a value set in code is never clamped by its slider): a log
+        slider to the powers of ten around it, a linear one to ``value`` itself.
+
+        Examples
+        --------
+        >>> speed = Param("speed", low=0, log=True, span=(0.01, 1000))
+        >>> speed.slider_range(), speed.slider_range(3_000_000)
+        ((0.01, 1000.0), (0.01, 10000000.0))
+        >>> Param("window", low=1, high=500, integer=True).slider_range(2_000)
+        (1.0, 2000.0)
+        """
         if self.span is not None:
-            return float(self.span[0]), float(self.span[1])
-        low = 0.0 if self.low is None else float(self.low)
-        high = float(self.high) if self.high is not None else max(1.0, 100 * max(low, 1.0))
-        if self.log and low <= 0:
-            low = high / 1e5
+            low, high = float(self.span[0]), float(self.span[1])
+        else:
+            low = 0.0 if self.low is None else float(self.low)
+            high = float(self.high) if self.high is not None else max(1.0, 100 * max(low, 1.0))
+            if self.log and low <= 0:
+                low = high / 1e5
+        if value is None or isinstance(value, bool) or not isinstance(value, int | float):
+            return low, high
+        v = float(value)
+        if not math.isfinite(v) or (self.log and v <= 0):
+            return low, high  # log sliders show 0 with their "= 0" switch, not on the scale
+        if self.log:
+            if v > high:
+                high = 10.0 ** math.ceil(math.log10(v))
+            if v < low:
+                low = 10.0 ** math.floor(math.log10(v))
+        else:
+            high, low = max(high, v), min(low, v)
         return low, high
 
 

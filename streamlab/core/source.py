@@ -81,6 +81,9 @@ class BatchSource(Source):
         self._holding = False
         self._progress: asyncio.Event | None = None  # set after each batch and at the end
         self._delivered = 0  # rows whose emit has returned (async sinks awaited)
+        #: when the oldest record of the batch being emitted arrived (clock.now()); live
+        #: sources set it as they read, and ``stats.lag`` is measured from it
+        self.arrived: float | None = None
         self._kept_sinks: list[Any] = []  # the sinks below, kept by the source once it stopped
         try:  # built inside a running loop (a notebook cell, a coroutine): bind to it now
             asyncio.get_running_loop()
@@ -311,17 +314,30 @@ class BatchSource(Source):
                 self._budget -= len(part)
             self.stats.count_batch(rows=len(part), nbytes=nbytes if first else 0)
             first = False
+            self.stats.lag = self._lag(part)
             col = time_column(part)
             if col is not None and len(part):
-                self.stats.lag = self._lag(part[col].iloc[-1])
+                self.stats.age = self._age(part[col].iloc[-1])
             await streamz_compat.settle(streamz_compat.emit(self, part))
             self._delivered += len(part)
             if self._progress is not None:
                 self._progress.set()
             await asyncio.sleep(0)  # one yield per batch: nothing downstream starves the loop
 
-    def _lag(self, newest: pd.Timestamp) -> float | None:
-        """Seconds between the wall clock and the newest event time emitted (live sources)."""
+    def _lag(self, part: pd.DataFrame) -> float | None:
+        """Seconds the batch's oldest record waited in this process: from its arrival
+        (:attr:`arrived`, set by live sources) to its emit, on the source's clock; ``None``
+        where nothing says when it arrived. Event times are not compared with the clock here:
+        a recording served live is not years late (that is :meth:`_age`)."""
+        if self.arrived is None:
+            return None
+        return max(0.0, self.clock.now() - self.arrived)
+
+    def _age(self, newest: pd.Timestamp) -> float | None:
+        """Seconds between the wall clock and the newest event time emitted: how old the data
+        is (``stats.age``), meaningful only where event times are stamped live."""
+        if pd.isna(newest):
+            return None
         return float(self.clock.wall() - newest.timestamp())
 
     async def dead(self, letters: list[DeadLetter]) -> None:

@@ -32,8 +32,12 @@ class StepStats:
 class Stats(StepStats):
     """Counters every source keeps. All are cumulative since the source was created.
 
-    ``lag`` is seconds between a batch's newest event time and the wall clock when it was
-    emitted (replays: how far behind schedule the emitter is); ``None`` when unknown.
+    ``lag`` is how far behind the source is, in seconds, as of its latest batch: for a live
+    source, how long the batch's oldest record waited between its arrival and its emit; for
+    a replay, how far behind its own schedule (the event time it should be at, at this speed)
+    it emitted; ``None`` when unknown. ``age`` (live sources with an event-time column) is
+    the wall clock minus the newest event time emitted: how old the data is, which says
+    something only where the sender stamps event times live.
 
     Examples
     --------
@@ -51,6 +55,7 @@ class Stats(StepStats):
     bad: int = 0
     dropped: int = 0
     lag: float | None = None
+    age: float | None = None
     connections: int = 0
     disconnects: int = 0
     reconnects: int = 0

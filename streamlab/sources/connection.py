@@ -25,8 +25,11 @@ _LINGER = 0.002
 class Feed(asyncio.Protocol):
     """Collects bytes from one connection; pauses reading above ``max_buffer`` bytes."""
 
-    def __init__(self, max_buffer: int, on_open=None, batch_bytes: int = 4 << 20) -> None:
+    def __init__(self, max_buffer: int, on_open=None, batch_bytes: int = 4 << 20, now=None) -> None:
         self.max_buffer = max_buffer
+        self.now = now  # the source's clock.now (None: arrival times are not noted)
+        self.first_at: float | None = None  # when the oldest byte not yet taken arrived
+        self.arrived: float | None = None  # when the oldest byte of the last take arrived
         self.batch_bytes = min(batch_bytes, max_buffer)
         self._last_read = 0
         self.on_open = on_open
@@ -47,6 +50,8 @@ class Feed(asyncio.Protocol):
             self.on_open(self)
 
     def data_received(self, data: bytes) -> None:
+        if not self._chunks and self.now is not None:
+            self.first_at = self.now()
         self._chunks.append(data)
         self._size += len(data)
         self._last_read = len(data)
@@ -81,6 +86,7 @@ class Feed(asyncio.Protocol):
             except asyncio.TimeoutError:
                 break
         data = self._chunks[0] if len(self._chunks) == 1 else b"".join(self._chunks)
+        self.arrived, self.first_at = self.first_at, None
         self._chunks.clear()
         self._size = 0
         if self._reading_paused and not self.ended:
@@ -111,6 +117,7 @@ async def pump(
     seen_changes = 0
     try:
         while (data := await feed.take()) is not None:
+            source.arrived = feed.arrived
             source.stats.bytes += len(data)
             pieces, bad = framer.push(data)
             df, more = parser.parse_pieces(pieces, origin=origin)
@@ -153,6 +160,7 @@ async def pump_frames(
     buf = bytearray()
     offset = 0
     while (data := await feed.take()) is not None:
+        source.arrived = feed.arrived  # frames left from the previous take: close enough
         source.stats.bytes += len(data)
         buf += data
         while len(buf) >= _LEN:

@@ -78,19 +78,27 @@ class PacedSource(Tunable, BatchSource):
                 "0 = as fast as possible",
                 low=0,
                 log=True,
-                span=(0.01, 1000),
+                span=(0.01, 1_000_000),  # log: eight decades; a value set beyond widens it
                 fix="use speed=0 for as fast as possible",
             )
         }
 
-    def _lag(self, newest) -> float | None:
-        """How far behind schedule: now minus when the newest row was due (``None`` at
-        ``speed=0``, where nothing is scheduled). A recording's old timestamps are not lag."""
-        if self._speed == 0 or self._anchor is None or pd.isna(newest):
+    def _lag(self, part: pd.DataFrame) -> float | None:
+        """How far behind the replay's own clock: now minus when the batch's newest row was
+        due at this speed (``None`` at ``speed=0``, where nothing is scheduled). A recording's
+        old timestamps are not lag."""
+        col = self.time_column
+        if self._speed == 0 or self._anchor is None or col is None or not len(part):
+            return None
+        newest = part[col].iloc[-1]
+        if pd.isna(newest):
             return None
         wall0, ev0 = self._anchor
         due = wall0 + (newest.value - ev0) / 1e9 / self._speed
         return max(0.0, self.clock.now() - due)
+
+    def _age(self, newest) -> float | None:
+        return None  # a recording's event times are not ages
 
     def _frames(self) -> Iterator[tuple[pd.DataFrame | None, int, list[DeadLetter]]]:
         raise NotImplementedError

@@ -6,6 +6,7 @@ import gzip
 import io
 import os
 from collections.abc import Iterator
+from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +23,34 @@ __all__ = ["Replay", "replay"]
 _CHUNK = 1 << 20
 
 
-def _open(path: Path) -> io.BufferedIOBase:
+def _is_gzip(path: Path) -> bool:
     with open(path, "rb") as f:
-        magic = f.read(2)
-    return gzip.open(path, "rb") if magic == b"\x1f\x8b" else open(path, "rb")
+        return f.read(2) == b"\x1f\x8b"
+
+
+def _open(path: Path) -> io.BufferedIOBase:
+    return gzip.open(path, "rb") if _is_gzip(path) else open(path, "rb")
+
+
+def _wrap(raw: io.BufferedIOBase) -> Any:
+    """``raw`` read through gzip when it is gzip (``raw`` stays where progress can see it)."""
+    magic = raw.read(2)
+    raw.seek(0)
+    return gzip.GzipFile(fileobj=raw, mode="rb") if magic == b"\x1f\x8b" else nullcontext(raw)
+
+
+def _stream_size(path: Path) -> tuple[int, bool]:
+    """The bytes a file holds once decompressed, and whether that is known for sure: the
+    file's size, or a gzip file's trailer (ISIZE: the size of its last member modulo 2**32),
+    trusted only where it cannot be that modulo (below 4 GiB and at least the compressed
+    size; several members still make it wrong, which :attr:`Replay.progress` notices)."""
+    size = os.path.getsize(path)
+    if not _is_gzip(path):
+        return size, True
+    with open(path, "rb") as f:
+        f.seek(max(0, size - 4))
+        isize = int.from_bytes(f.read(4), "little")
+    return (isize, True) if isize >= size - 64 else (size, False)
 
 
 class Replay(PacedSource):
@@ -79,8 +104,13 @@ class Replay(PacedSource):
         self.loop_forever = bool(loop)
         self.max_record = int(check_number("max_record", max_record, low=1, integer=True))
         self.parse_options = parse_options
-        self.size = os.path.getsize(self.path)
-        self.position = 0  # bytes of the file read so far (of the current pass)
+        self.file_size = os.path.getsize(self.path)
+        # size and position count the decompressed stream (a gzip file's rows, not its bytes)
+        self.size, self._size_known = _stream_size(self.path)
+        self.position = 0  # bytes of the (decompressed) stream read so far, this pass
+        self._raw: io.BufferedIOBase | None = None  # the file on disk, while a pass reads it
+        self._ended = False  # this pass has read the whole file
+        self._pass_start = 0
         self.passes = 0
         make_parser(self.format, **self._options())  # bad options fail here, not later
 
@@ -127,8 +157,10 @@ class Replay(PacedSource):
         origin = str(self.path)
         framer = LineFramer(max_record=self.max_record, origin=origin)
         parser = make_parser(self.format, **self._options())
-        self.position = 0
-        with _open(self.path) as f:
+        self.position, self._ended = 0, False
+        self._pass_start = self.stats.bytes  # bytes of the rows emitted before this pass
+        with open(self.path, "rb") as raw, _wrap(raw) as f:
+            self._raw = raw
             while not self.stopped:
                 data = f.read(_CHUNK)
                 if not data:
@@ -140,6 +172,7 @@ class Replay(PacedSource):
                 if df is not None:
                     df.attrs["origin"] = origin
                 yield df, len(data), bad + more
+            self._ended = not self.stopped
             tail, bad = framer.finish(at_eof=True)
             df, more = parser.parse(tail, origin=origin, offset=framer.offset - len(tail) + 1)
             if df is not None:
@@ -148,9 +181,30 @@ class Replay(PacedSource):
 
     @property
     def progress(self) -> float:
-        """Fraction of the file read in this pass (compressed files: of the uncompressed
-        bytes read so far against the file size, so it may pass 1.0)."""
-        return self.position / self.size if self.size else 1.0
+        """Fraction of the file replayed in this pass: the bytes of the rows emitted so far
+        (not read ahead) over the decompressed size (a gzip file's trailer tells it). Where the
+        trailer cannot tell (several members, 4 GiB or more), the compressed bytes consumed
+        over the file's size instead. 1.0 once the pass has emitted the whole file.
+
+        Examples
+        --------
+        >>> import streamlab
+        >>> from streamlab import datasets
+        >>> src = streamlab.replay(datasets.path("sea_temperature"), speed=0)
+        >>> src.size > 2 * src.file_size  # gzip: the decompressed size, from the trailer
+        True
+        >>> src.progress
+        0.0
+        """
+        if self._ended:
+            return 1.0
+        emitted = self.stats.bytes - self._pass_start
+        if self._size_known and self.size:
+            return min(emitted / self.size, 1.0)
+        raw = self._raw
+        if raw is None or raw.closed or not self.file_size:
+            return 0.0
+        return min(raw.tell() / self.file_size, 0.999)
 
 
 def replay(

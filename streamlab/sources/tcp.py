@@ -101,7 +101,10 @@ class FromTcp(_SocketSource):
         while not self.stopped:
             try:
                 transport, feed = await loop.create_connection(
-                    lambda: Feed(self.max_buffer), self.host, self.port, ssl=self.ssl
+                    lambda: Feed(self.max_buffer, now=self.clock.now),
+                    self.host,
+                    self.port,
+                    ssl=self.ssl,
                 )
             except (OSError, _ssl.SSLError) as exc:
                 self.last_error = f"{type(exc).__name__}: {exc}"
@@ -208,7 +211,9 @@ class ListenTcp(_SocketSource):
         loop = asyncio.get_running_loop()
         assert self._sock is not None, "start() calls _prepare() before _produce()"
         self._server = await loop.create_server(
-            lambda: Feed(self.max_buffer, on_open=self._opened), sock=self._sock, ssl=self.ssl
+            lambda: Feed(self.max_buffer, on_open=self._opened, now=self.clock.now),
+            sock=self._sock,
+            ssl=self.ssl,
         )
         self._sock = None  # owned by the server now
         self._failed = loop.create_future()

@@ -18,11 +18,11 @@ _MAX_PEERS = 1024
 
 
 class _Datagrams(asyncio.DatagramProtocol):
-    def __init__(self, buffer: BoundedBuffer) -> None:
-        self.buffer = buffer
+    def __init__(self, buffer: BoundedBuffer, now) -> None:
+        self.buffer, self.now = buffer, now
 
     def datagram_received(self, data: bytes, addr) -> None:
-        self.buffer.put_nowait((data, addr))
+        self.buffer.put_nowait((data, addr, self.now()))
 
 
 class FromUdp(BatchSource):
@@ -121,7 +121,7 @@ class FromUdp(BatchSource):
         buffer = self._buffer
         assert buffer is not None, "start() calls _prepare() before _produce()"
         self._transport, _ = await loop.create_datagram_endpoint(
-            lambda: _Datagrams(buffer), sock=self._sock
+            lambda: _Datagrams(buffer, self.clock.now), sock=self._sock
         )
         self._sock = None
         while not self.stopped:
@@ -134,7 +134,8 @@ class FromUdp(BatchSource):
                 end = start
                 while end < len(items) and items[end][1] == addr:
                     end += 1
-                await self._emit_peer(addr, [d for d, _ in items[start:end]])
+                self.arrived = items[start][2]
+                await self._emit_peer(addr, [d for d, _, _ in items[start:end]])
                 start = end
 
     async def _emit_peer(self, addr: tuple[Any, ...], datagrams: list[bytes]) -> None:
@@ -184,7 +185,7 @@ def from_udp(
     has no back-pressure: at most ``max_datagrams`` wait to be parsed, then the oldest are
     dropped and counted in ``stats.dropped``; datagrams the kernel drops before we see them
     cannot be counted, so ``receive_buffer`` (bytes, default 4 MiB) asks the kernel to hold
-    bursts. The socket is bound by ``start()``. ``stats.lag`` is read from ``clock.wall()``
+    bursts. The socket is bound by ``start()``. ``stats.age`` is read from ``clock.wall()``
     (the system's by default; see ``streamlab.core.clock``).
 
     Examples

@@ -29,6 +29,9 @@ class ParamControl:
     >>> src.set_param("speed", 2.5)
     >>> c.widget.value
     2.5
+    >>> src.set_param("speed", 3_000_000)  # beyond the slider's span: it widens, never clamps
+    >>> c.widget.value, 10**c.widget.max
+    (3000000.0, 10000000.0)
     """
 
     def __init__(self, node, param: Param, *, label: str | None = None, message=None) -> None:
@@ -48,10 +51,9 @@ class ParamControl:
         elif kind == "text":
             self.widget = w.Text(value=str(value), continuous_update=False, **common)
         else:
-            low, high = param.slider_range()
+            low, high = param.slider_range(value)  # holds the value: never clamped
             if param.log:
                 v = value if value and value > 0 else high
-                v = min(max(v, low), high)
                 if kind == "int":
                     self.widget = w.BoundedIntText(
                         value=int(v), min=int(max(low, 1)), max=int(high), **common
@@ -153,6 +155,22 @@ class ParamControl:
             elif self.param.kind == "choice":
                 self.widget.value = value
             else:
+                self._hold(value)
                 self.widget.value = value
         finally:
             self._syncing = False
+
+    def _hold(self, value) -> None:
+        """Widen the slider to hold ``value`` before it is shown (a slider clamps what it
+        cannot show, and a clamped value would be sent back to the step at the next drag)."""
+        low, high = self.param.slider_range(value)
+        if self.param.log and self.param.kind == "float":
+            lo, hi = math.log10(low), math.log10(high)
+        else:
+            lo, hi = (int(max(low, 1)), int(high)) if self.param.log else (low, high)
+            if self.param.kind == "int":
+                lo, hi = int(lo), int(hi)
+        if hi > self.widget.max:
+            self.widget.max = hi
+        if lo < self.widget.min:
+            self.widget.min = lo

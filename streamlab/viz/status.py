@@ -130,11 +130,12 @@ class Status:
         return "running"
 
     def progress(self) -> float | None:
-        """How far through their files the file sources are (0..1; ``None``: no file)."""
+        """How far through their files the file sources are (0..1; ``None``: no file): each
+        file's own ``progress`` (rows emitted, by their bytes), weighted by its size."""
         files = [s for s in self.sources if getattr(s, "size", None)]
         if not files:
             return None
-        return min(1.0, sum(s.position for s in files) / sum(s.size for s in files))
+        return min(1.0, sum(s.progress * s.size for s in files) / sum(s.size for s in files))
 
     def line(self, st: dict | None = None, *, hidden: int = 0) -> str:
         """The status line as HTML, from ``st`` (default: :meth:`counts` now); the rate of the
