@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 
+import numpy as np
 import pandas as pd
 import psutil
 import pytest
@@ -32,12 +33,45 @@ def test_demo_runs_offline_and_writes_a_standalone_report(tmp_path):
     assert "402 days" in out
     assert "stored     19,226 rows in" in out and "the coldest reading was" in out
     assert re.search(r"compressed \d+\.\dx zlib, \d+\.\dx zstd, \d+\.\dx with the time-series", out)
+    assert re.search(r"batch by batch \(median\): timeseries \d+\.\dx, zlib \d+\.\dx, zstd", out)
+    assert "windows    402 daily windows closed on event time" in out
+    assert re.search(r"anomalies  [1-9]\d* readings more than 10 robust z", out)
+    learned = re.search(
+        r"accuracy (0\.\d+) \(always answering the commoner answer: (0\.\d+)\)", out
+    )
+    assert learned and float(learned[1]) > float(learned[2]) + 0.03  # it learned something
     readings = streamlab.Store(tmp_path / "readings.db").query("SELECT * FROM readings")
     assert len(readings) == 19_226 and readings["time"].is_monotonic_increasing
     html = (tmp_path / "report.html").read_text()
     assert "Bokeh" in html and "cdn.bokeh.org" not in html  # BokehJS inline: opens offline
     assert "Sea temperature" in html and "dead letters" in html and "warm" in html
+    for title in ("anomalies marked", "Daily mean, min and max", "Compression ratio of each batch"):
+        assert title in html
+    assert "Prequential accuracy" in html
+    assert re.search(r"lag \d+ ms", html) and " days" not in html.split("lag", 1)[1][:20]
     assert done.stderr == ""
+
+
+def test_the_demos_figures_equal_pandas_on_what_it_received(tmp_path, capsys):
+    """What the report draws is exact: the daily windows equal pandas' resample of the rows
+    received, every anomaly marked is a row robust_zscore flags, the learning curve ends at
+    the learner's metrics."""
+    from streamlab.cli.demo import run_demo
+
+    r = run_demo(tmp_path)
+    readings = r["readings"]
+    day = readings.set_index("time")["temperature_c"].resample("1D")
+    want = pd.DataFrame({"mean": day.mean(), "min": day.min(), "max": day.max()}).dropna()
+    got = r["day_windows"].set_index("window_start")
+    assert len(got) == len(want) == 402
+    for agg in ("mean", "min", "max"):
+        np.testing.assert_allclose(got[f"temperature_c_{agg}"], want[agg], rtol=1e-12)
+    a = r["anomalies"]
+    assert len(a) and (a["temperature_c_rz_score"].abs() > 10).all()
+    plots = {p.title: p for p in r["dashboard"].plots}
+    curve = next(p for t, p in plots.items() if "Prequential accuracy" in t)
+    assert curve.sources["accuracy"].data["y"][-1] == pytest.approx(r["learned"]["accuracy"])
+    assert "402 daily windows" in capsys.readouterr().out
 
 
 async def _serve(*args):
