@@ -4,6 +4,7 @@ page, dead letters show, and a saved report opens offline."""
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import textwrap
@@ -57,12 +58,19 @@ def test_a_long_flush_is_cut_down_with_lttb_and_keeps_the_ends():
     dash.refresh()  # one flush of 100,000 rows
     df = pd.concat(rows, ignore_index=True)
     x = df["time"].astype("int64").to_numpy() / 1e6
-    keep = lttb(x, df["value"].to_numpy(), 400)
+    y = df["value"].to_numpy()
     data = dash.plots[0].sources["value"].data
     assert len(data["x"]) == 400
-    np.testing.assert_array_equal(data["x"], x[keep])
-    np.testing.assert_array_equal(data["y"], df["value"].to_numpy()[keep])
     assert data["x"][0] == x[0] and data["x"][-1] == x[-1]
+    # every point drawn is a row, in order: the rows tsdownsample's LTTB keeps
+    keep = np.searchsorted(x, data["x"])
+    np.testing.assert_array_equal(x[keep], data["x"])
+    np.testing.assert_array_equal(y[keep], data["y"])
+    assert np.all(np.diff(keep) > 0)
+    # ... which are the paper's LTTB (streamlab's reference implementation) but where float
+    # rounding puts a bucket boundary one row apart
+    paper = lttb(x, y, 400)
+    assert len(np.intersect1d(keep, paper)) >= 0.95 * 400
 
 
 def test_one_series_per_key_and_too_many_keys_are_counted_not_drawn():
@@ -434,3 +442,71 @@ def test_save_snapshots_metric_and_counter_plots(tmp_path):
     acc = dash.plots[0].source.data["accuracy"][-1]
     assert f"{acc:.6f}"[:7] in text  # the metric curve's last point is in the page
     assert '"5,000"' in text  # the source's row counter, as the table shows it
+
+
+def _patches(model):
+    """Record what a BokehModel sends to the page: the PATCH-DOC messages, each as its list
+    of events (the content's ``events``)."""
+    sent = []
+
+    def send(content, buffers=None):
+        sent.append((content, buffers))
+
+    model.send = send
+    return sent
+
+
+def _events(sent):
+    docs = []
+    for content, _ in sent:
+        payload = content.get("payload")
+        if payload is None:
+            continue
+        body = json.loads(payload)
+        if isinstance(body, dict) and "events" in body:
+            docs.append(body["events"])
+    return docs
+
+
+def test_a_flush_sends_every_plots_data_as_one_message():
+    """The data of one flush (two series, the markers and a histogram) reach the page as one
+    PATCH-DOC, the same events in the same order as jupyter_bokeh's one message per event.
+    A flush that changes the layout (the first: it adds the series) sends that change alone."""
+
+    def build():
+        src = streamlab.generate("noise", rows=4000, batch_rows=4000, anomaly_rate=0.01, seed=3)
+        roll = src.rolling(20, agg={"value": "mean"})
+        scored = roll.robust_zscore("value", window=50)
+        dash = scored.dashboard([line(["value", "value_mean"]), histogram("value")], live=False)
+        rows = scored.sink_to_list()
+        streamlab.run(src)
+        dash._bokeh_model()
+        return dash, rows[-1]
+
+    held, last = build()
+    sent = _patches(held.bokeh)
+    assert held.flush() == 2  # the first flush: new renderers, legend items, then data
+    first = _events(sent)
+    assert len(first) > 1 and any(e["kind"] == "ModelChanged" for m in first for e in m)
+    sent.clear()
+    for p in held.plots:
+        p.push(last)
+    assert held.flush() == 2
+    one = _events(sent)
+    plain, last = build()
+    for p in plain.plots:
+        p.flush()
+    sent = _patches(plain.bokeh)
+    for p in plain.plots:  # as jupyter_bokeh sends them: one message per event
+        p.push(last)
+        p.flush()
+    each = _events(sent)
+    assert len(one) == 1 and len(each) == len(one[0]) >= 3
+
+    def shape(e):
+        return e["kind"], e.get("attr"), e.get("rollover")
+
+    assert [shape(e) for e in one[0]] == [shape(m[0]) for m in each]
+    assert (
+        held.plots[1].source.data["count"].tolist() == plain.plots[1].source.data["count"].tolist()
+    )

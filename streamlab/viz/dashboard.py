@@ -29,6 +29,7 @@ True
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import weakref
 from pathlib import Path
@@ -44,12 +45,12 @@ from ..core.registry import register_step
 from ..core.source import BatchSource
 from ..errors import ConfigError
 from .controls import ParamControl
+from .jupyter_bokeh_compat import one_way_bokeh_model
 from .layout import (
     assemble,
     ensure_bokehjs,
     make_buttons,
     make_controls,
-    one_way_bokeh_model,
     walk,
 )
 from .plots import Plot, as_plots
@@ -289,8 +290,10 @@ class Dashboard:
     def flush(self) -> int:
         """Send pending data to every plot; the number of plots that changed."""
         changed = 0
-        for p in self.plots:
-            changed += p.flush()
+        hold = self.bokeh.one_message() if self.bokeh is not None else contextlib.nullcontext()
+        with hold:  # the events of every plot go to the page as one message
+            for p in self.plots:
+                changed += p.flush()
         if changed:
             self.flushes += 1
         return changed

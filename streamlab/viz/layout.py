@@ -17,7 +17,6 @@ Examples
 
 from __future__ import annotations
 
-import functools
 import html
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -25,7 +24,7 @@ from typing import Any
 from ..core.params import tunable_nodes
 from .controls import ParamControl
 
-__all__ = ["assemble", "ensure_bokehjs", "make_buttons", "make_controls", "one_way_bokeh_model"]
+__all__ = ["assemble", "ensure_bokehjs", "make_buttons", "make_controls"]
 __all__ += ["walk"]
 
 _BOKEHJS_SHOWN = False
@@ -110,23 +109,3 @@ def walk(widget: Any) -> Iterator[Any]:
     yield widget
     for child in getattr(widget, "children", ()):
         yield from walk(child)
-
-
-@functools.cache
-def one_way_bokeh_model() -> type:
-    """jupyter_bokeh's ``BokehModel``, one way: the kernel's changes go to the page, the page's
-    document events are not applied back (bokeh events such as ``document_ready`` still are).
-
-    jupyter_bokeh 4.1 echoes to the kernel the events its own patches caused in the page, and
-    the echo is stale: after a flush that added two renderers (say the anomaly markers, then
-    the line) the page sends back ``figure.renderers = [markers]``; applying it drops the line's
-    renderer and its ColumnDataSource from the document, so that series never updates again.
-    The dashboard needs nothing from the page's document (zoom and pan stay in the page)."""
-    from jupyter_bokeh import BokehModel
-
-    class OneWayBokehModel(BokehModel):
-        def _sync_model(self, model: Any, content: dict, buffers: Any) -> None:
-            if content.get("kind") == "MessageSent":
-                super()._sync_model(model, content, buffers)
-
-    return OneWayBokehModel

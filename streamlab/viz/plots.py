@@ -3,7 +3,7 @@
 A plot takes batches as they come (``push``: it only keeps references) and sends them to its
 ``ColumnDataSource`` when the dashboard flushes it, at most ~30 times a second whatever the
 input rate. Each flush sends a bounded number of points per series: a long stretch of rows is
-cut down with LTTB (``streamlab.compress.lossy.lttb``), which keeps the line's shape, and the
+cut down with LTTB (:mod:`streamlab.viz.decimate`), which keeps the line's shape, and the
 source keeps at most ``rollover`` points (``ColumnDataSource.stream(..., rollover=N)``), so
 neither the kernel nor the page grows without bound. Flagged rows (anomalies, drift) are
 drawn as markers from every row, never from the downsampled line, so none is lost.

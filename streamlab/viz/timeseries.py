@@ -2,7 +2,7 @@
 anomaly and drift markers.
 
 Each flush sends a bounded number of points per series: a long stretch of rows is cut down
-with LTTB (``streamlab.compress.lossy.lttb``), which keeps the line's shape, and each series
+with LTTB (tsdownsample's, :mod:`streamlab.viz.decimate`), which keeps the line's shape, and each series
 keeps at most ``rollover`` points (``ColumnDataSource.stream(..., rollover=N)``), so neither
 the kernel nor the page grows without bound. Flagged rows (anomalies, drift) are drawn as
 markers from every row, never from the downsampled line, so none is lost."""
@@ -15,6 +15,7 @@ import pandas as pd
 from ..core.batch import as_ns, rows_by_key, time_column
 from ..core.checks import check_number
 from ..errors import ConfigError
+from .decimate import lttb_indices
 from .plot_base import MARK_COLOURS, PALETTE, Plot, copy_source, empty_columns
 
 __all__ = ["TimeSeries"]
@@ -187,8 +188,6 @@ class TimeSeries(Plot):
         return _ms(col) if self.datetime else pd.to_numeric(col, errors="coerce").to_numpy(float)
 
     def _send(self, df: pd.DataFrame) -> None:
-        from ..compress.lossy import lttb
-
         ys = self.y or []  # fixed by the first batch (_resolve), before any flush
         self._fit_axis()
         self._add_marks()
@@ -210,7 +209,7 @@ class TimeSeries(Plot):
                 ok = np.isfinite(x) & np.isfinite(y)
                 x, y = x[ok], y[ok]
                 if len(x) > self.max_points:
-                    keep = lttb(x, y, self.max_points)
+                    keep = lttb_indices(x, y, self.max_points)
                     x, y = x[keep], y[keep]
                 if len(x):
                     src.stream({"x": x, "y": y}, rollover=self.rollover)

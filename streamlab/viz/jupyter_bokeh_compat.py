@@ -1,0 +1,114 @@
+"""Every use of jupyter_bokeh's private API in streamlab, and the versions it was verified on.
+
+jupyter_bokeh's ``BokehModel`` is the ipywidget that shows a bokeh layout in JupyterLab and
+Notebook 7 and sends the kernel's document changes to the page. streamlab overrides two of its
+private methods:
+
+``_sync_model`` (one way)
+    jupyter_bokeh echoes to the kernel the events its own patches caused in the page, and the
+    echo is stale: after a flush that added two renderers (say the anomaly markers, then the
+    line) the page sends back ``figure.renderers = [markers]``; applying it drops the line's
+    renderer and its ColumnDataSource from the document, so that series never updates again.
+    The dashboard needs nothing from the page's document (zoom and pan stay in the page), so
+    only bokeh events such as ``document_ready`` (``MessageSent``) are applied.
+
+``_document_patched`` (one message per flush)
+    jupyter_bokeh sends each document event as its own ``PATCH-DOC`` (three comm messages and
+    two per binary buffer). Inside :meth:`OneWayBokehModel.one_message` the data events of a
+    whole flush (streamed, patched or replaced columns of every plot of a dashboard) are held
+    and sent as one ``PATCH-DOC``, which BokehJS applies in one go: the same events in the same
+    order, in fewer messages. A change of the layout (a new series' renderer, legend item)
+    first sends what was held, then goes alone: BokehJS builds the views of new models
+    between patches, and a patch that both adds a renderer and refers to its legend failed
+    in the page ("cannot find a view for Legend").
+
+Verified on
+    :data:`VERIFIED_ON`: both methods have the signatures and the message layout (header,
+    metadata, content, then a header and a payload per buffer) used here. On any other
+    version nothing is held: each event goes as jupyter_bokeh sends it (the public behaviour),
+    and ``_sync_model`` is still narrowed (a method that is not there is not called).
+
+Examples
+--------
+>>> model = one_way_bokeh_model()
+>>> model.__name__, batching_verified() in (True, False)
+('OneWayBokehModel', True)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+from collections.abc import Iterator
+from typing import Any
+
+__all__ = ["VERIFIED_ON", "batching_verified", "one_way_bokeh_model"]
+
+#: jupyter_bokeh releases whose ``_document_patched`` message layout was read and tested.
+VERIFIED_ON = ("4.0.0", "4.0.1", "4.0.2", "4.0.3", "4.0.4", "4.0.5", "4.1.0")
+
+
+def batching_verified() -> bool:
+    """Whether the installed jupyter_bokeh is one the one-message flush was verified on."""
+    from importlib.metadata import version
+
+    return version("jupyter_bokeh") in VERIFIED_ON
+
+
+@functools.cache
+def one_way_bokeh_model() -> type:
+    """jupyter_bokeh's ``BokehModel``, one way, with :meth:`one_message` (see the module)."""
+    from bokeh.document.events import (
+        ColumnDataChangedEvent,
+        ColumnsPatchedEvent,
+        ColumnsStreamedEvent,
+    )
+    from bokeh.protocol import Protocol
+    from jupyter_bokeh import BokehModel
+
+    DATA_EVENTS = (ColumnsStreamedEvent, ColumnsPatchedEvent, ColumnDataChangedEvent)
+
+    batching = batching_verified()
+
+    class OneWayBokehModel(BokehModel):
+        _held: list | None = None
+
+        def _sync_model(self, model: Any, content: dict, buffers: Any) -> None:
+            if content.get("kind") == "MessageSent":
+                super()._sync_model(model, content, buffers)
+
+        def _document_patched(self, event: Any) -> None:
+            if self._held is not None and event.setter is not self:
+                if isinstance(event, DATA_EVENTS):
+                    self._held.append(event)
+                    return
+                if self._held:  # a change of the layout goes alone, after what came before
+                    events, self._held = self._held, []
+                    self._send_patch(events)
+            super()._document_patched(event)
+
+        @contextlib.contextmanager
+        def one_message(self) -> Iterator[None]:
+            """Hold the document events made inside; send them as one ``PATCH-DOC``."""
+            if not batching or self._held is not None:
+                yield
+                return
+            self._held = []
+            try:
+                yield
+            finally:
+                events, self._held = self._held, None
+                if events:
+                    self._send_patch(events)
+
+        def _send_patch(self, events: list) -> None:
+            msg = Protocol().create("PATCH-DOC", events)
+            self.send({"msg": "patch", "payload": msg.header_json})
+            self.send({"msg": "patch", "payload": msg.metadata_json})
+            self.send({"msg": "patch", "payload": msg.content_json})
+            for buffer in msg.buffers:
+                self.send({"msg": "patch", "payload": json.dumps(buffer.ref)})
+                self.send({"msg": "patch"}, [buffer.to_bytes()])
+
+    return OneWayBokehModel
