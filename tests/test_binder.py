@@ -9,13 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+import tomllib
 from packaging.specifiers import SpecifierSet
 from packaging.version import Version
-
-try:
-    import tomllib
-except ModuleNotFoundError:  # Python 3.10: the test extra installs tomli
-    import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 BINDER = ROOT / "binder"

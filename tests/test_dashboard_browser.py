@@ -92,7 +92,7 @@ _SAMPLE_JS = """(name) => {
   const B = window.Bokeh;
   if (B && B.documents)
     for (const doc of B.documents)
-      for (const m of doc.all_models)
+      for (const m of (doc.all_models ?? doc._all_models.values()))  // BokehJS < 3.4: a Map
         if (m.type === 'ColumnDataSource' && m.name === name) {
           const col = m.data.x ?? m.data.get?.('x') ?? [];
           length = col.length;

@@ -123,9 +123,15 @@ def aggregated(df: pd.DataFrame, by) -> pd.DataFrame:
     return out[g.size() > 0]
 
 
+def fixed_length(size: str) -> str:
+    """Windows of a fixed length, as streamlab's: ``"86400s"``, not ``"1D"`` (a calendar day
+    in pandas 3, where pandas 3.0.0 warns that ``origin`` does not apply to it)."""
+    return f"{int(pd.Timedelta(size).total_seconds())}s"
+
+
 def ref_tumbling(df: pd.DataFrame, size: str, keys: list[str]) -> pd.DataFrame:
     naive = df.assign(t=utc_naive(df["t"]))
-    ref = aggregated(naive, [pd.Grouper(key="t", freq=size, origin="epoch"), *keys])
+    ref = aggregated(naive, [pd.Grouper(key="t", freq=fixed_length(size), origin="epoch"), *keys])
     ref = ref.reset_index().rename(columns={"t": "window_start"})
     ref.insert(1, "window_end", ref["window_start"] + pd.Timedelta(size))
     return ref
@@ -406,7 +412,7 @@ def test_the_reported_cases_give_every_window_resample_gives(data, size, column,
     w.end_of_input()
     got = pd.concat(out, ignore_index=True)
     naive = df.assign(time=utc_naive(df["time"])).set_index("time")[column]
-    ref = naive.resample(size, origin="epoch").agg(aggs)
+    ref = naive.resample(fixed_length(size), origin="epoch").agg(aggs)
     ref = ref[ref["count"] > 0]
     assert len(got) == len(ref) == windows
     np.testing.assert_array_equal(ns_of(got["window_start"]), ref.index.as_unit("ns").asi8)

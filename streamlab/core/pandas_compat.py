@@ -27,7 +27,20 @@ import pandas as pd
 
 from .switches import fastpath_disabled
 
-__all__ = ["PRIVATE_OK", "VERIFIED_ON", "column_arrays", "private_ok", "with_columns"]
+__all__ = [
+    "PANDAS_ATTRS",
+    "PRIVATE_OK",
+    "VERIFIED_ON",
+    "column_arrays",
+    "private_ok",
+    "with_columns",
+]
+
+#: The Parquet schema metadata key under which ``DataFrame.to_parquet`` stores ``df.attrs``
+#: (JSON) and ``pandas.read_parquet`` restores them, pandas 2.1 and on (pandas/io/parquet.py;
+#: not documented). pyarrow keeps them too, in its ``pandas`` metadata's ``attributes``, but
+#: only from pyarrow 21 on; a file with both keys gives pandas its attrs with every pyarrow.
+PANDAS_ATTRS = b"PANDAS_ATTRS"
 
 #: pandas releases (major.minor) whose private constructors were checked against the public path
 VERIFIED_ON = ("2.1", "2.2", "2.3", "3.0", "3.1")

@@ -39,6 +39,7 @@ from streamz.sinks import Sink
 
 from ..core.batch import TIME_ATTR
 from ..core.checks import check_choice, check_number
+from ..core.pandas_compat import PANDAS_ATTRS
 from ..core.registry import register_step
 from ..core.stats import StepStats
 from ..core.step import Step
@@ -215,10 +216,10 @@ class to_parquet(Step, Sink):
         pandas_meta["columns"] = [
             c for c in pandas_meta["columns"] if c["name"] not in self.partition_by
         ]
-        self.schema = pa.schema(
-            stored,
-            metadata={b"pandas": json.dumps(pandas_meta).encode(), META_KEY: json.dumps(ours)},
-        )
+        metadata = {b"pandas": json.dumps(pandas_meta).encode(), META_KEY: json.dumps(ours)}
+        if pandas_meta["attributes"]:  # what pandas' own to_parquet writes beside it
+            metadata[PANDAS_ATTRS] = json.dumps(pandas_meta["attributes"]).encode()
+        self.schema = pa.schema(stored, metadata=metadata)
         self._columns = list(x.columns)
         self._dtypes = {c: _dtype_key(x[c].dtype) for c in self._columns}
 
