@@ -493,6 +493,9 @@ def test_a_flush_sends_every_plots_data_as_one_message():
         p.push(last)
     assert held.flush() == 2
     one = _events(sent)
+    # three comm messages for the whole flush (header, metadata, content: arrays inline),
+    # where jupyter_bokeh sends three per event and two more per array
+    assert len(sent) == 3 and all(buffers is None for _, buffers in sent)
     plain, last = build()
     for p in plain.plots:
         p.flush()
@@ -502,6 +505,7 @@ def test_a_flush_sends_every_plots_data_as_one_message():
         p.flush()
     each = _events(sent)
     assert len(one) == 1 and len(each) == len(one[0]) >= 3
+    assert len(sent) > 3 * len(each)  # the arrays as binary buffers, two messages each
 
     def shape(e):
         return e["kind"], e.get("attr"), e.get("rollover")

@@ -12,7 +12,7 @@ private methods:
     The dashboard needs nothing from the page's document (zoom and pan stay in the page), so
     only bokeh events such as ``document_ready`` (``MessageSent``) are applied.
 
-``_document_patched`` (one message per flush)
+``_document_patched`` (one message per flush, arrays inline)
     jupyter_bokeh sends each document event as its own ``PATCH-DOC`` (three comm messages and
     two per binary buffer). Inside :meth:`OneWayBokehModel.one_message` the data events of a
     whole flush (streamed, patched or replaced columns of every plot of a dashboard) are held
@@ -20,7 +20,10 @@ private methods:
     order, in fewer messages. A change of the layout (a new series' renderer, legend item)
     first sends what was held, then goes alone: BokehJS builds the views of new models
     between patches, and a patch that both adds a renderer and refers to its legend failed
-    in the page ("cannot find a view for Legend").
+    in the page ("cannot find a view for Legend"). The message is built as bokeh's
+    ``patch_doc.create`` builds it but with the arrays inline (:func:`inline_patch`; bokeh's
+    ``Serializer``, ``PatchJson`` and ``Document.models.synced_references`` /
+    ``flush_synced``, verified on :data:`BOKEH_VERIFIED_ON`).
 
 Verified on
     :data:`VERIFIED_ON`: both methods have the signatures and the message layout (header,
@@ -43,17 +46,55 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-__all__ = ["VERIFIED_ON", "batching_verified", "one_way_bokeh_model"]
+__all__ = ["BOKEH_VERIFIED_ON", "VERIFIED_ON", "batching_verified", "inline_patch"]
+__all__ += ["one_way_bokeh_model"]
+
+#: bokeh releases (major.minor) whose PATCH-DOC construction :func:`inline_patch` mirrors
+BOKEH_VERIFIED_ON = ("3.5", "3.6", "3.7", "3.8", "3.9")
 
 #: jupyter_bokeh releases whose ``_document_patched`` message layout was read and tested.
 VERIFIED_ON = ("4.0.0", "4.0.1", "4.0.2", "4.0.3", "4.0.4", "4.0.5", "4.1.0")
 
 
 def batching_verified() -> bool:
-    """Whether the installed jupyter_bokeh is one the one-message flush was verified on."""
+    """Whether the installed jupyter_bokeh and bokeh are ones the one-message flush was
+    verified on."""
     from importlib.metadata import version
 
-    return version("jupyter_bokeh") in VERIFIED_ON
+    bokeh = ".".join(version("bokeh").split(".")[:2])
+    return version("jupyter_bokeh") in VERIFIED_ON and bokeh in BOKEH_VERIFIED_ON
+
+
+def inline_patch(events: list) -> Any:
+    """A ``PATCH-DOC`` message for ``events`` (of one document) with its arrays inline
+    (base64 in the JSON) instead of as binary buffers: bokeh's own ``patch_doc.create``
+    with the serializer's ``deferred=False``. jupyter_bokeh sends each buffer as two comm
+    messages, and the Jupyter server counts every comm message against its IOPub rate
+    limit (1,000 messages/s by default, over which it drops them: the page would miss
+    patches); inline, a flush of any number of series is three messages.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from bokeh.document import Document
+    >>> from bokeh.models import ColumnDataSource
+    >>> doc, src = Document(), ColumnDataSource({"x": np.arange(3.0)})
+    >>> doc.add_root(src)
+    >>> seen = []
+    >>> doc.on_change(lambda e: seen.append(e))
+    >>> src.stream({"x": np.arange(5.0)})
+    >>> msg = inline_patch(seen)
+    >>> msg.header["num_buffers"] if "num_buffers" in msg.header else 0, len(msg.buffers)
+    (0, 0)
+    """
+    from bokeh.core.serialization import Serializer
+    from bokeh.protocol.messages.patch_doc import PatchJson, patch_doc
+
+    [doc] = {event.document for event in events}
+    serializer = Serializer(references=doc.models.synced_references, deferred=False)
+    content = PatchJson(events=serializer.encode(events))
+    doc.models.flush_synced(lambda model: not serializer.has_ref(model))
+    return patch_doc(patch_doc.create_header(), {}, content)
 
 
 @functools.cache
@@ -64,7 +105,6 @@ def one_way_bokeh_model() -> type:
         ColumnsPatchedEvent,
         ColumnsStreamedEvent,
     )
-    from bokeh.protocol import Protocol
     from jupyter_bokeh import BokehModel
 
     DATA_EVENTS = (ColumnsStreamedEvent, ColumnsPatchedEvent, ColumnDataChangedEvent)
@@ -103,7 +143,7 @@ def one_way_bokeh_model() -> type:
                     self._send_patch(events)
 
         def _send_patch(self, events: list) -> None:
-            msg = Protocol().create("PATCH-DOC", events)
+            msg = inline_patch(events)
             self.send({"msg": "patch", "payload": msg.header_json})
             self.send({"msg": "patch", "payload": msg.metadata_json})
             self.send({"msg": "patch", "payload": msg.content_json})
