@@ -36,7 +36,8 @@ What each row measures, and how (all in that one page and its kernel):
    the kernel, the producer and Chromium used, and (``--profile``, on by default) a 5 s cProfile
    of the kernel's thread, run after the window, summed into source (frame, parse) / pipeline
    (rolling, dashboard sink) / flush (concat, line + LTTB, histogram, bokeh stream,
-   serialisation + comm send) / status line.
+   serialisation + comm send) / status line. cProfile reads wall time: on a busy machine a
+   part's share includes the time the kernel waited for a core.
 2. ``page heap``: the page's used JS heap after a forced GC (CDP ``HeapProfiler.collectGarbage``
    then ``Performance.getMetrics``) every ``--heap-every`` seconds (30; quick: 10) for
    ``--minutes`` (10; quick: 1) of full-speed streaming. Reported: first / last / max, and the
@@ -44,7 +45,7 @@ What each row measures, and how (all in that one page and its kernel):
    growth over the second half < max(2 MiB, 2 % of the heap). The update count keeps running
    (the recorded timestamps are drained at every sample so the probe itself does not grow),
    and the kernel's RSS is sampled alongside.
-3. ``pause latency``: ``--reps`` (50; quick: 20, to keep a quick run near 4 min: a click takes
+3. ``pause latency``: ``--reps`` (50; quick: 20, to keep a quick run near 3 min: a click takes
    about 3 s) times: click Play, let it stream 1 s, click Pause, wait until the status line
    says "paused" and then 700 ms more; latency = page time of the last ``streaming`` update
    after the click - the click time (0 if none). Reported: p50 / p99 / max (percentiles
@@ -59,7 +60,7 @@ What each row measures, and how (all in that one page and its kernel):
 Usage::
 
     python benchmarks/bench_dashboard.py                # ~14 min (10 min of heap samples)
-    python benchmarks/bench_dashboard.py --quick        # ~4 min
+    python benchmarks/bench_dashboard.py --quick        # ~3 min
     python benchmarks/bench_dashboard.py --minutes 30 --out /tmp/d.json
     python benchmarks/bench_dashboard.py --quick --busy    # another core kept busy meanwhile
 
