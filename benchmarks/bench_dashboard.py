@@ -33,11 +33,14 @@ What each row measures, and how (all in that one page and its kernel):
    in the page over the same window (each is one ``.stream(..., rollover=2000)`` the kernel
    sent), per second of page time. Target: >= 30 updates/s (the dashboard's default ``fps``
    is 30: every flush must reach the page). Context: the kernel's flushes per second, the CPU
-   the kernel, the producer and Chromium used, and (``--profile``, on by default) a 5 s cProfile
+   the kernel, the producer and Chromium used, and (``--profile``, on by default) a cProfile
    of the kernel's thread, run after the window, summed into source (frame, parse) / pipeline
    (rolling, dashboard sink) / flush (concat, line + LTTB, histogram, bokeh stream,
-   serialisation + comm send) / status line. cProfile reads wall time: on a busy machine a
-   part's share includes the time the kernel waited for a core.
+   serialisation + comm send) / status line. The profile spans 5 s of page time, but its shares
+   are of its length on the kernel's clock (from the kernel's handling of the request that
+   starts it to that of the one that stops it: a busy kernel answers late). cProfile reads
+   wall time: on a busy machine a part's share includes the time the kernel waited for a core.
+   A Jupyter server that dropped IOPub messages (its rate limits) is reported.
 2. ``page heap``: the page's used JS heap after a forced GC (CDP ``HeapProfiler.collectGarbage``
    then ``Performance.getMetrics``) every ``--heap-every`` seconds (30; quick: 10) for
    ``--minutes`` (10; quick: 1) of full-speed streaming. Reported: first / last / max, and the
@@ -232,7 +235,10 @@ def report(results: dict) -> list[str]:
     if "error" in pr:
         lines.append(f"   profile: ERROR {pr['error']}")
     elif pr:
-        lines.append(f"   kernel time, cProfile over {pr['seconds']:.0f} s (cumulative, nested):")
+        lines.append(
+            f"   kernel time, cProfile over {pr['seconds']:.1f} s of the kernel's clock "
+            "(cumulative wall time, nested):"
+        )
         for k, v in pr["share_pct"].items():
             lines.append(f"     {v:5.1f} %  {k}")
     m = results.get("memory", {})
@@ -328,6 +334,7 @@ def measure(run: Run, args) -> list[str]:
                             catch=catch)  # fmt: skip
                 results["producer"]["alive_at_end"] = psutil.pid_exists(pid) if pid else None
                 results["browser_errors"] = list(session.flush())
+                results["iopub_rate_limited"] = "rate exceeded" in server.log_tail(2000).lower()
         finally:  # the server's stop ends the kernel's children too; this makes sure of it
             with contextlib.suppress(psutil.Error):
                 results.setdefault("producer", {})["cleanup"] = kill_producer(pid, producer)
@@ -349,6 +356,8 @@ def main(argv=None) -> int:
     results["machine_busy_cores"] = busy  # whole machine, this benchmark's kernel and browser too
     lines = report(results)
     lines.append(f"\nmachine busy {busy:.2f} cores on average (kernel and browser included)")
+    if results.get("iopub_rate_limited"):
+        lines.append("the Jupyter server dropped IOPub messages (rate limit): page figures are low")
     if results.get("browser_errors"):
         lines += ["browser errors:", *(f"  {e}" for e in results["browser_errors"])]
     config = {
