@@ -33,7 +33,8 @@ What each row measures, and how (all in that one page and its kernel):
    in the page over the same window (each is one ``.stream(..., rollover=2000)`` the kernel
    sent), per second of page time. Target: >= 30 updates/s (the dashboard's default ``fps``
    is 30: every flush must reach the page). Context: the kernel's flushes per second, the CPU
-   the kernel, the producer and Chromium used, and (``--profile``, on by default) a cProfile
+   the kernel, the producer, Chromium and the rest of this benchmark's process tree (the
+   Jupyter server, Playwright's driver, this script) used, and (``--profile``, on by default) a cProfile
    of the kernel's thread, run after the window, summed into source (frame, parse) / pipeline
    (rolling, dashboard sink) / flush (concat, line + LTTB, histogram, bokeh stream,
    serialisation + comm send) / status line. The profile spans 5 s of page time, but its shares
@@ -229,6 +230,7 @@ def report(results: dict) -> list[str]:
             f"kernel flushes {t['kernel_flushes_per_s']:.1f} /s)",
             f"   CPU                      kernel {t['kernel_cpu_pct']:.0f} %, producer "
             f"{fmt(t['producer_cpu_pct'], '.0f')} %, chromium {t['chromium_cpu_pct']:.0f} %, "
+            f"Jupyter server + Playwright + this script {t['harness_cpu_pct']:.0f} %, "
             f"other processes {t['other_processes_cpu_pct']:.0f} %",
         ]
     pr = results.get("profile", {})
