@@ -5,6 +5,7 @@ page records, and one function per row (throughput, profile, pause, page memory)
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import re
@@ -13,8 +14,9 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import psutil
-from _harness import cpu_marks
+from _harness import SPIN, cpu_marks
 
 TESTS = str(Path(__file__).resolve().parents[1] / "tests")
 if TESTS not in sys.path:
@@ -29,7 +31,7 @@ from browser_support import (
 )
 
 MIB = 1 << 20
-SERIES = "series:value"
+SERIES = "series:glucose"  # the line's first series (TimeSeries._add_series)
 
 # Run code in the notebook's kernel from the page (the kernel's loop also runs the stream:
 # the request is served between two batches). Returns what the code printed.
@@ -49,39 +51,49 @@ EXEC_JS = """async (code) => {
 SNAPSHOT = """\
 import json as _j, time as _t
 print(_j.dumps({"t": _t.monotonic(), "rows": src.stats.rows, "batches": src.stats.batches,
-    "flushes": dash.flushes, "thinned": dash.plots[0].thinned, "state": dash.status()["state"]}))
+    "flushes": dash.flushes, "thinned": sum(p.thinned for p in dash.plots),
+    "state": dash.status()["state"]}))
 """
 
 PROFILE_ON = """\
-import cProfile as _cp
+import cProfile as _cp, time as _t
 _bench_prof = _cp.Profile()
+_bench_t0 = _t.monotonic()
 _bench_prof.enable()
 """
 
-# Sum the profile into the parts of the pipeline (cumulative seconds; they nest: flush holds
-# concat, LTTB and stream; stream holds jupyter_bokeh's serialisation and send).
+# Sum the profile into the parts of the pipeline (cumulative seconds; they nest: the source's
+# pump holds framing, parsing and emit_batch; emit_batch holds rolling and the dashboard's sink;
+# flush holds concat, the line's and the histogram's _send; the line's holds LTTB and stream;
+# the one PATCH-DOC per flush holds bokeh's serialisation and the comm send).
 PROFILE_OFF = """\
 import json as _j, pstats as _ps
 _bench_prof.disable()
+_secs = _t.monotonic() - _bench_t0
 _st = _ps.Stats(_bench_prof).stats
 _parts = {
-    "generate: Generate.block": ("sources/generate.py", "block"),
-    "pipeline: emit_batch (everything below the source)": ("core/source.py", "emit_batch"),
-    "dashboard sink: push": ("viz/plots.py", "push"),
-    "flush: Plot.flush": ("viz/plots.py", "flush"),
+    "source: tcp pump (all below the socket)": ("sources/connection.py", "pump"),
+    "pump > LineFramer.push": ("parse/framing.py", "push"),
+    "pump > Parser.parse_pieces (CSV)": ("parse/base.py", "parse_pieces"),
+    "pump > emit_batch (pipeline below the source)": ("core/source.py", "emit_batch"),
+    "emit > rolling.update": ("ops/rolling.py", "update"),
+    "emit > dashboard sink: Plot.push": ("viz/plot_base.py", "push"),
+    "flush: Dashboard.flush": ("viz/dashboard.py", "flush"),
     "flush > pandas concat": ("pandas/core/reshape/concat.py", "concat"),
-    "flush > lttb": ("compress/lossy.py", "lttb"),
-    "flush > ColumnDataSource.stream": ("bokeh/models/sources.py", "stream"),
-    "stream > jupyter_bokeh _document_patched": ("jupyter_bokeh/widgets.py", "_document_patched"),
-    "patched > bokeh Protocol.create (serialise)": ("bokeh/protocol/__init__.py", "create"),
-    "patched > comm send": ("ipywidgets/widgets/widget.py", "send"),
+    "flush > line: TimeSeries._send": ("viz/timeseries.py", "_send"),
+    "line > lttb_indices (tsdownsample)": ("viz/decimate.py", "lttb_indices"),
+    "line > ColumnDataSource.stream": ("bokeh/models/sources.py", "stream"),
+    "flush > histogram: Histogram._send": ("viz/histogram.py", "_send"),
+    "flush > one PATCH-DOC: _send_patch": ("viz/jupyter_bokeh_compat.py", "_send_patch"),
+    "patch > bokeh Protocol.create (serialise)": ("bokeh/protocol/__init__.py", "create"),
+    "patch > comm send": ("ipywidgets/widgets/widget.py", "send"),
     "status line: update_status": ("viz/dashboard.py", "update_status"),
 }
 _out = {}
 for _name, (_file, _func) in _parts.items():
     _out[_name] = sum(v[3] for k, v in _st.items() if k[0].endswith(_file) and k[2] == _func)
 _top = sorted(_st.items(), key=lambda kv: -kv[1][2])[:15]
-print(_j.dumps({"parts": _out, "top_tottime": [
+print(_j.dumps({"kernel_seconds": _secs, "parts": _out, "top_tottime": [
     [f"{k[0].split('site-packages/')[-1].split('/work/main/')[-1]}:{k[1]}({k[2]})", v[2], v[3]]
     for k, v in _top]}))
 del _bench_prof
@@ -145,6 +157,17 @@ def chromium_procs() -> list[psutil.Process]:
     ]
 
 
+def harness_procs() -> list[psutil.Process]:
+    """This process and every one below it (the Jupyter server, Playwright's driver, ...)."""
+    me = psutil.Process()
+    out = []
+    for p in [me, *me.children(recursive=True)]:
+        with contextlib.suppress(psutil.Error):
+            if SPIN not in p.cmdline():  # the --busy spinner is someone else's load
+                out.append(p)
+    return out
+
+
 def kernel_procs(server) -> list[psutil.Process]:
     return [p for p in server.kernel_processes() if "ipykernel" in " ".join(p.cmdline())]
 
@@ -157,11 +180,16 @@ def machine_busy() -> float:
 # 1. ingest and page updates
 
 
-def bench_throughput(page, server, window: float) -> dict:
+def bench_throughput(page, server, window: float, producer_pid: int | None = None) -> dict:
     install_update_counter(page, SERIES)
     drain_updates(page)
     kprocs, cprocs = kernel_procs(server), chromium_procs()
+    pprocs = [p for p in server.kernel_processes() if p.pid == producer_pid]
+    known = {p.pid for p in kprocs + cprocs + pprocs}
+    hprocs = [p for p in harness_procs() if p.pid not in known]  # server, Playwright, this
+    w0 = time.monotonic()
     k_cpu0, c_cpu0, busy0 = cpu_seconds(kprocs), cpu_seconds(cprocs), machine_busy()
+    p_cpu0, h_cpu0 = cpu_seconds(pprocs), cpu_seconds(hprocs)
     a = snapshot(page)
     p0, srows0, _ = status_rows(page)
     drain_updates(page)
@@ -170,10 +198,12 @@ def bench_throughput(page, server, window: float) -> dict:
     p1, srows1, stext = status_rows(page)
     b = snapshot(page)
     k_cpu1, c_cpu1, busy1 = cpu_seconds(kprocs), cpu_seconds(cprocs), machine_busy()
+    p_cpu1, h_cpu1 = cpu_seconds(pprocs), cpu_seconds(hprocs)
+    dt_w = time.monotonic() - w0  # the span of the CPU readings
     dt_k = b["t"] - a["t"]
     dt_p = (p1 - p0) / 1e3
     gaps = [y - x for x, y in itertools.pairwise(ups)]
-    ours = (k_cpu1 - k_cpu0) + (c_cpu1 - c_cpu0)
+    ours = (k_cpu1 - k_cpu0) + (c_cpu1 - c_cpu0) + (p_cpu1 - p_cpu0) + (h_cpu1 - h_cpu0)
     return {
         "window_s": dt_k,
         "rows": b["rows"] - a["rows"],
@@ -190,9 +220,11 @@ def bench_throughput(page, server, window: float) -> dict:
         },
         "kernel_flushes_per_s": (b["flushes"] - a["flushes"]) / dt_k,
         "kernel_rows_thinned": b["thinned"] - a["thinned"],
-        "kernel_cpu_pct": 100 * (k_cpu1 - k_cpu0) / dt_k,
-        "chromium_cpu_pct": 100 * (c_cpu1 - c_cpu0) / dt_k,
-        "other_processes_cpu_pct": 100 * max(0.0, (busy1 - busy0) - ours) / dt_k,
+        "kernel_cpu_pct": 100 * (k_cpu1 - k_cpu0) / dt_w,
+        "chromium_cpu_pct": 100 * (c_cpu1 - c_cpu0) / dt_w,
+        "producer_cpu_pct": 100 * (p_cpu1 - p_cpu0) / dt_w if pprocs else None,
+        "harness_cpu_pct": 100 * (h_cpu1 - h_cpu0) / dt_w,
+        "other_processes_cpu_pct": 100 * max(0.0, (busy1 - busy0) - ours) / dt_w,
         "kernel_request_roundtrip_ms": [a["roundtrip_ms"], b["roundtrip_ms"]],
     }
 
@@ -201,8 +233,11 @@ def bench_profile(page, seconds: float) -> dict:
     kernel(page, PROFILE_ON)
     page.wait_for_timeout(seconds * 1000)
     prof = json.loads(kernel(page, PROFILE_OFF))
-    prof["seconds"] = seconds
-    prof["share_pct"] = {k: round(100 * v / seconds, 1) for k, v in prof["parts"].items()}
+    # the profile runs from the kernel's handling of PROFILE_ON to that of PROFILE_OFF: each
+    # request may wait for the kernel a different time, so its length is the kernel's own
+    prof["page_seconds"] = seconds
+    prof["seconds"] = secs = prof["kernel_seconds"]
+    prof["share_pct"] = {k: round(100 * v / secs, 1) for k, v in prof["parts"].items()}
     return prof
 
 
@@ -249,10 +284,10 @@ def bench_pause(page, reps: int) -> dict:
         "reps": reps,
         # a latency of 0 proves nothing unless the line was updating before each click
         "valid": all(r["updates_in_the_second_before"] >= 5 for r in runs),
-        "latency_ms": {"p50": statistics.median(lat), "max": max(lat)},
-        "latency_from_dom_click_ms": {"p50": statistics.median(dom), "max": max(dom)},
-        "status_paused_after_dom_click_ms": {"p50": statistics.median(ack), "max": max(ack)},
-        "playwright_click_delay_ms": {"p50": statistics.median(pw), "max": max(pw)},
+        "latency_ms": _dist(lat),
+        "latency_from_dom_click_ms": _dist(dom),
+        "status_paused_after_dom_click_ms": _dist(ack),
+        "playwright_click_delay_ms": _dist(pw),
         "runs": runs,
     }
 
@@ -328,6 +363,12 @@ def _pct(xs, q):
         return None
     xs = sorted(xs)
     return xs[min(len(xs) - 1, round(q / 100 * (len(xs) - 1)))]
+
+
+def _dist(xs) -> dict:
+    """p50, p99 (linear between the sorted values, numpy's default) and max."""
+    p50, p99 = np.percentile(xs, [50, 99])
+    return {"p50": float(p50), "p99": float(p99), "max": float(max(xs))}
 
 
 def _slope(xs, ys) -> float:
