@@ -81,9 +81,11 @@ class Feed(asyncio.Protocol):
         while self._last_read >= _FULL_READ and self._size < self.batch_bytes and not self.ended:
             self._ready.clear()
             self._last_read = 0
-            try:
-                await asyncio.wait_for(self._ready.wait(), _LINGER)
-            except asyncio.TimeoutError:
+            try:  # asyncio.timeout, not wait_for: Python 3.11's wait_for can swallow the
+                # source's cancellation (stop()) when the wait ends at the same moment
+                async with asyncio.timeout(_LINGER):
+                    await self._ready.wait()
+            except TimeoutError:
                 break
         data = self._chunks[0] if len(self._chunks) == 1 else b"".join(self._chunks)
         self.arrived, self.first_at = self.first_at, None
@@ -117,6 +119,8 @@ async def pump(
     seen_changes = 0
     try:
         while (data := await feed.take()) is not None:
+            if source.stopped:  # stop() cancels this task; never read on past it regardless
+                break
             source.arrived = feed.arrived
             source.stats.bytes += len(data)
             pieces, bad = framer.push(data)
