@@ -85,7 +85,7 @@ _parts = {
     "line > ColumnDataSource.stream": ("bokeh/models/sources.py", "stream"),
     "flush > histogram: Histogram._send": ("viz/histogram.py", "_send"),
     "flush > one PATCH-DOC: _send_patch": ("viz/jupyter_bokeh_compat.py", "_send_patch"),
-    "patch > bokeh Protocol.create (serialise)": ("bokeh/protocol/__init__.py", "create"),
+    "patch > inline_patch (serialise)": ("viz/jupyter_bokeh_compat.py", "inline_patch"),
     "patch > comm send": ("ipywidgets/widgets/widget.py", "send"),
     "status line: update_status": ("viz/dashboard.py", "update_status"),
 }
