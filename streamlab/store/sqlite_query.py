@@ -6,6 +6,7 @@ come back with the pandas dtypes they were written with (:func:`~.sqlite_schema.
 
 from __future__ import annotations
 
+import contextlib
 import re
 import sqlite3
 from pathlib import Path
@@ -55,7 +56,7 @@ class Store:
 
     def tables(self) -> list[str]:
         """The tables streamlab wrote (not its own bookkeeping), by name."""
-        with self.connect() as conn:
+        with contextlib.closing(self.connect()) as conn:  # a sqlite3 "with" does not close
             rows = conn.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'table' AND name "
                 "NOT LIKE '_streamlab%' AND name NOT LIKE 'sqlite_%' "
@@ -65,7 +66,7 @@ class Store:
 
     def dtypes(self, table: str) -> dict[str, str]:
         """The pandas dtype each column of ``table`` was written with (``{}``: none known)."""
-        with self.connect() as conn:
+        with contextlib.closing(self.connect()) as conn:  # a sqlite3 "with" does not close
             try:
                 return dict(
                     conn.execute(
@@ -92,7 +93,7 @@ class Store:
 
     def explain(self, sql: str, params: Any = ()) -> pd.DataFrame:
         """SQLite's query plan for ``sql``, one row per step, and whether it uses an index."""
-        with self.connect() as conn:
+        with contextlib.closing(self.connect()) as conn:  # a sqlite3 "with" does not close
             rows = conn.execute(f"EXPLAIN QUERY PLAN {sql}", params).fetchall()
         plan = pd.DataFrame(rows, columns=["id", "parent", "notused", "detail"])
         plan["uses_index"] = plan["detail"].str.contains(
