@@ -23,7 +23,7 @@ from .. import datasets
 from ..sources.serve import ReplayServer
 from ..sources.tcp import from_tcp
 
-__all__ = ["DailyStats", "Warmer", "run_demo"]
+__all__ = ["Warmer", "run_demo"]
 
 SPEED = 10_000_000
 VALID_C = (-3.0, 35.0)  # sea water at this buoy: anything outside is a sensor fault
@@ -32,51 +32,6 @@ INJECTED = {
     5000: b"2016-05-29T12:00:00Z,B01,warm\n",  # not a number
     15000: b"\xff\xfe garbage from a flaky serial line\n",  # not even text
 }
-
-
-class DailyStats:
-    """Per-day count/mean/min/max on event time, merged batch by batch (vectorised per batch).
-
-    Examples
-    --------
-    >>> d = DailyStats("time", "v")
-    >>> t = pd.to_datetime(["2026-01-01T01:00Z", "2026-01-01T02:00Z", "2026-01-02T00:00Z"])
-    >>> d.update(pd.DataFrame({"time": t[:2], "v": [1.0, 3.0]}))
-    >>> d.update(pd.DataFrame({"time": t[2:], "v": [5.0]}))
-    >>> d.table()[["count", "mean", "min", "max"]].to_dict("list")
-    {'count': [2, 1], 'mean': [2.0, 5.0], 'min': [1.0, 5.0], 'max': [3.0, 5.0]}
-    """
-
-    def __init__(self, time_column: str, value: str) -> None:
-        self.time_column, self.value = time_column, value
-        self._parts: list[pd.DataFrame] = []
-
-    def update(self, df: pd.DataFrame) -> None:
-        day = df[self.time_column].dt.floor("D")
-        g = df[self.value].groupby(day)
-        self._parts.append(
-            pd.DataFrame({"count": g.count(), "sum": g.sum(), "min": g.min(), "max": g.max()})
-        )
-        if len(self._parts) > 64:  # keep the state small: merge as we go
-            self._parts = [self._merge()]
-
-    def _merge(self) -> pd.DataFrame:
-        both = pd.concat(self._parts)
-        g = both.groupby(level=0)
-        return pd.DataFrame(
-            {
-                "count": g["count"].sum(),
-                "sum": g["sum"].sum(),
-                "min": g["min"].min(),
-                "max": g["max"].max(),
-            }
-        )
-
-    def table(self) -> pd.DataFrame:
-        out = self._merge()
-        out["mean"] = out["sum"] / out["count"]
-        out.index.name = "day"
-        return out
 
 
 class Warmer:
@@ -121,6 +76,13 @@ class Warmer:
         return out[np.isfinite(out["change_2"].to_numpy())]
 
 
+def _daily(closed: list[pd.DataFrame]) -> pd.DataFrame:
+    """The daily windows the pipeline closed, by day: mean, min and max (°C)."""
+    days = pd.concat(closed, ignore_index=True).set_index("window_start")
+    days.index.name = "day"
+    return days.rename(columns=lambda c: c.removeprefix("temperature_c_"))[["mean", "min", "max"]]
+
+
 def _curve_point(metrics: dict) -> dict:
     return {k: metrics.get(k, np.nan) for k in ("rows", "accuracy", "window_accuracy")}
 
@@ -150,7 +112,6 @@ async def _pipeline(out_dir: Path) -> dict:
         cleaned["dropped"] += int((~ok).sum())
         return df[ok]
 
-    daily = DailyStats("time", "temperature_c")
     kept = src.map(clean)
     # the two days of readings before each one; robust z > 10: far off its neighbours
     scored = kept.robust_zscore("temperature_c", window=96, threshold=10.0)
@@ -205,7 +166,6 @@ async def _pipeline(out_dir: Path) -> dict:
         live=False,
         controls=False,
     )
-    kept.sink(daily.update)
     raw = kept.sink_to_list()
     flagged = scored.filter(lambda d: bool(d["temperature_c_rz_anomaly"].any())).sink_to_list()
     measured = ratios.sink_to_list()
@@ -239,7 +199,7 @@ async def _pipeline(out_dir: Path) -> dict:
         "stats": src.stats,
         "elapsed": elapsed,
         "readings": readings,
-        "daily": daily.table(),
+        "daily": _daily(closed),
         "windows": days.stats,
         "day_windows": pd.concat(closed, ignore_index=True),
         "anomalies": anomalies,

@@ -23,20 +23,19 @@ __all__ = ["Replay", "replay"]
 _CHUNK = 1 << 20
 
 
+_GZIP = b"\x1f\x8b"  # the first two bytes of every gzip member
+
+
 def _is_gzip(path: Path) -> bool:
     with open(path, "rb") as f:
-        return f.read(2) == b"\x1f\x8b"
-
-
-def _open(path: Path) -> io.BufferedIOBase:
-    return gzip.open(path, "rb") if _is_gzip(path) else open(path, "rb")
+        return f.read(2) == _GZIP
 
 
 def _wrap(raw: io.BufferedIOBase) -> Any:
     """``raw`` read through gzip when it is gzip (``raw`` stays where progress can see it)."""
     magic = raw.read(2)
     raw.seek(0)
-    return gzip.GzipFile(fileobj=raw, mode="rb") if magic == b"\x1f\x8b" else nullcontext(raw)
+    return gzip.GzipFile(fileobj=raw, mode="rb") if magic == _GZIP else nullcontext(raw)
 
 
 def _stream_size(path: Path) -> tuple[int, bool]:
@@ -125,7 +124,7 @@ class Replay(PacedSource):
         column: ``streamlab record`` writes it), else ``None``."""
         columns = parse_options.get("columns")
         if columns is None:
-            with _open(self.path) as f:
+            with open(self.path, "rb") as raw, _wrap(raw) as f:
                 head = f.readline(4096)
             if self.format == "jsonl":
                 return ARRIVAL_TIME if f'"{ARRIVAL_TIME}"'.encode() in head else None

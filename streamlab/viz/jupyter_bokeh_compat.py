@@ -34,7 +34,7 @@ Verified on
 Examples
 --------
 >>> model = one_way_bokeh_model()
->>> model.__name__, batching_verified() in (True, False)
+>>> model.__name__, batching_verified()  # both CI environments are verified versions
 ('OneWayBokehModel', True)
 """
 
