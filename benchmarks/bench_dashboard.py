@@ -42,6 +42,11 @@ What each row measures, and how (all in that one page and its kernel):
    starts it to that of the one that stops it: a busy kernel answers late). cProfile reads
    wall time: on a busy machine a part's share includes the time the kernel waited for a core.
    A Jupyter server that dropped IOPub messages (its rate limits) is reported.
+   ``page profile`` (with ``--profile``): 5 s of the page's main thread while it streams:
+   Chromium's task accounting (CDP ``Performance.getMetrics``: task, script, layout and style
+   time, per update), a sampling JS profile (CDP ``Profiler``: self time by script and by
+   function, with the callers of the top ones) and a 3 s trace (the main thread's self time
+   per kind of event: layer updates, script, style...). Context, not targets.
 2. ``page heap``: the page's used JS heap after a forced GC (CDP ``HeapProfiler.collectGarbage``
    then ``Performance.getMetrics``) every ``--heap-every`` seconds (30; quick: 10) for
    ``--minutes`` (10; quick: 1) of full-speed streaming. Reported: first / last / max, and the
@@ -88,6 +93,7 @@ from _harness import Run, check, defaults, parse, parser
 from dashboard_probes import (
     SERIES,
     bench_memory,
+    bench_page_profile,
     bench_pause,
     bench_profile,
     bench_throughput,
@@ -243,6 +249,26 @@ def report(results: dict) -> list[str]:
         )
         for k, v in pr["share_pct"].items():
             lines.append(f"     {v:5.1f} %  {k}")
+    pp = results.get("page_profile", {})
+    if "error" in pp:
+        lines.append(f"   page profile: ERROR {pp['error']}")
+    elif pp:
+        busy, per = pp["main_thread_busy_pct"], pp["per_update_ms"]
+        lines.append(
+            f"   page main thread over {pp['seconds']:g} s ({pp['page_updates']} updates): "
+            + ", ".join(f"{k[:-8].lower()} {busy[k]:.0f} % ({per[k]:.1f} ms/update)" for k in busy)
+        )
+        lines.append("   page JS self time by script: " + ", ".join(
+            f"{k} {v:.0f} %" for k, v in pp["js_self_time_by_script_pct"][:6]))  # fmt: skip
+        for k, v in pp["js_self_time_by_function_pct"][:12]:
+            lines.append(f"     {v:5.1f} %  {k}")
+        tr = pp.get("trace", {})
+        if tr.get("main_thread_self_pct"):
+            lines.append(
+                f"   page main thread, Chromium trace of {tr['seconds']:g} s: busy "
+                f"{tr['main_thread_busy_pct']:.0f} %; self time "
+                + ", ".join(f"{k} {v:.0f} %" for k, v in tr["main_thread_self_pct"].items())
+            )
     m = results.get("memory", {})
     if "error" in m:
         lines.append(f"2. page heap: ERROR {m['error']}")
@@ -331,6 +357,7 @@ def measure(run: Run, args) -> list[str]:
                             catch=catch)  # fmt: skip
                 if args.profile:
                     run.section("profile", bench_profile, page, 5.0, catch=catch)
+                    run.section("page_profile", bench_page_profile, page, 5.0, catch=catch)
                 run.section("pause", bench_pause, page, args.reps, catch=catch)
                 run.section("memory", bench_memory, page, server, args.minutes, args.heap_every,
                             catch=catch)  # fmt: skip

@@ -730,6 +730,31 @@ def page_now(page) -> float:
     return page.evaluate("() => performance.now()")
 
 
+# Run code in the open notebook's kernel from the page (the kernel's loop also runs the stream:
+# the request is served between two batches). Resolves to what the code printed.
+_EXEC_JS = """async (code) => {
+  const k = window.jupyterapp.shell.currentWidget.sessionContext.session.kernel;
+  const f = k.requestExecute({code, silent: false, store_history: false});
+  let out = '';
+  f.onIOPub = (msg) => {
+    const t = msg.header.msg_type;
+    if (t === 'stream') out += msg.content.text;
+    else if (t === 'error') out += 'ERROR ' + msg.content.ename + ': ' + msg.content.evalue;
+  };
+  await f.done;
+  return out;
+}"""
+
+
+def kernel_exec(page, code: str) -> str:
+    """Run ``code`` in the open notebook's kernel (as a request from the page, not a cell);
+    what it printed. An exception in the kernel fails the caller with its name and message."""
+    out = page.evaluate(_EXEC_JS, code)
+    if out.startswith("ERROR"):
+        fail(f"the kernel raised running {code!r}: {out}")
+    return out
+
+
 def js_heap_bytes(page) -> int:
     """Used JS heap of the page after a forced garbage collection (CDP Performance metrics)."""
     cdp = page.context.new_cdp_session(page)

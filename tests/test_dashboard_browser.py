@@ -26,6 +26,7 @@ from browser_support import (
     click_button,
     fail,
     install_update_counter,
+    kernel_exec,
     live_notebook,
     output_text,
     page_now,
@@ -186,6 +187,27 @@ def test_data_and_status_advance(live):
     # the plotted rows are the streamed ones: y = sin(2 pi t / 5 s) + noise, within the noise
     data = bokeh_data(page, SERIES, ["y"], tail=20)
     assert all(-1.6 < v < 1.6 for v in data["y"]), data
+
+
+def test_the_page_sends_nothing_back(live):
+    # jupyter_bokeh sends the kernel every change of the page's document, the ones its own
+    # patches made included (each flush came back as big as it went, and the auto-ranges
+    # added more); the page filter (jupyter_bokeh_compat.PAGE_FILTER_JS) lets only bokeh
+    # events through. Counted where they arrive: the kernel's OneWayBokehModel.
+    page = live.page
+    probe = "print(dash.flushes, dash.bokeh.page_events)"
+    install_update_counter(page, SERIES)
+    flushes0, events0 = map(int, kernel_exec(page, probe).split())
+    n0 = len(update_times(page))
+    wait_for(
+        lambda: len(update_times(page)) >= n0 + 10,
+        timeout=30,
+        what="10 more streaming updates of the line",
+        page=page,
+    )
+    flushes1, events1 = map(int, kernel_exec(page, probe).split())
+    assert flushes1 >= flushes0 + 10, (flushes0, flushes1)
+    assert events1 == events0 <= 2, f"the page sent {events1 - events0} messages back"
 
 
 def test_pause_stops_updates_and_play_resumes(live):

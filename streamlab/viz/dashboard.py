@@ -45,7 +45,7 @@ from ..core.registry import register_step
 from ..core.source import BatchSource
 from ..errors import ConfigError
 from .controls import ParamControl
-from .jupyter_bokeh_compat import one_way_bokeh_model
+from .jupyter_bokeh_compat import ONE_WAY_TAG, one_way_bokeh_model
 from .layout import (
     assemble,
     ensure_bokehjs,
@@ -208,7 +208,9 @@ class Dashboard:
         if self.bokeh is None:
             from bokeh.layouts import column
 
-            layout = column([p.model for p in self.plots], sizing_mode="stretch_width")
+            layout = column(
+                [p.model for p in self.plots], sizing_mode="stretch_width", tags=[ONE_WAY_TAG]
+            )
             self.bokeh = one_way_bokeh_model()(layout)
             self._plot_box.children = [self.bokeh]
         return self.bokeh

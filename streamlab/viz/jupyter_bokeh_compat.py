@@ -12,6 +12,22 @@ private methods:
     The dashboard needs nothing from the page's document (zoom and pan stay in the page), so
     only bokeh events such as ``document_ready`` (``MessageSent``) are applied.
 
+``BokehView._change_event``, in the page (nothing sent back)
+    jupyter_bokeh's view sends every change of its BokehJS document to the kernel, including
+    the ones its own patches caused: bokeh marks those ``event.sync = false`` (not to be sent
+    back: bokeh's server client drops them) and jupyter_bokeh sends them anyway. So every
+    flush came back from the page as big as it went (every streamed array, as JSON), and the
+    page's automatic ranges added a message per range per render. The kernel woke for each
+    (JupyterLab redrew its busy/idle favicon each time) and the Pause click waited in the
+    kernel's queue behind them. :data:`PAGE_FILTER_JS`, put on the page with BokehJS, wraps
+    the document's ``on_change`` where the callback is jupyter_bokeh's ``_change_event`` and
+    the document's root carries :data:`ONE_WAY_TAG`: only bokeh events (``MessageSent``, what
+    ``_sync_model`` applies) reach the kernel. Any other callback, or jupyter_bokeh's for a
+    document that is not a dashboard's, is left as it is. Verified on the lab extension of
+    :data:`VERIFIED_ON` (``on_change(e => this._change_event(e))``); where the callback reads
+    otherwise nothing is wrapped (the public behaviour). :attr:`OneWayBokehModel.page_events`
+    counts what still arrives.
+
 ``_document_patched`` (one message per flush, arrays inline)
     jupyter_bokeh sends each document event as its own ``PATCH-DOC`` (three comm messages and
     two per binary buffer). Inside :meth:`OneWayBokehModel.one_message` the data events of a
@@ -47,7 +63,36 @@ from collections.abc import Iterator
 from typing import Any
 
 __all__ = ["BOKEH_VERIFIED_ON", "VERIFIED_ON", "batching_verified", "inline_patch"]
-__all__ += ["one_way_bokeh_model"]
+__all__ += ["ONE_WAY_TAG", "PAGE_FILTER_JS", "one_way_bokeh_model"]
+
+#: the tag on the root of every layout a dashboard shows: the page's filter keys on it
+ONE_WAY_TAG = "streamlab-one-way"
+
+#: Put on the page once, after BokehJS (see the module): waits for BokehJS (at most 10 s),
+#: then wraps ``Document.prototype.on_change`` once per page.
+PAGE_FILTER_JS = """\
+(function streamlabOneWay(tries) {
+  const B = window.Bokeh;
+  if (!B || !B.require) {
+    if (tries > 0) setTimeout(() => streamlabOneWay(tries - 1), 50);
+    return;
+  }
+  if (B.__streamlab_one_way) return;
+  const Document = B.require("document").Document;
+  const on_change = Document.prototype.on_change;
+  const ours = (doc) => doc.roots().some((r) => (r.tags || []).includes("__TAG__"));
+  Document.prototype.on_change = function (callback, allow_batches) {
+    if (String(callback).includes("_change_event(")) {
+      const doc = this, inner = callback;
+      callback = (event) => {
+        if (event.kind === "MessageSent" || !ours(doc)) inner(event);
+      };
+    }
+    return on_change.call(this, callback, allow_batches);
+  };
+  B.__streamlab_one_way = true;
+})(200);
+""".replace("__TAG__", ONE_WAY_TAG)
 
 #: bokeh releases (major.minor) whose PATCH-DOC construction :func:`inline_patch` mirrors
 BOKEH_VERIFIED_ON = ("3.5", "3.6", "3.7", "3.8", "3.9")
@@ -113,8 +158,10 @@ def one_way_bokeh_model() -> type:
 
     class OneWayBokehModel(BokehModel):
         _held: list | None = None
+        page_events = 0  # messages the page sent (only bokeh events, with the page's filter)
 
         def _sync_model(self, model: Any, content: dict, buffers: Any) -> None:
+            self.page_events += 1
             if content.get("kind") == "MessageSent":
                 super()._sync_model(model, content, buffers)
 

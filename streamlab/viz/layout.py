@@ -39,21 +39,28 @@ def ensure_bokehjs(*, force: bool = False) -> None:
 
     Examples
     --------
-    >>> import bokeh.io
+    >>> import bokeh.io, IPython.display
     >>> sent = []
-    >>> real, bokeh.io.output_notebook = bokeh.io.output_notebook, lambda *a, **k: sent.append(a)
+    >>> real = bokeh.io.output_notebook, IPython.display.display
+    >>> bokeh.io.output_notebook = IPython.display.display = lambda *a, **k: sent.append(a)
     >>> ensure_bokehjs(force=True); ensure_bokehjs()  # the second call sends nothing
-    >>> bokeh.io.output_notebook = real
+    >>> bokeh.io.output_notebook, IPython.display.display = real
     >>> [type(a[0]).__name__ for a in sent], sent[0][0].mode  # BokehJS inline, never a CDN
-    (['Resources'], 'inline')
+    (['Resources', 'Javascript'], 'inline')
+    >>> "_change_event(" in sent[1][0].data  # then the page's filter (jupyter_bokeh_compat)
+    True
     """
     global _BOKEHJS_SHOWN
     if _BOKEHJS_SHOWN and not force:
         return
     from bokeh.io import output_notebook
     from bokeh.resources import INLINE
+    from IPython.display import Javascript, display
+
+    from .jupyter_bokeh_compat import PAGE_FILTER_JS
 
     output_notebook(INLINE, hide_banner=True)
+    display(Javascript(PAGE_FILTER_JS))  # nothing echoed back from the page (the adapter)
     _BOKEHJS_SHOWN = True
 
 
