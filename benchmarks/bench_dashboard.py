@@ -98,6 +98,7 @@ from dashboard_probes import (
     bench_profile,
     bench_throughput,
     machine_busy,
+    set_rate,
 )
 
 from browser_support import JupyterServer, browser, run_all_cells, wait_for, write_notebook
@@ -105,24 +106,34 @@ from browser_support import JupyterServer, browser, run_all_cells, wait_for, wri
 ROLLOVER = 2000
 ROLLING_ROWS = 50
 TARGET_INGEST = 1_000_000
+RATE = 1_200_000  # the producer's pace: above the target, so that keeping up passes it
+KEEP_UP = 0.98  # the pipeline keeps up: it takes at least this share of the producer's rate
 TARGET_UPDATES = 30
 TARGET_PAUSE_P99_MS = 100
 
-# The producer process (standard library + numpy): argv = chunk rows. Sends the header, then
-# the same pre-formatted chunk forever; ends when the connection closes, when its stdin closes
-# (the kernel that started it is gone) or after 300 s without a connection.
+# The producer process (standard library + numpy): argv = chunk rows, rows/s (0: as fast as
+# the socket takes them). Sends the header, then the same pre-formatted chunk forever, in blocks
+# of BLOCK rows on an absolute schedule (a producer held up by the kernel's back-pressure does
+# not make up more than 0.1 s of it); each line read from its stdin is a new rate; ends when the
+# connection closes, when its stdin closes (the kernel that started it is gone) or after 300 s
+# without a connection.
 PRODUCER = """\
-import os, socket, sys, threading
+import os, socket, sys, threading, time
 import numpy as np
 
-def parent_gone():
-    sys.stdin.read()
+BLOCK = 5000
+rows, rate = int(sys.argv[1]), [float(sys.argv[2])]
+
+def control():
+    for line in sys.stdin:
+        rate[0] = float(line)
     os._exit(0)
 
-threading.Thread(target=parent_gone, daemon=True).start()
-rows = int(sys.argv[1])
+threading.Thread(target=control, daemon=True).start()
 glucose = np.random.default_rng(0).normal(100, 15, rows)
-chunk = "".join(f"{i},{g:.2f}\\n" for i, g in enumerate(glucose.tolist())).encode()
+lines = [f"{i},{g:.2f}\\n".encode() for i, g in enumerate(glucose.tolist())]
+chunk = b"".join(lines)
+blocks = [b"".join(lines[i : i + BLOCK]) for i in range(0, rows, BLOCK)]
 srv = socket.create_server(("127.0.0.1", 0))
 srv.settimeout(300)
 print(srv.getsockname()[1], flush=True)
@@ -131,20 +142,33 @@ srv.close()
 conn.settimeout(None)
 try:
     conn.sendall(b"seq,glucose\\n")
+    due = time.monotonic()
     while True:
-        conn.sendall(chunk)
+        if rate[0] <= 0:
+            conn.sendall(chunk)
+            due = time.monotonic()
+            continue
+        for block in blocks:
+            r = rate[0]
+            if r <= 0:
+                break
+            due = max(due + BLOCK / r, time.monotonic() - 0.1)
+            pause = due - time.monotonic()
+            if pause > 0:
+                time.sleep(pause)
+            conn.sendall(block)
 except OSError:  # the kernel closed the connection (or died)
     pass
 os._exit(0)
 """
 
 
-def cells(producer: Path, chunk_rows: int) -> list[str]:
+def cells(producer: Path, chunk_rows: int, rate: float) -> list[str]:
     return [
         "import streamlab\nfrom streamlab.viz import histogram, line\nprint(streamlab.__file__)",
         f"""\
 import subprocess, sys
-producer = subprocess.Popen([sys.executable, {str(producer)!r}, "{chunk_rows}"],
+producer = subprocess.Popen([sys.executable, {str(producer)!r}, "{chunk_rows}", "{rate:g}"],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
 port = int(producer.stdout.readline())
 print(f"producer pid {{producer.pid}} port {{port}}")
@@ -185,6 +209,19 @@ def targets(results: dict) -> list[dict]:
     out = []
     t = results.get("throughput", {})
     out.append(check("ingest rows/s (kernel)", t.get("ingest_rows_per_s"), TARGET_INGEST, unit=""))
+    rate = results.get("config_rate")
+    if rate:
+        keep = t.get("ingest_rows_per_s")
+        out.append(
+            check(
+                "... share of the producer's rate taken",
+                None if keep is None else keep / rate,
+                KEEP_UP,
+                note=f"the producer sends {rate:,.0f} rows/s; lag (s) at the window's ends "
+                f"{t.get('lag_s')}",
+                unit="",
+            )
+        )
     out.append(
         check(f"page updates/s ({SERIES})", t.get("page_updates_per_s"), TARGET_UPDATES, unit="")
     )
@@ -221,24 +258,14 @@ def report(results: dict) -> list[str]:
     def fmt(v, spec=",.0f"):
         return "-" if v is None else format(v, spec)
 
-    t = results.get("throughput", {})
-    if "error" in t:
-        lines.append(f"1. throughput: ERROR {t['error']}")
-    elif t:
-        lines += [
-            "1. throughput",
-            f"   ingest (kernel)          {fmt(t['ingest_rows_per_s'])} rows/s "
-            f"({fmt(t['rows_per_batch'])} rows/batch; status line says "
-            f"{fmt(t['status_line_rows_per_s'])} rows/s)",
-            f"   page updates             {t['page_updates_per_s']:.1f} /s "
-            f"(gap p50 {fmt(t['page_update_gap_ms']['p50'], '.0f')} ms, "
-            f"p95 {fmt(t['page_update_gap_ms']['p95'], '.0f')} ms; "
-            f"kernel flushes {t['kernel_flushes_per_s']:.1f} /s)",
-            f"   CPU                      kernel {t['kernel_cpu_pct']:.0f} %, producer "
-            f"{fmt(t['producer_cpu_pct'], '.0f')} %, chromium {t['chromium_cpu_pct']:.0f} %, "
-            f"Jupyter server + Playwright + this script {t['harness_cpu_pct']:.0f} %, "
-            f"other processes {t['other_processes_cpu_pct']:.0f} %",
-        ]
+    for key, head in (
+        (
+            "throughput",
+            f"1. throughput, the producer pacing {fmt(results.get('config_rate'))} rows/s",
+        ),
+        ("flood", "1b. the producer as fast as the socket takes it (the most the pipeline takes)"),
+    ):
+        lines += _throughput_lines(results.get(key, {}), head, fmt)
     pr = results.get("profile", {})
     if "error" in pr:
         lines.append(f"   profile: ERROR {pr['error']}")
@@ -304,6 +331,29 @@ def report(results: dict) -> list[str]:
     return lines
 
 
+def _throughput_lines(t: dict, head: str, fmt) -> list[str]:
+    if "error" in t:
+        return [f"{head}: ERROR {t['error']}"]
+    if not t:
+        return []
+    return [
+        head,
+        f"   ingest (kernel)          {fmt(t['ingest_rows_per_s'])} rows/s "
+        f"({fmt(t['rows_per_batch'])} rows/batch; status line says "
+        f"{fmt(t['status_line_rows_per_s'])} rows/s)",
+        f"   page updates             {t['page_updates_per_s']:.1f} /s "
+        f"(gap p50 {fmt(t['page_update_gap_ms']['p50'], '.0f')} ms, "
+        f"p95 {fmt(t['page_update_gap_ms']['p95'], '.0f')} ms; "
+        f"kernel flushes {t['kernel_flushes_per_s']:.1f} /s)",
+        f"   CPU                      kernel {t['kernel_cpu_pct']:.0f} %, producer "
+        f"{fmt(t['producer_cpu_pct'], '.0f')} %, chromium {t['chromium_cpu_pct']:.0f} %, "
+        f"Jupyter server + Playwright + this script {t['harness_cpu_pct']:.0f} %, "
+        f"other processes {t['other_processes_cpu_pct']:.0f} %",
+        "   lag (a batch's wait in the kernel) at the window's start and end: "
+        + ", ".join("-" if v is None else f"{v * 1e3:.1f} ms" for v in t.get("lag_s", [])),
+    ]
+
+
 def parse_args(argv=None):
     p = parser("dashboard", __doc__, repeats=False)
     p.add_argument("--minutes", type=float, help="length of the heap run (default 10; quick 1)")
@@ -311,6 +361,8 @@ def parse_args(argv=None):
     p.add_argument("--window", type=float, default=10.0, help="throughput window, s (10)")
     p.add_argument("--reps", type=int, help="Pause clicks (50; quick 20)")
     p.add_argument("--chunk-rows", type=int, default=200_000, help="producer's chunk (200,000)")
+    p.add_argument("--rate", type=float, default=RATE,
+                   help=f"producer's rows/s ({RATE:,}; 0: as fast as the socket takes them)")  # fmt: skip
     p.add_argument("--flavor", choices=["lab", "notebook"], default="lab")
     p.add_argument("--no-profile", dest="profile", action="store_false")
     a = parse(p, argv)
@@ -326,7 +378,8 @@ def measure(run: Run, args) -> list[str]:
         root = Path(tmp)
         producer = root / "producer.py"
         producer.write_text(PRODUCER)
-        nb_cells = cells(producer, args.chunk_rows)
+        nb_cells = cells(producer, args.chunk_rows, args.rate)
+        results["config_rate"] = args.rate
         write_notebook(root / "bench.ipynb", nb_cells)
         pid = None
         try:
@@ -355,6 +408,11 @@ def measure(run: Run, args) -> list[str]:
                 page.wait_for_timeout(3000)
                 run.section("throughput", bench_throughput, page, server, args.window, pid,
                             catch=catch)  # fmt: skip
+                if args.rate > 0:  # the most the pipeline takes: the producer floods it
+                    set_rate(page, 0)
+                    run.section("flood", bench_throughput, page, server, args.window / 2, pid,
+                                catch=catch)  # fmt: skip
+                    set_rate(page, args.rate, settle=3.0)  # the backlog drains
                 if args.profile:
                     run.section("profile", bench_profile, page, 5.0, catch=catch)
                     run.section("page_profile", bench_page_profile, page, 5.0, catch=catch)

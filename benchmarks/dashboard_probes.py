@@ -38,7 +38,7 @@ SNAPSHOT = """\
 import json as _j, time as _t
 print(_j.dumps({"t": _t.monotonic(), "rows": src.stats.rows, "batches": src.stats.batches,
     "flushes": dash.flushes, "thinned": sum(p.thinned for p in dash.plots),
-    "state": dash.status()["state"]}))
+    "lag": src.stats.lag, "state": dash.status()["state"]}))
 """
 
 PROFILE_ON = """\
@@ -209,7 +209,15 @@ def bench_throughput(page, server, window: float, producer_pid: int | None = Non
         "harness_cpu_pct": 100 * (h_cpu1 - h_cpu0) / dt_w,
         "other_processes_cpu_pct": 100 * max(0.0, (busy1 - busy0) - ours) / dt_w,
         "kernel_request_roundtrip_ms": [a["roundtrip_ms"], b["roundtrip_ms"]],
+        "lag_s": [a["lag"], b["lag"]],
     }
+
+
+def set_rate(page, rate: float, settle: float = 2.0) -> None:
+    """Tell the producer (through its stdin, from the kernel that started it) to send
+    ``rate`` rows/s (0: as fast as the socket takes them); then let ``settle`` seconds pass."""
+    kernel(page, f"producer.stdin.write('{rate:g}\\n'); producer.stdin.flush()")
+    page.wait_for_timeout(settle * 1000)
 
 
 def bench_profile(page, seconds: float) -> dict:

@@ -4,6 +4,7 @@ page, dead letters show, and a saved report opens offline."""
 
 from __future__ import annotations
 
+import itertools
 import json
 import subprocess
 import sys
@@ -260,6 +261,63 @@ async def test_updates_are_coalesced_whatever_the_input_rate():
     assert not dash.running
 
 
+async def test_a_page_that_is_behind_gets_fewer_larger_updates():
+    from streamz import Stream
+
+    from streamlab.viz.dashboard import PAGE_BEHIND, PAGE_PATIENCE
+    from streamlab.viz.jupyter_bokeh_compat import FLUSH_ACK
+
+    clock = ManualClock()  # the refresher's frames and the flushes' send times
+    src = Stream()
+    dash = src.dashboard(line("v", rollover=10_000), fps=20, clock=clock)
+    page = dash._bokeh_model()  # as when shown; the page's answers are played by the test
+    shown = dash.plots[0].sources
+
+    def answer(seq: int) -> None:  # what the page filter sends: the newest flush it drew
+        page._sync_model(page, {"event": "jsevent", "kind": "MessageSent",
+                                "msg_type": FLUSH_ACK, "msg_data": seq}, [])  # fmt: skip
+
+    async def frame(rows: int = 10) -> None:
+        src.emit(pd.DataFrame({"v": np.arange(rows, dtype="float64")}))
+        await clock.wait_for_sleepers(1)
+        clock.advance(1 / 20)
+        await clock.wait_for_sleepers(1)  # the refresher ran that frame and sleeps again
+
+    for _ in range(30):  # 1.5 s: a page that never answered is never waited for
+        await frame()
+    assert (page.sent, dash.held) == (30, 0)
+    answer(30)
+    behind_frames = round(PAGE_BEHIND * 20)
+    for _ in range(behind_frames + 1):  # the page draws nothing more: flushes go on while
+        await frame()  # the oldest unanswered one is up to PAGE_BEHIND old ...
+    sent = page.sent
+    assert sent == 30 + behind_frames + 1 and dash.held == 0
+    await frame()
+    await frame()  # ... then they wait, their rows with them
+    assert (page.sent, dash.held, dash.plots[0].pending_rows) == (sent, 2, 20)
+    answer(page.sent)  # the page caught up: one update with the rows of three frames
+    await frame()
+    assert (page.sent, dash.plots[0].pending_rows) == (sent + 1, 0)
+    assert len(shown["v"].data["y"]) == 10 * (sent + 3)  # every frame's rows, none lost
+    frames, sent_on = int((PAGE_BEHIND + 2 * PAGE_PATIENCE) * 20) + 4, []
+    for i in range(frames):  # a page that stops answering: flushes go on for PAGE_BEHIND,
+        n = page.sent  # then one per PAGE_PATIENCE
+        await frame(1)
+        if page.sent > n:
+            sent_on.append(i)
+    gaps = [b - a for a, b in itertools.pairwise(sent_on)]
+    long = [g for g in gaps if g > 1]
+    assert len(long) == 2 and all(abs(g - PAGE_PATIENCE * 20) <= 1 for g in long), gaps
+    assert gaps.index(long[0]) >= behind_frames - 1, gaps  # it went on for PAGE_BEHIND first
+    total = 10 * (sent + 3) + frames
+    assert len(shown["v"].data["y"]) + dash.plots[0].pending_rows == total  # none lost
+    acked = page.acked
+    answer(page.sent + 1)  # an answer from the future or nowhere changes nothing
+    answer(0)
+    assert page.acked == acked
+    dash.close()
+
+
 def test_dead_letters_and_bad_counts_are_shown(tmp_path):
     path = tmp_path / "r.csv"
     lines = ["time,value"] + [f"2026-01-01T00:00:{i:02d}Z,{i}" for i in range(50)]
@@ -376,7 +434,7 @@ async def test_a_dashboard_on_plain_streamz_nodes_rests_when_idle_and_wakes_on_d
     monkeypatch.setattr(module, "IDLE_SECONDS", 0.2)
     clock = ManualClock()
     plain = Stream()
-    dash = plain.dashboard(line("y"), clock=clock)  # built in a running loop: refreshing
+    dash = plain.dashboard(line("y"), fps=30, clock=clock)  # in a running loop: refreshing
     plain.emit(pd.DataFrame({"y": [1.0, 2.0]}))
     await clock.wait_for_sleepers(1)
     clock.advance(1 / dash.fps)  # the next frame: the rows reach the plot
@@ -504,13 +562,16 @@ def test_a_flush_sends_every_plots_data_as_one_message():
         p.push(last)
         p.flush()
     each = _events(sent)
-    assert len(one) == 1 and len(each) == len(one[0]) >= 3
+    # the held message ends with the flush's number (the page answers it once drawn)
+    *data, seq = one[0]
+    assert seq == {"kind": "MessageSent", "msg_type": "streamlab_seq", "msg_data": held.bokeh.sent}
+    assert len(one) == 1 and len(each) == len(data) >= 3
     assert len(sent) > 3 * len(each)  # the arrays as binary buffers, two messages each
 
     def shape(e):
         return e["kind"], e.get("attr"), e.get("rollover")
 
-    assert [shape(e) for e in one[0]] == [shape(m[0]) for m in each]
+    assert [shape(e) for e in data] == [shape(m[0]) for m in each]
     assert (
         held.plots[1].source.data["count"].tolist() == plain.plots[1].source.data["count"].tolist()
     )

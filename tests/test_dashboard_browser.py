@@ -194,10 +194,11 @@ def test_the_page_sends_nothing_back(live):
     # patches made included (each flush came back as big as it went, and the auto-ranges
     # added more); the page filter (jupyter_bokeh_compat.PAGE_FILTER_JS) lets only bokeh
     # events through. Counted where they arrive: the kernel's OneWayBokehModel.
+    # It answers with the number of the newest flush it drew: the dashboard's pacing.
     page = live.page
-    probe = "print(dash.flushes, dash.bokeh.page_events)"
+    probe = "b = dash.bokeh; print(dash.flushes, b.page_events - b.acks, b.acks, b.sent, b.acked)"
     install_update_counter(page, SERIES)
-    flushes0, events0 = map(int, kernel_exec(page, probe).split())
+    flushes0, other0, acks0, _, _ = map(int, kernel_exec(page, probe).split())
     n0 = len(update_times(page))
     wait_for(
         lambda: len(update_times(page)) >= n0 + 10,
@@ -205,9 +206,12 @@ def test_the_page_sends_nothing_back(live):
         what="10 more streaming updates of the line",
         page=page,
     )
-    flushes1, events1 = map(int, kernel_exec(page, probe).split())
+    flushes1, other1, acks1, sent1, acked1 = map(int, kernel_exec(page, probe).split())
     assert flushes1 >= flushes0 + 10, (flushes0, flushes1)
-    assert events1 == events0 <= 2, f"the page sent {events1 - events0} messages back"
+    assert other1 == other0 <= 2, f"the page sent {other1 - other0} messages back"
+    # the newest flush drawn, every ACK_EVERY (0.25 s) at most: 10 updates at 10 rows/s take
+    # about a second; never far behind
+    assert acks1 - acks0 >= 2 and 0 <= sent1 - acked1 <= 10, (acks0, acks1, sent1, acked1)
 
 
 def test_pause_stops_updates_and_play_resumes(live):

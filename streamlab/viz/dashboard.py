@@ -62,6 +62,12 @@ __all__ = ["Dashboard", "dashboard", "ensure_bokehjs"]
 #: a dashboard without streamlab sources stops refreshing after this long without data (the
 #: next batch starts it again)
 IDLE_SECONDS = 2.0
+#: seconds the oldest flush the page has not said it drew may wait before the next flush is
+#: held (the page answers the newest flush drawn every ``ACK_EVERY``: jupyter_bokeh_compat)
+PAGE_BEHIND = 0.5
+#: a page that stays behind this long (a hidden tab draws nothing; a reloaded one lost its
+#: filter) gets the next flush anyway, and then one per this long until it answers again
+PAGE_PATIENCE = 2.0
 _BY_CELL: dict[str, weakref.WeakSet] = {}
 
 
@@ -72,7 +78,9 @@ class Dashboard:
     buttons, the status line and the progress bar). ``plots``: a list of plots
     (:func:`~streamlab.viz.line`, ``histogram``, ``table``, ``metric``...), or column names
     (each a line), or ``None`` for one line plot of the numeric columns. ``fps``: the most page
-    updates per second. ``step_rows``: rows the Step button lets through. ``controls``:
+    updates per second (default 60, the browser's frame rate; the page paces it lower when it
+    cannot draw that many: the flushes wait while the page is :data:`PAGE_BEHIND` seconds
+    behind, so a slow page gets fewer, larger updates instead of a queue). ``step_rows``: rows the Step button lets through. ``controls``:
     ``False`` for plots and status only. ``title``: a heading. ``live=False``: no refresher
     task; the page changes only when ``refresh()`` is called (scripts, reports, tests).
     ``clock``: paces the refresher and times the rows/s rate (the event loop's by default; a
@@ -101,7 +109,7 @@ class Dashboard:
         plots=None,
         *,
         title: str | None = None,
-        fps: float = 30.0,
+        fps: float = 60.0,
         status_every: float = 0.25,
         step_rows: int = 100,
         controls: bool = True,
@@ -125,6 +133,8 @@ class Dashboard:
         self.live = bool(live)
         self.clock = resolve_clock(clock)
         self.flushes = 0
+        self.held = 0  # frames the refresher skipped because the page was behind
+        self._held_since: float | None = None
         self._sinks: list = []
         self._task: asyncio.Task | None = None
         self._status = Status(self.sources, self.clock, dead_letters=dead_letters)
@@ -212,6 +222,7 @@ class Dashboard:
                 [p.model for p in self.plots], sizing_mode="stretch_width", tags=[ONE_WAY_TAG]
             )
             self.bokeh = one_way_bokeh_model()(layout)
+            self.bokeh.clock = self.clock  # times the flushes the page has not answered
             self._plot_box.children = [self.bokeh]
         return self.bokeh
 
@@ -234,9 +245,11 @@ class Dashboard:
         self.update_status()
 
     def pause(self) -> None:
+        """Pause the sources, then send the rows they emitted before it at once (not at the
+        next frame): the page's last update leaves with the click's answer."""
         for s in self.sources:
             s.pause()
-        self.update_status()
+        self.refresh()
 
     def step(self) -> None:
         """Let ``step_rows`` more rows through each source, then stay paused."""
@@ -270,7 +283,8 @@ class Dashboard:
             # overrun, start again from now rather than bursting to catch up)
             due = max(due + period, clock.now())
             await clock.sleep(due - clock.now())
-            self.flush()
+            if self._page_ready(clock.now()):
+                self.flush()
             now = clock.now()
             if now >= next_status:
                 self.update_status()
@@ -288,6 +302,20 @@ class Dashboard:
             if now - idle_since > patience:
                 self.refresh()
                 return
+
+    def _page_ready(self, now: float) -> bool:
+        """Whether the page has drawn enough of what was sent to take the next flush (see
+        :data:`PAGE_BEHIND`, :data:`PAGE_PATIENCE`)."""
+        if self.bokeh is None or self.bokeh.behind(now) <= PAGE_BEHIND:
+            self._held_since = None
+            return True
+        if self._held_since is None:
+            self._held_since = now
+        if now - self._held_since >= PAGE_PATIENCE:
+            self._held_since = now  # the page is silent: one flush now, the next in as long
+            return True
+        self.held += 1
+        return False
 
     def flush(self) -> int:
         """Send pending data to every plot; the number of plots that changed."""

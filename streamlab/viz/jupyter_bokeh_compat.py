@@ -28,6 +28,14 @@ private methods:
     otherwise nothing is wrapped (the public behaviour). :attr:`OneWayBokehModel.page_events`
     counts what still arrives.
 
+    The same filter answers each flush: the kernel ends every ``PATCH-DOC`` it sends with a
+    bokeh message carrying the flush's number (:data:`FLUSH_SEQ`), and the page sends that
+    number back (:data:`FLUSH_ACK`) on an animation frame after it drew it: the newest number,
+    at most every :data:`ACK_EVERY` seconds. ``OneWayBokehModel.behind(now)`` is how long the
+    oldest flush not yet answered has waited; the dashboard holds its flushes while the page
+    is too far behind (see ``Dashboard``), so a slow page gets fewer, larger updates instead
+    of a queue. A page that never answered is not waited for.
+
 ``_document_patched`` (one message per flush, arrays inline)
     jupyter_bokeh sends each document event as its own ``PATCH-DOC`` (three comm messages and
     two per binary buffer). Inside :meth:`OneWayBokehModel.one_message` the data events of a
@@ -56,17 +64,24 @@ Examples
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import functools
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
 __all__ = ["BOKEH_VERIFIED_ON", "VERIFIED_ON", "batching_verified", "inline_patch"]
-__all__ += ["ONE_WAY_TAG", "PAGE_FILTER_JS", "one_way_bokeh_model"]
+__all__ += ["FLUSH_ACK", "FLUSH_SEQ", "ONE_WAY_TAG", "PAGE_FILTER_JS", "one_way_bokeh_model"]
 
 #: the tag on the root of every layout a dashboard shows: the page's filter keys on it
 ONE_WAY_TAG = "streamlab-one-way"
+#: the bokeh message that ends each flush (its number), and the page's answer (the number drawn)
+FLUSH_SEQ, FLUSH_ACK = "streamlab_seq", "streamlab_ack"
+#: seconds between two answers of the page (each is a kernel request: JupyterLab redraws its
+#: busy/idle favicon for it; one per frame cost the page more than it saved)
+ACK_EVERY = 0.25
 
 #: Put on the page once, after BokehJS (see the module): waits for BokehJS (at most 10 s),
 #: then wraps ``Document.prototype.on_change`` once per page.
@@ -79,11 +94,25 @@ PAGE_FILTER_JS = """\
   }
   if (B.__streamlab_one_way) return;
   const Document = B.require("document").Document;
+  const MessageSentEvent = B.require("document/events").MessageSentEvent;
   const on_change = Document.prototype.on_change;
   const ours = (doc) => doc.roots().some((r) => (r.tags || []).includes("__TAG__"));
   Document.prototype.on_change = function (callback, allow_batches) {
     if (String(callback).includes("_change_event(")) {
       const doc = this, inner = callback;
+      let seq = 0, asked = false;
+      // each flush ends with its number: answer the newest one drawn, at most every
+      // __EVERY__ ms (each answer wakes the kernel), on an animation frame (a hidden page draws
+      // nothing and does not answer)
+      this.on_message("__SEQ__", (n) => {
+        seq = n;
+        if (asked) return;
+        asked = true;
+        setTimeout(() => requestAnimationFrame(() => {
+          asked = false;
+          inner(new MessageSentEvent(doc, "__ACK__", seq));
+        }), __EVERY__);
+      });
       callback = (event) => {
         if (event.kind === "MessageSent" || !ours(doc)) inner(event);
       };
@@ -92,7 +121,13 @@ PAGE_FILTER_JS = """\
   };
   B.__streamlab_one_way = true;
 })(200);
-""".replace("__TAG__", ONE_WAY_TAG)
+"""
+PAGE_FILTER_JS = (
+    PAGE_FILTER_JS.replace("__TAG__", ONE_WAY_TAG)
+    .replace("__SEQ__", FLUSH_SEQ)
+    .replace("__ACK__", FLUSH_ACK)
+    .replace("__EVERY__", str(round(ACK_EVERY * 1000)))
+)
 
 #: bokeh releases (major.minor) whose PATCH-DOC construction :func:`inline_patch` mirrors
 BOKEH_VERIFIED_ON = ("3.5", "3.6", "3.7", "3.8", "3.9")
@@ -159,11 +194,42 @@ def one_way_bokeh_model() -> type:
     class OneWayBokehModel(BokehModel):
         _held: list | None = None
         page_events = 0  # messages the page sent (only bokeh events, with the page's filter)
+        sent = 0  # flushes sent, numbered
+        acked = 0  # the newest flush the page said it drew
+        acks = 0  # the page's answers (0: this page does not answer; nothing is paced)
+        clock: Any = None  # when flushes leave (the dashboard's clock; None: time.monotonic)
+        _sent_at: collections.deque | None = None  # (number, time) of unanswered flushes
+
+        def _now(self) -> float:
+            return time.monotonic() if self.clock is None else self.clock.now()
+
+        def behind(self, now: float) -> float:
+            """Seconds the oldest flush the page has not answered has waited (0 if the page
+            never answers: a frontend without the page filter)."""
+            if not self.acks or not self._sent_at:
+                return 0.0
+            return max(0.0, now - self._sent_at[0][1])
+
+        def close(self) -> None:
+            # jupyter_bokeh's close is not idempotent (a second one, e.g. Widget.__del__ after
+            # Dashboard.close, raises KeyError from the document's remove_on_change)
+            if not getattr(self, "_closed", False):
+                self._closed = True
+                super().close()
 
         def _sync_model(self, model: Any, content: dict, buffers: Any) -> None:
             self.page_events += 1
-            if content.get("kind") == "MessageSent":
-                super()._sync_model(model, content, buffers)
+            if content.get("kind") != "MessageSent":
+                return
+            if content.get("msg_type") == FLUSH_ACK:
+                seq = content.get("msg_data")
+                if isinstance(seq, int) and 0 < seq <= self.sent:
+                    self.acks += 1
+                    self.acked = max(self.acked, seq)
+                    while self._sent_at and self._sent_at[0][0] <= self.acked:
+                        self._sent_at.popleft()
+                return
+            super()._sync_model(model, content, buffers)
 
         def _document_patched(self, event: Any) -> None:
             if self._held is not None and event.setter is not self:
@@ -190,6 +256,13 @@ def one_way_bokeh_model() -> type:
                     self._send_patch(events)
 
         def _send_patch(self, events: list) -> None:
+            from bokeh.document.events import MessageSentEvent
+
+            self.sent += 1  # the flush's number goes last: the page answers it once drawn
+            if self._sent_at is None:
+                self._sent_at = collections.deque(maxlen=10_000)  # (a page that never answers)
+            self._sent_at.append((self.sent, self._now()))
+            events = [*events, MessageSentEvent(events[0].document, FLUSH_SEQ, self.sent)]
             msg = inline_patch(events)
             self.send({"msg": "patch", "payload": msg.header_json})
             self.send({"msg": "patch", "payload": msg.metadata_json})

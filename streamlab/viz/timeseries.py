@@ -143,7 +143,9 @@ class TimeSeries(Plot):
         if self.kind == "scatter":
             fig.scatter("x", "y", source=src, size=4, color=colour, legend_label=name)
         else:
-            fig.line("x", "y", source=src, line_width=1.5, color=colour, legend_label=name)
+            # 1 px: a page drawn without a GPU strokes it on the fast path (1.5 px: ~4x the
+            # main thread's raster time in headless Chromium, benchmarks/README.md)
+            fig.line("x", "y", source=src, line_width=1, color=colour, legend_label=name)
 
     @staticmethod
     def _draw_marks(fig, flag: str, src) -> None:
