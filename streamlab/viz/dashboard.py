@@ -78,9 +78,11 @@ class Dashboard:
     buttons, the status line and the progress bar). ``plots``: a list of plots
     (:func:`~streamlab.viz.line`, ``histogram``, ``table``, ``metric``...), or column names
     (each a line), or ``None`` for one line plot of the numeric columns. ``fps``: the most page
-    updates per second (default 60, the browser's frame rate; the page paces it lower when it
-    cannot draw that many: the flushes wait while the page is :data:`PAGE_BEHIND` seconds
-    behind, so a slow page gets fewer, larger updates instead of a queue). ``step_rows``: rows the Step button lets through. ``controls``:
+    updates per second (default 40: more than a moving line needs to look smooth, and it leaves
+    a busy page time to answer a click: on 2 cores, 60 gave 53 updates/s and Pause p99 109 ms,
+    40 gave 40/s and 90 ms; ``benchmarks/README.md``). The page paces it lower when it cannot
+    draw that many: the flushes wait while the page is :data:`PAGE_BEHIND` seconds behind, so
+    a slow page gets fewer, larger updates instead of a queue. ``step_rows``: rows the Step button lets through. ``controls``:
     ``False`` for plots and status only. ``title``: a heading. ``live=False``: no refresher
     task; the page changes only when ``refresh()`` is called (scripts, reports, tests).
     ``clock``: paces the refresher and times the rows/s rate (the event loop's by default; a
@@ -109,7 +111,7 @@ class Dashboard:
         plots=None,
         *,
         title: str | None = None,
-        fps: float = 60.0,
+        fps: float = 40.0,
         status_every: float = 0.25,
         step_rows: int = 100,
         controls: bool = True,
