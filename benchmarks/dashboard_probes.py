@@ -240,11 +240,14 @@ def bench_pause(page, reps: int) -> dict:
     page.evaluate(CLICK_SPY_JS)
     install_update_counter(page, SERIES)
     runs = []
-    for _ in range(reps):
+    for rep in range(reps):
+        page.evaluate("() => { window.__bench_clicks.length = 0 }")
         click_button(page, "Play")
-        drain_updates(page)
         page.wait_for_timeout(1000)
-        flowing = len(drain_updates(page))
+        ups = drain_updates(page)
+        flowing = len(ups)
+        # Play and Step: the first update after the click (from rep 1: the stream is paused)
+        play = _first_after(ups, _dom_click(page, "Play")) if rep else None
         page.evaluate("() => { window.__bench_clicks.length = 0 }")
         t_before = page_now(page)
         click_button(page, "Pause")
@@ -256,8 +259,13 @@ def bench_pause(page, reps: int) -> dict:
         ]
         t_event = clicks[0] if clicks else t_before
         last = max(after) if after else None
+        click_button(page, "Step")  # 100 rows, then paused again
+        page.wait_for_timeout(500)
+        step = _first_after(drain_updates(page), _dom_click(page, "Step"))
         runs.append(
             {
+                "play_first_update_ms": play,
+                "step_first_update_ms": step,
                 "updates_in_the_second_before": flowing,
                 "updates_after_click": len(after),
                 "latency_ms": (last - t_before) if last is not None else 0.0,
@@ -271,7 +279,15 @@ def bench_pause(page, reps: int) -> dict:
     dom = [r["latency_from_dom_click_ms"] for r in runs]
     ack = [r["status_paused_after_ms"] - r["dom_click_after_ms"] for r in runs]
     pw = [r["dom_click_after_ms"] for r in runs]
+    play = [r["play_first_update_ms"] for r in runs if r["play_first_update_ms"] is not None]
+    step = [r["step_first_update_ms"] for r in runs if r["step_first_update_ms"] is not None]
     return {
+        "play_first_update_from_dom_click_ms": _dist(play) if play else None,
+        "step_first_update_from_dom_click_ms": _dist(step) if step else None,
+        "play_step_missed": sum(
+            r["step_first_update_ms"] is None or (i and r["play_first_update_ms"] is None)
+            for i, r in enumerate(runs)
+        ),
         "reps": reps,
         # a latency of 0 proves nothing unless the line was updating before each click
         "valid": all(r["updates_in_the_second_before"] >= 5 for r in runs),
@@ -281,6 +297,18 @@ def bench_pause(page, reps: int) -> dict:
         "playwright_click_delay_ms": _dist(pw),
         "runs": runs,
     }
+
+
+def _dom_click(page, label: str) -> float | None:
+    """The page time of the newest DOM click on the button ``label`` (the click spy's)."""
+    times = [t for name, t in page.evaluate("() => window.__bench_clicks") if name == label]
+    return times[-1] if times else None
+
+
+def _first_after(updates: list[float], t: float | None) -> float | None:
+    """Milliseconds from ``t`` to the first update after it (None: no click, or no update)."""
+    later = [u for u in updates if t is not None and u > t]
+    return min(later) - t if later else None
 
 
 # ------------------------------------------------------------------------------------------

@@ -318,6 +318,25 @@ async def test_a_page_that_is_behind_gets_fewer_larger_updates():
     dash.close()
 
 
+async def test_play_and_step_answer_with_the_first_batch_not_the_next_frame():
+    clock = ManualClock()  # the source's pace and the refresher's frames: never advanced here
+    src = streamlab.generate("noise", rate=2000, speed=0, batch_rows=20, clock=clock)
+    dash = src.dashboard(line("value"), clock=clock)
+    dash._bokeh_model()  # shown
+    src.pause()
+    dash.play()  # starts it: the first batch is sent as it arrives
+    await wait_until(lambda: dash.flushes == 1, what="the flush of Play's first batch")
+    assert dash.plots[0].updates == 1 and clock.now() == 0.0
+    dash.pause()
+    sent = dash.flushes
+    dash.step()
+    await wait_until(lambda: dash.flushes == sent + 1, what="the flush of Step's batch")
+    assert clock.now() == 0.0
+    dash.stop()
+    await src.wait()
+    dash.close()
+
+
 def test_dead_letters_and_bad_counts_are_shown(tmp_path):
     path = tmp_path / "r.csv"
     lines = ["time,value"] + [f"2026-01-01T00:00:{i:02d}Z,{i}" for i in range(50)]

@@ -136,6 +136,7 @@ class Dashboard:
         self.clock = resolve_clock(clock)
         self.flushes = 0
         self.held = 0  # frames the refresher skipped because the page was behind
+        self._eager = False  # flush the next batch as it arrives (after Play or Step)
         self._held_since: float | None = None
         self._sinks: list = []
         self._task: asyncio.Task | None = None
@@ -172,6 +173,9 @@ class Dashboard:
         def feed(df) -> None:
             for p in plots:
                 p.push(df)
+            if self._eager:  # the first batch after Play or Step: to the page now, not at
+                self._eager = False  # the next frame (the click's answer)
+                self.flush()
             if (self._task is None or self._task.done()) and self.live and not self.closed:
                 self.start()  # data inside a running loop (streamlab.run, a script), or again
 
@@ -238,6 +242,7 @@ class Dashboard:
     # -- buttons ----------------------------------------------------------------------------
     def play(self) -> None:
         """Resume paused sources; start sources that have not started."""
+        self._eager = self.bokeh is not None  # (shown: the page waits for the click's answer)
         for s in self.sources:
             if not s.started:
                 s.start()
@@ -255,6 +260,7 @@ class Dashboard:
 
     def step(self) -> None:
         """Let ``step_rows`` more rows through each source, then stay paused."""
+        self._eager = self.bokeh is not None
         for s in self.sources:
             if not s.started:
                 s.pause()
