@@ -264,8 +264,8 @@ async def test_updates_are_coalesced_whatever_the_input_rate():
 async def test_a_page_that_is_behind_gets_fewer_larger_updates():
     from streamz import Stream
 
-    from streamlab.viz.dashboard import PAGE_BEHIND, PAGE_PATIENCE
     from streamlab.viz.jupyter_bokeh_compat import FLUSH_ACK
+    from streamlab.viz.pacing import PAGE_BEHIND, PAGE_PATIENCE
 
     clock = ManualClock()  # the refresher's frames and the flushes' send times
     src = Stream()
@@ -285,16 +285,16 @@ async def test_a_page_that_is_behind_gets_fewer_larger_updates():
 
     for _ in range(30):  # 1.5 s: a page that never answered is never waited for
         await frame()
-    assert (page.sent, dash.held) == (30, 0)
+    assert (page.sent, dash.pacer.held) == (30, 0)
     answer(30)
     behind_frames = round(PAGE_BEHIND * 20)
     for _ in range(behind_frames + 1):  # the page draws nothing more: flushes go on while
         await frame()  # the oldest unanswered one is up to PAGE_BEHIND old ...
     sent = page.sent
-    assert sent == 30 + behind_frames + 1 and dash.held == 0
+    assert sent == 30 + behind_frames + 1 and dash.pacer.held == 0
     await frame()
     await frame()  # ... then they wait, their rows with them
-    assert (page.sent, dash.held, dash.plots[0].pending_rows) == (sent, 2, 20)
+    assert (page.sent, dash.pacer.held, dash.plots[0].pending_rows) == (sent, 2, 20)
     answer(page.sent)  # the page caught up: one update with the rows of three frames
     await frame()
     assert (page.sent, dash.plots[0].pending_rows) == (sent + 1, 0)
@@ -449,8 +449,7 @@ def test_a_dashboard_shown_before_any_data_fits_its_axis_and_adds_markers():
 async def test_a_dashboard_on_plain_streamz_nodes_rests_when_idle_and_wakes_on_data(monkeypatch):
     from streamz import Stream
 
-    module = sys.modules["streamlab.viz.dashboard"]  # (streamlab.viz.dashboard: the function)
-    monkeypatch.setattr(module, "IDLE_SECONDS", 0.2)
+    monkeypatch.setattr(sys.modules["streamlab.viz.pacing"], "IDLE_SECONDS", 0.2)
     clock = ManualClock()
     plain = Stream()
     dash = plain.dashboard(line("y"), fps=30, clock=clock)  # in a running loop: refreshing

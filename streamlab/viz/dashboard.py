@@ -53,21 +53,13 @@ from .layout import (
     make_controls,
     walk,
 )
+from .pacing import PagePacer, refresh_loop
 from .plots import Plot, as_plots
 from .report import write_report
 from .status import Status
 
 __all__ = ["Dashboard", "dashboard", "ensure_bokehjs"]
 
-#: a dashboard without streamlab sources stops refreshing after this long without data (the
-#: next batch starts it again)
-IDLE_SECONDS = 2.0
-#: seconds the oldest flush the page has not said it drew may wait before the next flush is
-#: held (the page answers the newest flush drawn every ``ACK_EVERY``: jupyter_bokeh_compat)
-PAGE_BEHIND = 0.5
-#: a page that stays behind this long (a hidden tab draws nothing; a reloaded one lost its
-#: filter) gets the next flush anyway, and then one per this long until it answers again
-PAGE_PATIENCE = 2.0
 _BY_CELL: dict[str, weakref.WeakSet] = {}
 
 
@@ -80,9 +72,8 @@ class Dashboard:
     (each a line), or ``None`` for one line plot of the numeric columns. ``fps``: the most page
     updates per second (default 40: more than a moving line needs to look smooth, and it leaves
     a busy page time to answer a click: on 2 cores, 60 gave 53 updates/s and Pause p99 109 ms,
-    40 gave 40/s and 90 ms; ``benchmarks/README.md``). The page paces it lower when it cannot
-    draw that many: the flushes wait while the page is :data:`PAGE_BEHIND` seconds behind, so
-    a slow page gets fewer, larger updates instead of a queue. ``step_rows``: rows the Step button lets through. ``controls``:
+    40 gave 40/s and 90 ms; ``benchmarks/README.md``); the page paces it lower when it is
+    behind (``viz/pacing.py``). ``step_rows``: rows the Step button lets through. ``controls``:
     ``False`` for plots and status only. ``title``: a heading. ``live=False``: no refresher
     task; the page changes only when ``refresh()`` is called (scripts, reports, tests).
     ``clock``: paces the refresher and times the rows/s rate (the event loop's by default; a
@@ -135,9 +126,8 @@ class Dashboard:
         self.live = bool(live)
         self.clock = resolve_clock(clock)
         self.flushes = 0
-        self.held = 0  # frames the refresher skipped because the page was behind
+        self.pacer = PagePacer()  # .held: frames skipped because the page was behind
         self._eager = False  # flush the next batch as it arrives (after Play or Step)
-        self._held_since: float | None = None
         self._sinks: list = []
         self._task: asyncio.Task | None = None
         self._status = Status(self.sources, self.clock, dead_letters=dead_letters)
@@ -281,49 +271,7 @@ class Dashboard:
         return self
 
     async def _refresher(self) -> None:
-        period = 1.0 / self.fps
-        next_status = 0.0
-        idle_since = None
-        clock = self.clock
-        due = clock.now()
-        while not self.closed:
-            # a fixed cadence: the flush's own time is not added to the period (after an
-            # overrun, start again from now rather than bursting to catch up)
-            due = max(due + period, clock.now())
-            await clock.sleep(due - clock.now())
-            if self._page_ready(clock.now()):
-                self.flush()
-            now = clock.now()
-            if now >= next_status:
-                self.update_status()
-                next_status = now + self.status_every
-            if self.sources:  # ends a moment after the sources finished (a last flush)
-                idle = all(s.started and not s.running for s in self.sources)
-                patience = 2 * period
-            else:  # fed by plain streamz nodes: rests when nothing came for a while
-                idle = not any(p.pending_rows for p in self.plots)
-                patience = IDLE_SECONDS
-            if not idle:
-                idle_since = None
-                continue
-            idle_since = now if idle_since is None else idle_since
-            if now - idle_since > patience:
-                self.refresh()
-                return
-
-    def _page_ready(self, now: float) -> bool:
-        """Whether the page has drawn enough of what was sent to take the next flush (see
-        :data:`PAGE_BEHIND`, :data:`PAGE_PATIENCE`)."""
-        if self.bokeh is None or self.bokeh.behind(now) <= PAGE_BEHIND:
-            self._held_since = None
-            return True
-        if self._held_since is None:
-            self._held_since = now
-        if now - self._held_since >= PAGE_PATIENCE:
-            self._held_since = now  # the page is silent: one flush now, the next in as long
-            return True
-        self.held += 1
-        return False
+        await refresh_loop(self)
 
     def flush(self) -> int:
         """Send pending data to every plot; the number of plots that changed."""
