@@ -101,13 +101,9 @@ STATUS_JS = """() => {
 }"""
 
 
-def kernel(page, code: str) -> str:
-    return kernel_exec(page, code)
-
-
 def snapshot(page) -> dict:
     t0 = time.perf_counter()
-    snap = json.loads(kernel(page, SNAPSHOT))
+    snap = json.loads(kernel_exec(page, SNAPSHOT))
     snap["roundtrip_ms"] = (time.perf_counter() - t0) * 1e3
     return snap
 
@@ -216,14 +212,14 @@ def bench_throughput(page, server, window: float, producer_pid: int | None = Non
 def set_rate(page, rate: float, settle: float = 2.0) -> None:
     """Tell the producer (through its stdin, from the kernel that started it) to send
     ``rate`` rows/s (0: as fast as the socket takes them); then let ``settle`` seconds pass."""
-    kernel(page, f"producer.stdin.write('{rate:g}\\n'); producer.stdin.flush()")
+    kernel_exec(page, f"producer.stdin.write('{rate:g}\\n'); producer.stdin.flush()")
     page.wait_for_timeout(settle * 1000)
 
 
 def bench_profile(page, seconds: float) -> dict:
-    kernel(page, PROFILE_ON)
+    kernel_exec(page, PROFILE_ON)
     page.wait_for_timeout(seconds * 1000)
-    prof = json.loads(kernel(page, PROFILE_OFF))
+    prof = json.loads(kernel_exec(page, PROFILE_OFF))
     # the profile runs from the kernel's handling of PROFILE_ON to that of PROFILE_OFF: each
     # request may wait for the kernel a different time, so its length is the kernel's own
     prof["page_seconds"] = seconds

@@ -67,12 +67,13 @@ def targets(results: dict) -> list[dict]:
     return out
 
 
+def fmt(v, spec: str = ",.0f") -> str:
+    """``v`` formatted, or "-" where it was not measured."""
+    return "-" if v is None else format(v, spec)
+
+
 def report(results: dict) -> list[str]:
     lines = []
-
-    def fmt(v, spec=",.0f"):
-        return "-" if v is None else format(v, spec)
-
     for key, head in (
         (
             "throughput",
@@ -80,7 +81,7 @@ def report(results: dict) -> list[str]:
         ),
         ("flood", "1b. the producer as fast as the socket takes it (the most the pipeline takes)"),
     ):
-        lines += _throughput_lines(results.get(key, {}), head, fmt)
+        lines += _throughput_lines(results.get(key, {}), head)
     pr = results.get("profile", {})
     if "error" in pr:
         lines.append(f"   profile: ERROR {pr['error']}")
@@ -158,7 +159,7 @@ def report(results: dict) -> list[str]:
     return lines
 
 
-def _throughput_lines(t: dict, head: str, fmt) -> list[str]:
+def _throughput_lines(t: dict, head: str) -> list[str]:
     if "error" in t:
         return [f"{head}: ERROR {t['error']}"]
     if not t:

@@ -39,19 +39,20 @@ def bench_page_profile(page, seconds: float) -> dict:
     for nid, dt in zip(prof.get("samples", []), gaps, strict=False):
         self_us[nid] = self_us.get(nid, 0.0) + dt
 
+    def script(nid) -> str:  # the file name of the function's script ("" for native code)
+        return (nodes[nid]["callFrame"].get("url") or "").rsplit("/", 1)[-1].split("?")[0]
+
     def label(nid) -> str:
         cf = nodes[nid]["callFrame"]
-        script = (cf.get("url") or "").rsplit("/", 1)[-1].split("?")[0]
-        return f"{cf.get('functionName') or '(anonymous)'} {script}:{cf.get('lineNumber', 0)}"
+        return f"{cf.get('functionName') or '(anonymous)'} {script(nid)}:{cf.get('lineNumber', 0)}"
 
     by_script: dict[str, float] = {}
     by_func: dict[str, float] = {}
     for nid, us in self_us.items():
-        cf = nodes[nid]["callFrame"]
-        url = cf.get("url") or ""
-        script = url.rsplit("/", 1)[-1].split("?")[0] or cf.get("functionName") or "(native)"
-        by_script[script] = by_script.get(script, 0.0) + us
-        by_func[label(nid)] = by_func.get(label(nid), 0.0) + us
+        where = script(nid) or nodes[nid]["callFrame"].get("functionName") or "(native)"
+        by_script[where] = by_script.get(where, 0.0) + us
+        name = label(nid)
+        by_func[name] = by_func.get(name, 0.0) + us
     total = sum(self_us.values()) or 1.0
     parent = {c: n["id"] for n in prof["nodes"] for c in n.get("children", ())}
 

@@ -6,20 +6,8 @@ import asyncio
 import os
 
 import pandas as pd
-import pytest
 
-
-async def wait_until(predicate, *, timeout: float = 15.0, what: str = "condition") -> None:
-    """Poll ``predicate`` on the running loop until it holds; fail after ``timeout`` seconds.
-
-    The bound only stops a broken test from hanging; no test asserts on how long things take.
-    """
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            pytest.fail(f"timed out after {timeout}s waiting for {what}")
-        await asyncio.sleep(0.005)
+from streamlab.core.clock import wait_until  # noqa: F401  (tests import it from here)
 
 
 def open_fds() -> int:

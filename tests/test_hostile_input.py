@@ -456,6 +456,7 @@ RECEIVER = textwrap.dedent(
     import pandas as pd
     import streamlab
     from streamlab.compress import codec
+    from streamlab.core.clock import wait_until
 
     kind, options = sys.argv[1], json.loads(sys.argv[2])
     GIB = 1 << 30
@@ -473,12 +474,6 @@ RECEIVER = textwrap.dedent(
     def peak():
         return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
-    async def until(predicate):
-        deadline = asyncio.get_running_loop().time() + 120
-        while not predicate():
-            assert asyncio.get_running_loop().time() < deadline, "timed out"
-            await asyncio.sleep(0.005)
-
     async def main():
         big = bomb()
         good = codec(kind).encode_frame(pd.DataFrame({"x": [1.0, 2.0, 3.0]}))
@@ -488,11 +483,13 @@ RECEIVER = textwrap.dedent(
         _, w = await asyncio.open_connection(*server.address)
         w.write(struct.pack(">I", len(good)) + good)  # warm up: the first frame decodes
         await w.drain()
-        await until(lambda: got)
+        await wait_until(lambda: got, timeout=120, what="the warm-up frame")
         before = peak()
         w.write(struct.pack(">I", len(big)) + big + struct.pack(">I", len(good)) + good)
         await w.drain()
-        await until(lambda: len(got) == 2 or server.stats.disconnects)
+        await wait_until(
+            lambda: len(got) == 2 or server.stats.disconnects, timeout=120, what="the bomb's end"
+        )
         after = peak()
         w.close()
         server.stop()

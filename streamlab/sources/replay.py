@@ -26,16 +26,16 @@ _CHUNK = 1 << 20
 _GZIP = b"\x1f\x8b"  # the first two bytes of every gzip member
 
 
-def _is_gzip(path: Path) -> bool:
-    with open(path, "rb") as f:
-        return f.read(2) == _GZIP
+def _is_gzip(f: io.BufferedIOBase) -> bool:
+    """Whether the open file ``f`` starts like gzip (left at its start)."""
+    magic = f.read(2)
+    f.seek(0)
+    return magic == _GZIP
 
 
 def _wrap(raw: io.BufferedIOBase) -> Any:
     """``raw`` read through gzip when it is gzip (``raw`` stays where progress can see it)."""
-    magic = raw.read(2)
-    raw.seek(0)
-    return gzip.GzipFile(fileobj=raw, mode="rb") if magic == _GZIP else nullcontext(raw)
+    return gzip.GzipFile(fileobj=raw, mode="rb") if _is_gzip(raw) else nullcontext(raw)
 
 
 def _stream_size(path: Path) -> tuple[int, bool]:
@@ -44,9 +44,9 @@ def _stream_size(path: Path) -> tuple[int, bool]:
     trusted only where it cannot be that modulo (below 4 GiB and at least the compressed
     size; several members still make it wrong, which :attr:`Replay.progress` notices)."""
     size = os.path.getsize(path)
-    if not _is_gzip(path):
-        return size, True
     with open(path, "rb") as f:
+        if not _is_gzip(f):
+            return size, True
         f.seek(max(0, size - 4))
         isize = int.from_bytes(f.read(4), "little")
     return (isize, True) if isize >= size - 64 else (size, False)

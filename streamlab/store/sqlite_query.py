@@ -54,9 +54,14 @@ class Store:
         except sqlite3.Error as exc:
             raise explain(exc, self.path, self.timeout) from exc
 
+    def _reading(self) -> contextlib.closing[sqlite3.Connection]:
+        """:meth:`connect` for one ``with`` block, closed at its end (a sqlite3 connection's
+        own ``with`` commits, it does not close)."""
+        return contextlib.closing(self.connect())
+
     def tables(self) -> list[str]:
         """The tables streamlab wrote (not its own bookkeeping), by name."""
-        with contextlib.closing(self.connect()) as conn:  # a sqlite3 "with" does not close
+        with self._reading() as conn:
             rows = conn.execute(
                 "SELECT name FROM sqlite_master WHERE type = 'table' AND name "
                 "NOT LIKE '_streamlab%' AND name NOT LIKE 'sqlite_%' "
@@ -66,7 +71,7 @@ class Store:
 
     def dtypes(self, table: str) -> dict[str, str]:
         """The pandas dtype each column of ``table`` was written with (``{}``: none known)."""
-        with contextlib.closing(self.connect()) as conn:  # a sqlite3 "with" does not close
+        with self._reading() as conn:
             try:
                 return dict(
                     conn.execute(
@@ -82,18 +87,16 @@ class Store:
         if table is None:
             found = re.search(r"\bFROM\s+\"?([A-Za-z_][A-Za-z0-9_]*)", sql, re.IGNORECASE)
             table = found.group(1) if found else None
-        conn = self.connect()
-        try:
-            df = pd.read_sql_query(sql, conn, params=params, dtype_backend="numpy_nullable")
-        except (sqlite3.Error, pd.errors.DatabaseError) as exc:
-            raise StoreError(f"query failed on {str(self.path)!r}: {exc}") from exc
-        finally:
-            conn.close()
+        with self._reading() as conn:
+            try:
+                df = pd.read_sql_query(sql, conn, params=params, dtype_backend="numpy_nullable")
+            except (sqlite3.Error, pd.errors.DatabaseError) as exc:
+                raise StoreError(f"query failed on {str(self.path)!r}: {exc}") from exc
         return restore(df, self.dtypes(table) if table else {})
 
     def explain(self, sql: str, params: Any = ()) -> pd.DataFrame:
         """SQLite's query plan for ``sql``, one row per step, and whether it uses an index."""
-        with contextlib.closing(self.connect()) as conn:  # a sqlite3 "with" does not close
+        with self._reading() as conn:
             rows = conn.execute(f"EXPLAIN QUERY PLAN {sql}", params).fetchall()
         plan = pd.DataFrame(rows, columns=["id", "parent", "notused", "detail"])
         plan["uses_index"] = plan["detail"].str.contains(

@@ -184,6 +184,7 @@ def one_way_bokeh_model() -> type:
         ColumnDataChangedEvent,
         ColumnsPatchedEvent,
         ColumnsStreamedEvent,
+        MessageSentEvent,
     )
     from jupyter_bokeh import BokehModel
 
@@ -256,8 +257,6 @@ def one_way_bokeh_model() -> type:
                     self._send_patch(events)
 
         def _send_patch(self, events: list) -> None:
-            from bokeh.document.events import MessageSentEvent
-
             self.sent += 1  # the flush's number goes last: the page answers it once drawn
             if self._sent_at is None:
                 self._sent_at = collections.deque(maxlen=10_000)  # (a page that never answers)
